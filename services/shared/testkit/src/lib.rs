@@ -1,0 +1,139 @@
+//! Test support shared by every test suite: real PostgreSQL and a real Kafka-protocol broker,
+//! isolated per test.
+//!
+//! - [`fresh_database`]: a new, empty database per test on the server named by
+//!   `SLRT_TEST_DATABASE_URL` (the local stack's cluster by default).
+//! - [`unique_prefix`]: a topic and consumer-group prefix per test, so tests share a broker
+//!   without seeing each other's messages.
+//! - [`PrivateBroker`]: a broker process of the test's own (the `tansu` binary named by
+//!   `SLRT_TANSU_BIN`, else found on PATH), which the test may stop and start again.
+//!
+//! `make test` starts the shared PostgreSQL and broker before running the suites.
+
+#![expect(clippy::expect_used, clippy::unwrap_used, reason = "test support: a failure here should stop the test loudly")]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor, PgPool};
+
+/// URL of the server's maintenance database that tests create their databases from.
+pub fn admin_database_url() -> String {
+    std::env::var("SLRT_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://slrt@127.0.0.1:55432/postgres".to_string())
+}
+
+/// Creates an empty database with a unique name and returns its URL.
+pub async fn fresh_database_url() -> String {
+    let admin: PgConnectOptions = admin_database_url().parse().expect("SLRT_TEST_DATABASE_URL is not a PostgreSQL URL");
+    let name = format!("slrt_test_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = admin
+        .connect()
+        .await
+        .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at {} ({error}); run `make test` or `deploy/local/infra.sh up`", admin_database_url()));
+    // The name is generated above from a UUID, never from input.
+    conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .await
+        .expect("create test database");
+    admin.database(&name).to_url_lossy().to_string()
+}
+
+/// A pool on a fresh, empty database.
+pub async fn fresh_database() -> PgPool {
+    let url = fresh_database_url().await;
+    PgPoolOptions::new().max_connections(10).connect(&url).await.expect("connect to the test database")
+}
+
+/// Address of the shared broker started by the local stack.
+pub fn brokers() -> String {
+    std::env::var("SLRT_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".to_string())
+}
+
+/// A prefix for topics and consumer groups that no other test uses.
+pub fn unique_prefix() -> String {
+    format!("t{}.", &uuid::Uuid::now_v7().simple().to_string()[20..])
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A broker process owned by one test, with durable storage that outlives a stop.
+pub struct PrivateBroker {
+    port: u16,
+    storage: PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateBroker {
+    /// Starts a broker on a free port with storage in a fresh folder.
+    pub async fn start() -> Self {
+        let storage = std::env::temp_dir().join(format!("slrt-broker-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&storage).expect("create broker storage folder");
+        let mut broker = Self { port: free_port(), storage, child: None };
+        broker.restart().await;
+        broker
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the broker abruptly, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the broker again on the same port and storage, and waits until it listens.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let bin = std::env::var("SLRT_TANSU_BIN").unwrap_or_else(|_| "tansu".to_string());
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let log = std::fs::File::create(self.storage.join("broker.log")).expect("broker log file");
+        let child = Command::new(&bin)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine"])
+            .arg(format!("sqlite://{}", self.storage.join("tansu.db").display()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start the broker {bin:?} ({error}); set SLRT_TANSU_BIN"));
+        self.child = Some(child);
+        let address = self.address();
+        eventually(Duration::from_secs(30), "the private broker to listen", || {
+            let address = address.clone();
+            async move { tokio::net::TcpStream::connect(&address).await.ok().map(|_| ()) }
+        })
+        .await;
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.storage);
+    }
+}
