@@ -116,7 +116,10 @@ impl PrivateBroker {
         let log = std::fs::File::create(self.storage.join("broker.log")).expect("broker log file");
         let child = Command::new(&bin)
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine"])
-            .arg(format!("sqlite://{}", self.storage.join("tansu.db").display()))
+            // tansu resolves the SQLite path against its working directory, even with a
+            // leading slash, so it runs inside its storage folder with a relative path.
+            .arg("sqlite://tansu.db")
+            .current_dir(&self.storage)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
