@@ -1,0 +1,176 @@
+//! Payment cadences and the periods (stages) a payment is for.
+//!
+//! A period's text is part of the payment key, so there is exactly one spelling of each
+//! period: `2026-01`, never `2026-1`; `2026-Q4`, never `2026-q4`. Parsing refuses every
+//! other spelling, otherwise two keys could name the same period and pay it twice.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+
+/// How often a programme pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cadence {
+    Monthly,
+    Quarterly,
+    /// A single payment, e.g. the PENA business grant.
+    Once,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a payment cadence (one of: monthly, quarterly, once)")]
+pub struct UnknownCadence(pub String);
+
+impl Cadence {
+    pub fn parse(text: &str) -> Result<Self, UnknownCadence> {
+        match text {
+            "monthly" => Ok(Self::Monthly),
+            "quarterly" => Ok(Self::Quarterly),
+            "once" => Ok(Self::Once),
+            other => Err(UnknownCadence(other.to_owned())),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Monthly => "monthly",
+            Self::Quarterly => "quarterly",
+            Self::Once => "once",
+        }
+    }
+}
+
+impl FromStr for Cadence {
+    type Err = UnknownCadence;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for Cadence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One payment period: a month, a quarter (a PKH tahap), or the single period of a one-off
+/// payment. Always valid: built only by the constructors, [`Period::first_for`] and
+/// [`Period::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Period(Kind);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Month { year: u16, month: u8 },
+    Quarter { year: u16, quarter: u8 },
+    Once,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("\"{0}\" is not a payment period: use YYYY-MM (monthly), YYYY-Qn (quarterly) or once")]
+    Malformed(String),
+    /// Four-digit years only, so that every period has one spelling.
+    #[error("year {0} is outside the years a payment period can name (0001 to 9999)")]
+    YearOutOfRange(i32),
+    #[error("month {0} is not a month (1 to 12)")]
+    MonthOutOfRange(u32),
+    #[error("quarter {0} is not a quarter (1 to 4)")]
+    QuarterOutOfRange(u32),
+}
+
+impl Period {
+    pub const ONCE: Self = Self(Kind::Once);
+
+    pub fn monthly(year: i32, month: u32) -> Result<Self, PeriodError> {
+        let year = checked_year(year)?;
+        let month = u8::try_from(month)
+            .ok()
+            .filter(|m| (1..=12).contains(m))
+            .ok_or(PeriodError::MonthOutOfRange(month))?;
+        Ok(Self(Kind::Month { year, month }))
+    }
+
+    pub fn quarterly(year: i32, quarter: u32) -> Result<Self, PeriodError> {
+        let year = checked_year(year)?;
+        let quarter = u8::try_from(quarter)
+            .ok()
+            .filter(|q| (1..=4).contains(q))
+            .ok_or(PeriodError::QuarterOutOfRange(quarter))?;
+        Ok(Self(Kind::Quarter { year, quarter }))
+    }
+
+    /// The period of `cadence` that contains `date`.
+    pub fn first_for(cadence: Cadence, date: NaiveDate) -> Result<Self, PeriodError> {
+        match cadence {
+            Cadence::Monthly => Self::monthly(date.year(), date.month()),
+            Cadence::Quarterly => Self::quarterly(date.year(), date.month().div_ceil(3)),
+            Cadence::Once => Ok(Self::ONCE),
+        }
+    }
+
+    /// Parses the one canonical spelling of a period, as [`Display`](fmt::Display) writes it.
+    pub fn parse(text: &str) -> Result<Self, PeriodError> {
+        let malformed = || PeriodError::Malformed(text.to_owned());
+        if text == "once" {
+            return Ok(Self::ONCE);
+        }
+        let (year, rest) = text.split_once('-').ok_or_else(malformed)?;
+        let year = digits(year, 4).ok_or_else(malformed)?;
+        let year = i32::try_from(year).map_err(|_| malformed())?;
+        if let Some(quarter) = rest.strip_prefix('Q') {
+            let quarter = digits(quarter, 1).ok_or_else(malformed)?;
+            Self::quarterly(year, quarter).map_err(|_| malformed())
+        } else {
+            let month = digits(rest, 2).ok_or_else(malformed)?;
+            Self::monthly(year, month).map_err(|_| malformed())
+        }
+    }
+
+    pub fn cadence(self) -> Cadence {
+        match self.0 {
+            Kind::Month { .. } => Cadence::Monthly,
+            Kind::Quarter { .. } => Cadence::Quarterly,
+            Kind::Once => Cadence::Once,
+        }
+    }
+}
+
+fn checked_year(year: i32) -> Result<u16, PeriodError> {
+    u16::try_from(year)
+        .ok()
+        .filter(|y| (1..=9999).contains(y))
+        .ok_or(PeriodError::YearOutOfRange(year))
+}
+
+/// Exactly `width` ASCII digits (no sign, no spaces), as a number.
+fn digits(text: &str, width: usize) -> Option<u32> {
+    if text.len() == width && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+impl FromStr for Period {
+    type Err = PeriodError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Kind::Month { year, month } => write!(f, "{year:04}-{month:02}"),
+            Kind::Quarter { year, quarter } => write!(f, "{year:04}-Q{quarter}"),
+            Kind::Once => f.write_str("once"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! The referral service.
+
+pub mod domain;
