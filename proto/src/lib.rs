@@ -37,4 +37,3 @@ pub mod disbursement {
         include!(concat!(env!("OUT_DIR"), "/slrt.disbursement.v1.rs"));
     }
 }
-

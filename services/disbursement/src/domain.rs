@@ -23,8 +23,8 @@ pub mod period;
 pub use entitlement::{Entitlement, EntitlementError, OpenEntitlement};
 pub use events::DisbursementEvent;
 pub use payment::{
-    InstructionComparison, PaymentHeld, PaymentInstruction, ReleaseCheck, compare_instruction,
-    decide_payment, start_entitlement,
+    InstructionComparison, PaymentHeld, PaymentInstruction, ReleaseCheck, compare_instruction, decide_payment,
+    start_entitlement,
 };
 pub use payment_key::{KeyPart, PaymentKey, PaymentKeyError};
 pub use period::{Cadence, Period, PeriodError, UnknownCadence};

@@ -26,14 +26,12 @@ pub mod routing;
 
 pub use category::{NeedCategory, UnknownCategory};
 pub use commands::{
-    AcceptReferral, AcknowledgeReferral, CompleteReferral, ReferralCommand, RejectReferral,
-    RequestReferral,
+    AcceptReferral, AcknowledgeReferral, CompleteReferral, ReferralCommand, RejectReferral, RequestReferral,
 };
 pub use dispatch::{DecidedNeed, ReferralUnrouted, RoutingDecision, route_need};
 pub use events::{
-    CashBenefit, Completion, Nik, OutcomeCode, ReferralAccepted, ReferralAcknowledged,
-    ReferralCompleted, ReferralDetails, ReferralEvent, ReferralRejected, ReferralRequested,
-    UnknownOutcomeCode,
+    CashBenefit, Completion, Nik, OutcomeCode, ReferralAccepted, ReferralAcknowledged, ReferralCompleted,
+    ReferralDetails, ReferralEvent, ReferralRejected, ReferralRequested, UnknownOutcomeCode,
 };
 pub use opd::{InvalidOpdCode, OpdCode};
 pub use referral::{HistoryError, Referral, ReferralAction, ReferralError, ReferralStatus, handle};

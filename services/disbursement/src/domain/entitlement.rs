@@ -167,10 +167,7 @@ mod tests {
         for amount in [0, -300_000] {
             let result = Entitlement::open(accepted((2026, 11, 1), "monthly", amount));
             assert_eq!(result, Err(EntitlementError::NonPositiveAmount { amount }));
-            assert_eq!(
-                result.err().and_then(|e| e.field()),
-                Some("amount_per_period_idr")
-            );
+            assert_eq!(result.err().and_then(|e| e.field()), Some("amount_per_period_idr"));
         }
         assert_eq!(
             Entitlement::open(accepted((2026, 11, 1), "monthly", 0)).map_err(|e| e.to_string()),
@@ -184,9 +181,7 @@ mod tests {
             let result = Entitlement::open(accepted((2026, 11, 1), cadence, 300_000));
             assert_eq!(
                 result,
-                Err(EntitlementError::UnknownCadence(UnknownCadence(
-                    cadence.to_owned()
-                )))
+                Err(EntitlementError::UnknownCadence(UnknownCadence(cadence.to_owned())))
             );
             assert_eq!(result.err().and_then(|e| e.field()), Some("cadence"));
         }

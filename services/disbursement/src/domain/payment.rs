@@ -95,10 +95,7 @@ pub fn start_entitlement(
 ) -> Result<Vec<DisbursementEvent>, EntitlementError> {
     let entitlement = Entitlement::open(request)?;
     let first = decide_payment(&entitlement, entitlement.first_period, payment_id, check)?;
-    Ok(vec![
-        DisbursementEvent::EntitlementCreated(entitlement),
-        first,
-    ])
+    Ok(vec![DisbursementEvent::EntitlementCreated(entitlement), first])
 }
 
 /// How a new instruction relates to one already recorded under the same key.
@@ -114,17 +111,11 @@ pub enum InstructionComparison {
 /// content: a retry mints a fresh id for what is the same payment. The first differing field
 /// is reported: the key (callers should only compare instructions that share one), then the
 /// amount, then where the payment came from.
-pub fn compare_instruction(
-    existing: &PaymentInstruction,
-    new: &PaymentInstruction,
-) -> InstructionComparison {
+pub fn compare_instruction(existing: &PaymentInstruction, new: &PaymentInstruction) -> InstructionComparison {
     let differs = [
         ("payment_key", existing.key != new.key),
         ("amount_idr", existing.amount_idr != new.amount_idr),
-        (
-            "entitlement_id",
-            existing.entitlement_id != new.entitlement_id,
-        ),
+        ("entitlement_id", existing.entitlement_id != new.entitlement_id),
         ("case_id", existing.case_id != new.case_id),
     ];
     match differs.into_iter().find(|(_, differs)| *differs) {

@@ -62,9 +62,7 @@ pub enum PaymentKeyError {
     ProgrammeCode(String),
     #[error("payment key period: {0}")]
     Period(#[from] PeriodError),
-    #[error(
-        "\"{0}\" is not a payment key: expected <programme>:<period>:<beneficiary>:<component>"
-    )]
+    #[error("\"{0}\" is not a payment key: expected <programme>:<period>:<beneficiary>:<component>")]
     Malformed(String),
 }
 
@@ -72,9 +70,7 @@ impl PaymentKeyError {
     /// The part at fault, when it is one part.
     pub fn part(&self) -> Option<KeyPart> {
         match self {
-            Self::Empty { part } | Self::Colon { part, .. } | Self::Whitespace { part, .. } => {
-                Some(*part)
-            }
+            Self::Empty { part } | Self::Colon { part, .. } | Self::Whitespace { part, .. } => Some(*part),
             Self::ProgrammeCode(_) => Some(KeyPart::Programme),
             Self::Period(_) => Some(KeyPart::Period),
             Self::Malformed(_) => None,
@@ -189,10 +185,7 @@ mod tests {
             Ok("PKH:2026-Q4:hh-3375-0042:child_0_6".to_owned())
         );
         let once = PaymentKey::new("PENA", Period::ONCE, "hh-1", "base");
-        assert_eq!(
-            once.map(|k| k.to_string()),
-            Ok("PENA:once:hh-1:base".to_owned())
-        );
+        assert_eq!(once.map(|k| k.to_string()), Ok("PENA:once:hh-1:base".to_owned()));
     }
 
     #[test]
@@ -206,18 +199,9 @@ mod tests {
     #[test]
     fn an_empty_part_is_refused_naming_the_part() {
         let cases = [
-            (
-                PaymentKey::new("", q4_2026(), "hh-1", "base"),
-                KeyPart::Programme,
-            ),
-            (
-                PaymentKey::new("PKH", q4_2026(), "", "base"),
-                KeyPart::Beneficiary,
-            ),
-            (
-                PaymentKey::new("PKH", q4_2026(), "hh-1", ""),
-                KeyPart::Component,
-            ),
+            (PaymentKey::new("", q4_2026(), "hh-1", "base"), KeyPart::Programme),
+            (PaymentKey::new("PKH", q4_2026(), "", "base"), KeyPart::Beneficiary),
+            (PaymentKey::new("PKH", q4_2026(), "hh-1", ""), KeyPart::Component),
         ];
         for (result, part) in cases {
             assert_eq!(result, Err(PaymentKeyError::Empty { part }));

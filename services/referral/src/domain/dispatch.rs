@@ -139,11 +139,7 @@ mod tests {
     #[test]
     fn a_routed_need_becomes_a_request_to_the_routed_opd() -> Result<(), RoutingTableError> {
         let table = RoutingTable::parse(TABLE)?;
-        let decision = route_need(
-            &table,
-            Uuid::from_u128(9),
-            need("cash_assistance", Some("BLT-DD")),
-        );
+        let decision = route_need(&table, Uuid::from_u128(9), need("cash_assistance", Some("BLT-DD")));
         let RoutingDecision::Routed(RequestReferral { details }) = decision else {
             panic!("expected a route, got {decision:?}");
         };
@@ -153,22 +149,14 @@ mod tests {
         assert_eq!(details.service, "BLT Dana Desa");
         assert_eq!(details.category, NeedCategory::CashAssistance);
         assert_eq!(details.programme_code.as_deref(), Some("BLT-DD"));
-        assert_eq!(
-            details.benefit.map(|b| b.amount_per_period_idr),
-            Some(300_000)
-        );
+        assert_eq!(details.benefit.map(|b| b.amount_per_period_idr), Some(300_000));
         Ok(())
     }
 
     #[test]
-    fn a_need_without_a_route_is_reported_unrouted_with_what_was_looked_for()
-    -> Result<(), RoutingTableError> {
+    fn a_need_without_a_route_is_reported_unrouted_with_what_was_looked_for() -> Result<(), RoutingTableError> {
         let table = RoutingTable::parse(TABLE)?;
-        let decision = route_need(
-            &table,
-            Uuid::from_u128(9),
-            need("cash_assistance", Some("PKH")),
-        );
+        let decision = route_need(&table, Uuid::from_u128(9), need("cash_assistance", Some("PKH")));
         assert_eq!(
             decision,
             RoutingDecision::Unrouted(ReferralUnrouted {
@@ -192,22 +180,14 @@ mod tests {
         let RoutingDecision::Unrouted(unrouted) = decision else {
             panic!("expected unrouted, got {decision:?}");
         };
-        assert!(
-            unrouted
-                .reason
-                .starts_with("\"pets\" is not a need category")
-        );
+        assert!(unrouted.reason.starts_with("\"pets\" is not a need category"));
         Ok(())
     }
 
     #[test]
     fn an_empty_programme_code_counts_as_none() -> Result<(), RoutingTableError> {
         let table = RoutingTable::parse(TABLE)?;
-        let decision = route_need(
-            &table,
-            Uuid::from_u128(9),
-            need("cash_assistance", Some("")),
-        );
+        let decision = route_need(&table, Uuid::from_u128(9), need("cash_assistance", Some("")));
         let RoutingDecision::Unrouted(unrouted) = decision else {
             panic!("expected unrouted, got {decision:?}");
         };

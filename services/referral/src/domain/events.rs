@@ -245,11 +245,9 @@ mod tests {
         }
         assert_eq!(
             OutcomeCode::parse("moved_away").map_err(|e| e.to_string()),
-            Err(
-                "\"moved_away\" is not an outcome code (one of: client_refused, \
+            Err("\"moved_away\" is not an outcome code (one of: client_refused, \
                  lack_of_capacity, unable_to_contact, no_longer_needed, other)"
-                    .to_owned()
-            )
+                .to_owned())
         );
     }
 }

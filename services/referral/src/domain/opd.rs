@@ -10,9 +10,7 @@ use std::str::FromStr;
 pub struct OpdCode(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "\"{0}\" is not an OPD code: use 1 to 32 upper-case letters, digits, '-' or '_', e.g. DINSOS"
-)]
+#[error("\"{0}\" is not an OPD code: use 1 to 32 upper-case letters, digits, '-' or '_', e.g. DINSOS")]
 pub struct InvalidOpdCode(pub String);
 
 impl OpdCode {
@@ -56,32 +54,14 @@ mod tests {
 
     #[test]
     fn agency_codes_from_the_routing_table_parse() {
-        for code in [
-            "DINSOS",
-            "DINKES",
-            "DISDUKCAPIL",
-            "PEMDES",
-            "BAZNAS",
-            "LKS_01",
-            "X-1",
-        ] {
-            assert_eq!(
-                OpdCode::parse(code).map(|c| c.to_string()),
-                Ok(code.to_owned())
-            );
+        for code in ["DINSOS", "DINKES", "DISDUKCAPIL", "PEMDES", "BAZNAS", "LKS_01", "X-1"] {
+            assert_eq!(OpdCode::parse(code).map(|c| c.to_string()), Ok(code.to_owned()));
         }
     }
 
     #[test]
     fn lower_case_empty_or_spaced_codes_are_refused() {
-        for code in [
-            "",
-            "dinsos",
-            "DIN SOS",
-            " DINSOS",
-            "DINSOS:1",
-            &"A".repeat(33),
-        ] {
+        for code in ["", "dinsos", "DIN SOS", " DINSOS", "DINSOS:1", &"A".repeat(33)] {
             assert_eq!(OpdCode::parse(code), Err(InvalidOpdCode(code.to_owned())));
         }
     }

@@ -15,12 +15,11 @@ use std::fmt;
 use uuid::Uuid;
 
 use super::commands::{
-    AcceptReferral, AcknowledgeReferral, CompleteReferral, ReferralCommand, RejectReferral,
-    RequestReferral,
+    AcceptReferral, AcknowledgeReferral, CompleteReferral, ReferralCommand, RejectReferral, RequestReferral,
 };
 use super::events::{
-    Completion, OutcomeCode, ReferralAccepted, ReferralAcknowledged, ReferralCompleted,
-    ReferralDetails, ReferralEvent, ReferralRejected, ReferralRequested, UnknownOutcomeCode,
+    Completion, OutcomeCode, ReferralAccepted, ReferralAcknowledged, ReferralCompleted, ReferralDetails, ReferralEvent,
+    ReferralRejected, ReferralRequested, UnknownOutcomeCode,
 };
 use super::opd::OpdCode;
 
@@ -138,9 +137,9 @@ impl ReferralError {
         match self {
             Self::ActorRequired => Some("actor"),
             Self::ReasonRequired => Some("reason"),
-            Self::OutcomeCodeRequired
-            | Self::UnknownOutcomeCode(_)
-            | Self::OutcomeCodeOnSuccess => Some("outcome_code"),
+            Self::OutcomeCodeRequired | Self::UnknownOutcomeCode(_) | Self::OutcomeCodeOnSuccess => {
+                Some("outcome_code")
+            }
             Self::NotFound
             | Self::InvalidTransition { .. }
             | Self::AlreadyInState { .. }
@@ -158,9 +157,7 @@ pub enum HistoryError {
     NotStartedByRequest { first: &'static str },
     #[error("referral stream has a second ReferralRequested at position {position}")]
     RequestedAgain { position: usize },
-    #[error(
-        "referral stream for {expected} holds an event of referral {found} at position {position}"
-    )]
+    #[error("referral stream for {expected} holds an event of referral {found} at position {position}")]
     ForeignEvent {
         expected: Uuid,
         found: Uuid,
@@ -179,9 +176,7 @@ pub struct Referral {
 
 impl Referral {
     /// Folds a stream, oldest first. An empty stream is no referral (`Ok(None)`).
-    pub fn from_history<'a>(
-        events: impl IntoIterator<Item = &'a ReferralEvent>,
-    ) -> Result<Option<Self>, HistoryError> {
+    pub fn from_history<'a>(events: impl IntoIterator<Item = &'a ReferralEvent>) -> Result<Option<Self>, HistoryError> {
         let mut events = events.into_iter();
         let Some(first) = events.next() else {
             return Ok(None);
@@ -273,35 +268,23 @@ impl Referral {
 ///
 /// Takes the command by reference so that the app can decide again, unchanged, after an
 /// optimistic-concurrency conflict.
-pub fn handle(
-    state: Option<&Referral>,
-    command: &ReferralCommand,
-) -> Result<Vec<ReferralEvent>, ReferralError> {
+pub fn handle(state: Option<&Referral>, command: &ReferralCommand) -> Result<Vec<ReferralEvent>, ReferralError> {
     match command {
         ReferralCommand::Request(cmd) => request(state, cmd),
-        ReferralCommand::Acknowledge(cmd) => {
-            acknowledge(owned(state, cmd.referral_id, &cmd.opd)?, cmd)
-        }
+        ReferralCommand::Acknowledge(cmd) => acknowledge(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
         ReferralCommand::Accept(cmd) => accept(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
         ReferralCommand::Reject(cmd) => reject(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
         ReferralCommand::Complete(cmd) => complete(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
     }
 }
 
-fn owned<'a>(
-    state: Option<&'a Referral>,
-    referral_id: Uuid,
-    opd: &OpdCode,
-) -> Result<&'a Referral, ReferralError> {
+fn owned<'a>(state: Option<&'a Referral>, referral_id: Uuid, opd: &OpdCode) -> Result<&'a Referral, ReferralError> {
     state
         .filter(|r| r.id() == referral_id && r.is_visible_to(opd))
         .ok_or(ReferralError::NotFound)
 }
 
-fn request(
-    state: Option<&Referral>,
-    cmd: &RequestReferral,
-) -> Result<Vec<ReferralEvent>, ReferralError> {
+fn request(state: Option<&Referral>, cmd: &RequestReferral) -> Result<Vec<ReferralEvent>, ReferralError> {
     match state {
         None => Ok(vec![ReferralEvent::Requested(ReferralRequested {
             details: cmd.details.clone(),
@@ -313,10 +296,7 @@ fn request(
     }
 }
 
-fn acknowledge(
-    referral: &Referral,
-    cmd: &AcknowledgeReferral,
-) -> Result<Vec<ReferralEvent>, ReferralError> {
+fn acknowledge(referral: &Referral, cmd: &AcknowledgeReferral) -> Result<Vec<ReferralEvent>, ReferralError> {
     let actor = required_actor(&cmd.actor)?;
     match referral.status {
         ReferralStatus::Requested => Ok(vec![ReferralEvent::Acknowledged(ReferralAcknowledged {
@@ -328,12 +308,12 @@ fn acknowledge(
         ReferralStatus::Acknowledged => Err(ReferralError::AlreadyInState {
             status: referral.status,
         }),
-        status @ (ReferralStatus::Accepted
-        | ReferralStatus::Rejected
-        | ReferralStatus::Completed) => Err(ReferralError::InvalidTransition {
-            status,
-            action: ReferralAction::Acknowledge,
-        }),
+        status @ (ReferralStatus::Accepted | ReferralStatus::Rejected | ReferralStatus::Completed) => {
+            Err(ReferralError::InvalidTransition {
+                status,
+                action: ReferralAction::Acknowledge,
+            })
+        }
     }
 }
 
@@ -350,12 +330,10 @@ fn accept(referral: &Referral, cmd: &AcceptReferral) -> Result<Vec<ReferralEvent
         ReferralStatus::Accepted => Err(ReferralError::AlreadyInState {
             status: referral.status,
         }),
-        status @ (ReferralStatus::Rejected | ReferralStatus::Completed) => {
-            Err(ReferralError::InvalidTransition {
-                status,
-                action: ReferralAction::Accept,
-            })
-        }
+        status @ (ReferralStatus::Rejected | ReferralStatus::Completed) => Err(ReferralError::InvalidTransition {
+            status,
+            action: ReferralAction::Accept,
+        }),
     }
 }
 
@@ -381,19 +359,14 @@ fn reject(referral: &Referral, cmd: &RejectReferral) -> Result<Vec<ReferralEvent
             status: referral.status,
             field: "reason",
         }),
-        status @ (ReferralStatus::Accepted | ReferralStatus::Completed) => {
-            Err(ReferralError::InvalidTransition {
-                status,
-                action: ReferralAction::Reject,
-            })
-        }
+        status @ (ReferralStatus::Accepted | ReferralStatus::Completed) => Err(ReferralError::InvalidTransition {
+            status,
+            action: ReferralAction::Reject,
+        }),
     }
 }
 
-fn complete(
-    referral: &Referral,
-    cmd: &CompleteReferral,
-) -> Result<Vec<ReferralEvent>, ReferralError> {
+fn complete(referral: &Referral, cmd: &CompleteReferral) -> Result<Vec<ReferralEvent>, ReferralError> {
     let actor = required_actor(&cmd.actor)?;
     let completion = completion(cmd.successful, &cmd.outcome_code)?;
     match referral.status {
@@ -405,21 +378,19 @@ fn complete(
             completion,
             note: optional(&cmd.note),
         })]),
-        ReferralStatus::Completed if referral.completion == Some(completion) => {
-            Err(ReferralError::AlreadyInState {
-                status: referral.status,
-            })
-        }
+        ReferralStatus::Completed if referral.completion == Some(completion) => Err(ReferralError::AlreadyInState {
+            status: referral.status,
+        }),
         ReferralStatus::Completed => Err(ReferralError::Conflict {
             status: referral.status,
             field: "outcome",
         }),
-        status @ (ReferralStatus::Requested
-        | ReferralStatus::Acknowledged
-        | ReferralStatus::Rejected) => Err(ReferralError::InvalidTransition {
-            status,
-            action: ReferralAction::Complete,
-        }),
+        status @ (ReferralStatus::Requested | ReferralStatus::Acknowledged | ReferralStatus::Rejected) => {
+            Err(ReferralError::InvalidTransition {
+                status,
+                action: ReferralAction::Complete,
+            })
+        }
     }
 }
 

@@ -91,8 +91,7 @@ impl RoutingTable {
     /// Parses and validates a routing table. The first problem found is reported, naming
     /// the OPD or the rule (index and field) it is in.
     pub fn parse(text: &str) -> Result<Self, RoutingTableError> {
-        let raw: RawTable =
-            toml::from_str(text).map_err(|e| RoutingTableError::Syntax(e.to_string()))?;
+        let raw: RawTable = toml::from_str(text).map_err(|e| RoutingTableError::Syntax(e.to_string()))?;
 
         let version = raw.version.trim();
         if version.is_empty() {
@@ -124,9 +123,7 @@ impl RoutingTable {
             if let Some(earlier) = rules.iter().position(|r| r.same_match(&rule)) {
                 return Err(RoutingTableError::Rule {
                     index,
-                    problem: format!(
-                        "matches exactly what rules[{earlier}] matches; keep one of them"
-                    ),
+                    problem: format!("matches exactly what rules[{earlier}] matches; keep one of them"),
                 });
             }
             rules.push(rule);
@@ -148,12 +145,7 @@ impl RoutingTable {
     ///
     /// `region_code` is the client's Kemendagri village code (e.g. `33.75.01.1002`); a
     /// malformed or empty one simply matches no regional rule.
-    pub fn route(
-        &self,
-        category: NeedCategory,
-        programme_code: Option<&str>,
-        region_code: &str,
-    ) -> Option<Route> {
+    pub fn route(&self, category: NeedCategory, programme_code: Option<&str>, region_code: &str) -> Option<Route> {
         self.rules
             .iter()
             .filter(|rule| rule.matches(category, programme_code, region_code))
@@ -163,16 +155,8 @@ impl RoutingTable {
 }
 
 impl Rule {
-    fn validate(
-        index: usize,
-        raw: RawRule,
-        opds: &BTreeMap<OpdCode, String>,
-    ) -> Result<Self, RoutingTableError> {
-        let field_error = |field: &'static str, problem: String| RoutingTableError::RuleField {
-            index,
-            field,
-            problem,
-        };
+    fn validate(index: usize, raw: RawRule, opds: &BTreeMap<OpdCode, String>) -> Result<Self, RoutingTableError> {
+        let field_error = |field: &'static str, problem: String| RoutingTableError::RuleField { index, field, problem };
 
         let category = raw
             .category
@@ -222,10 +206,7 @@ impl Rule {
 
         let opd_code = OpdCode::parse(&raw.opd).map_err(|e| field_error("opd", e.to_string()))?;
         let Some(opd_name) = opds.get(&opd_code) else {
-            return Err(field_error(
-                "opd",
-                format!("\"{opd_code}\" is not listed under [opds]"),
-            ));
+            return Err(field_error("opd", format!("\"{opd_code}\" is not listed under [opds]")));
         };
 
         let service = raw.service.trim();
@@ -245,17 +226,9 @@ impl Rule {
         })
     }
 
-    fn matches(
-        &self,
-        category: NeedCategory,
-        programme_code: Option<&str>,
-        region_code: &str,
-    ) -> bool {
+    fn matches(&self, category: NeedCategory, programme_code: Option<&str>, region_code: &str) -> bool {
         self.category.is_none_or(|c| c == category)
-            && self
-                .programme
-                .as_deref()
-                .is_none_or(|p| programme_code == Some(p))
+            && self.programme.as_deref().is_none_or(|p| programme_code == Some(p))
             && self.region.as_ref().is_none_or(|r| r.contains(region_code))
     }
 
@@ -269,9 +242,7 @@ impl Rule {
     }
 
     fn same_match(&self, other: &Self) -> bool {
-        self.category == other.category
-            && self.programme == other.programme
-            && self.region == other.region
+        self.category == other.category && self.programme == other.programme && self.region == other.region
     }
 }
 
@@ -296,9 +267,7 @@ impl RegionPrefix {
             && segments
                 .iter()
                 .zip(Self::SEGMENT_WIDTHS)
-                .all(|(segment, width)| {
-                    segment.len() == width && segment.bytes().all(|b| b.is_ascii_digit())
-                });
+                .all(|(segment, width)| segment.len() == width && segment.bytes().all(|b| b.is_ascii_digit()));
         well_formed.then(|| Self(prefix.to_owned()))
     }
 

@@ -102,7 +102,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None, cause: None }
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+            cause: None,
+        }
     }
 
     /// A malformed field: `field` is its JSON path, e.g. `applicant.nik` or `needs[1].category`.
@@ -234,19 +239,17 @@ pub fn json_error_handler(
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::new(ErrorCode::PayloadTooLarge, error.to_string())
         }
-        JsonPayloadError::ContentType => {
-            ApiError::new(ErrorCode::InvalidInput, "the request body must be JSON (Content-Type: application/json)")
-        }
+        JsonPayloadError::ContentType => ApiError::new(
+            ErrorCode::InvalidInput,
+            "the request body must be JSON (Content-Type: application/json)",
+        ),
         _ => ApiError::new(ErrorCode::InvalidInput, error.to_string()),
     };
     actix_web::error::InternalError::from_response(error, api.error_response()).into()
 }
 
 /// Path extractor failures in the same envelope.
-pub fn path_error_handler(
-    error: actix_web::error::PathError,
-    _request: &actix_web::HttpRequest,
-) -> actix_web::Error {
+pub fn path_error_handler(error: actix_web::error::PathError, _request: &actix_web::HttpRequest) -> actix_web::Error {
     let api = ApiError::new(ErrorCode::InvalidInput, format!("bad path parameter: {error}"));
     actix_web::error::InternalError::from_response(error, api.error_response()).into()
 }
@@ -302,7 +305,10 @@ mod tests {
 
     #[test]
     fn missing_field_is_named_from_the_serde_message() {
-        assert_eq!(field_from_serde_message("missing field `nik` at line 1 column 2").as_deref(), Some("nik"));
+        assert_eq!(
+            field_from_serde_message("missing field `nik` at line 1 column 2").as_deref(),
+            Some("nik")
+        );
         assert_eq!(field_from_serde_message("invalid type: string"), None);
     }
 }

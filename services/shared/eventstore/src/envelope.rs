@@ -58,7 +58,10 @@ impl ReceivedEnvelope {
     /// Decodes the payload as `P`, checking the event type first.
     pub fn decode<P: prost::Name + Default>(&self) -> Result<P, DecodeError> {
         if self.event_type != P::full_name() {
-            return Err(DecodeError::WrongType { expected: P::full_name(), found: self.event_type.clone() });
+            return Err(DecodeError::WrongType {
+                expected: P::full_name(),
+                found: self.event_type.clone(),
+            });
         }
         P::decode(self.payload.as_slice()).map_err(DecodeError::Payload)
     }
@@ -75,14 +78,22 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<ReceivedEnvelope, DecodeError> {
         if text.is_empty() {
             return Ok(None);
         }
-        Uuid::parse_str(text).map(Some).map_err(|error| DecodeError::Field { field, reason: error.to_string() })
+        Uuid::parse_str(text).map(Some).map_err(|error| DecodeError::Field {
+            field,
+            reason: error.to_string(),
+        })
     };
-    let event_id = uuid("event_id", &envelope.event_id)?
-        .ok_or(DecodeError::Field { field: "event_id", reason: "missing".into() })?;
+    let event_id = uuid("event_id", &envelope.event_id)?.ok_or(DecodeError::Field {
+        field: "event_id",
+        reason: "missing".into(),
+    })?;
     let occurred_at = envelope
         .occurred_at
         .and_then(|ts| DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32))
-        .ok_or(DecodeError::Field { field: "occurred_at", reason: "missing or out of range".into() })?;
+        .ok_or(DecodeError::Field {
+            field: "occurred_at",
+            reason: "missing or out of range".into(),
+        })?;
     Ok(ReceivedEnvelope {
         event_id,
         case_id: uuid("case_id", &envelope.case_id)?,

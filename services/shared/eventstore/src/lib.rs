@@ -88,7 +88,10 @@ impl RecordedEvent {
     /// Decodes the payload as `P`, checking the event type first.
     pub fn decode<P: prost::Name + Default>(&self) -> Result<P, DecodeError> {
         if self.event_type != P::full_name() {
-            return Err(DecodeError::WrongType { expected: P::full_name(), found: self.event_type.clone() });
+            return Err(DecodeError::WrongType {
+                expected: P::full_name(),
+                found: self.event_type.clone(),
+            });
         }
         P::decode(self.payload.as_slice()).map_err(DecodeError::Payload)
     }
@@ -103,7 +106,10 @@ pub struct Cursor {
 
 impl Cursor {
     /// The start of the store.
-    pub const START: Cursor = Cursor { transaction_id: 0, global_position: 0 };
+    pub const START: Cursor = Cursor {
+        transaction_id: 0,
+        global_position: 0,
+    };
 }
 
 impl std::fmt::Display for Cursor {
@@ -127,7 +133,10 @@ impl std::str::FromStr for Cursor {
         if transaction_id < 0 || global_position < 0 {
             return Err(bad());
         }
-        Ok(Cursor { transaction_id, global_position })
+        Ok(Cursor {
+            transaction_id,
+            global_position,
+        })
     }
 }
 
@@ -146,7 +155,11 @@ pub enum ExpectedVersion {
 pub enum AppendError {
     /// Another writer appended first; reload the stream and decide again.
     #[error("stream {stream_id} is at version {actual}, expected {expected:?}")]
-    Conflict { stream_id: String, expected: ExpectedVersion, actual: i64 },
+    Conflict {
+        stream_id: String,
+        expected: ExpectedVersion,
+        actual: i64,
+    },
     /// An event with this id is already stored (a replayed command).
     #[error("event {0} is already stored")]
     DuplicateEvent(Uuid),
@@ -174,7 +187,10 @@ macro_rules! event_columns {
 impl EventStore {
     /// `service` names the owner in every envelope; `topic` is where the relay publishes.
     pub fn new(service: &'static str, topic: impl Into<String>) -> Self {
-        Self { service, topic: topic.into() }
+        Self {
+            service,
+            topic: topic.into(),
+        }
     }
 
     pub fn service(&self) -> &'static str {
@@ -204,7 +220,11 @@ impl EventStore {
             ExpectedVersion::Any => true,
         };
         if !matches {
-            return Err(AppendError::Conflict { stream_id: stream_id.to_string(), expected, actual });
+            return Err(AppendError::Conflict {
+                stream_id: stream_id.to_string(),
+                expected,
+                actual,
+            });
         }
 
         let count = events.len();
@@ -274,14 +294,21 @@ impl EventStore {
                 causation_id: event.causation_id,
                 traceparent: event.traceparent,
                 occurred_at: event.occurred_at,
-                cursor: Cursor { transaction_id, global_position },
+                cursor: Cursor {
+                    transaction_id,
+                    global_position,
+                },
             });
         }
         Ok(recorded)
     }
 
     /// Every event of one stream, in version order; empty when the stream does not exist.
-    pub async fn load(&self, executor: impl PgExecutor<'_>, stream_id: &str) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+    pub async fn load(
+        &self,
+        executor: impl PgExecutor<'_>,
+        stream_id: &str,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             event_columns!(),
@@ -309,7 +336,11 @@ pub async fn stream_version(executor: impl PgExecutor<'_>, stream_id: &str) -> R
 /// only events of transactions older than the oldest transaction still in flight are
 /// returned, ordered by (transaction, position): anything that commits later sorts after
 /// everything returned so far.
-pub async fn read_all(executor: impl PgExecutor<'_>, after: Cursor, limit: i64) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+pub async fn read_all(
+    executor: impl PgExecutor<'_>,
+    after: Cursor,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, sqlx::Error> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         event_columns!(),
@@ -353,7 +384,10 @@ fn recorded_from_row(row: &sqlx::postgres::PgRow) -> Result<RecordedEvent, sqlx:
         causation_id: row.try_get("causation_id")?,
         traceparent: row.try_get("traceparent")?,
         occurred_at: row.try_get("occurred_at")?,
-        cursor: Cursor { transaction_id: row.try_get("transaction_id")?, global_position },
+        cursor: Cursor {
+            transaction_id: row.try_get("transaction_id")?,
+            global_position,
+        },
     })
 }
 
@@ -373,7 +407,11 @@ fn classify_insert_error(
             }
             Some("es_events_stream_id_stream_version_key") => {
                 // The winner committed after our version check; the stream is now further on.
-                return AppendError::Conflict { stream_id: stream_id.to_string(), expected, actual: actual + 1 };
+                return AppendError::Conflict {
+                    stream_id: stream_id.to_string(),
+                    expected,
+                    actual: actual + 1,
+                };
             }
             _ => {}
         }
@@ -387,7 +425,10 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_through_text() {
-        let cursor = Cursor { transaction_id: 7412, global_position: 99 };
+        let cursor = Cursor {
+            transaction_id: 7412,
+            global_position: 99,
+        };
         assert_eq!(cursor.to_string().parse::<Cursor>(), Ok(cursor));
         assert!("12".parse::<Cursor>().is_err());
         assert!("-1.4".parse::<Cursor>().is_err());
@@ -395,8 +436,14 @@ mod tests {
 
     #[test]
     fn cursors_order_by_transaction_first() {
-        let early_tx_late_position = Cursor { transaction_id: 10, global_position: 500 };
-        let late_tx_early_position = Cursor { transaction_id: 11, global_position: 3 };
+        let early_tx_late_position = Cursor {
+            transaction_id: 10,
+            global_position: 500,
+        };
+        let late_tx_early_position = Cursor {
+            transaction_id: 11,
+            global_position: 3,
+        };
         assert!(early_tx_late_position < late_tx_early_position);
     }
 }

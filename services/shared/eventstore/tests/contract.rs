@@ -28,15 +28,29 @@ fn event(label: &str) -> NewEvent {
 }
 
 fn labels(events: &[slrt_eventstore::RecordedEvent]) -> Vec<String> {
-    events.iter().map(|e| String::from_utf8(e.payload.clone()).unwrap()).collect()
+    events
+        .iter()
+        .map(|e| String::from_utf8(e.payload.clone()).unwrap())
+        .collect()
 }
 
 #[tokio::test]
 async fn appended_events_load_back_in_version_order() {
     let (pool, store) = store().await;
     let mut tx = pool.begin().await.unwrap();
-    store.append(&mut tx, "case-1", ExpectedVersion::NoStream, vec![event("a"), event("b")]).await.unwrap();
-    store.append(&mut tx, "case-1", ExpectedVersion::Exact(2), vec![event("c")]).await.unwrap();
+    store
+        .append(
+            &mut tx,
+            "case-1",
+            ExpectedVersion::NoStream,
+            vec![event("a"), event("b")],
+        )
+        .await
+        .unwrap();
+    store
+        .append(&mut tx, "case-1", ExpectedVersion::Exact(2), vec![event("c")])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let loaded = store.load(&pool, "case-1").await.unwrap();
@@ -49,10 +63,19 @@ async fn appended_events_load_back_in_version_order() {
 async fn appending_at_a_stale_version_is_a_conflict() {
     let (pool, store) = store().await;
     let mut tx = pool.begin().await.unwrap();
-    store.append(&mut tx, "s", ExpectedVersion::NoStream, vec![event("a")]).await.unwrap();
-    let error = store.append(&mut tx, "s", ExpectedVersion::NoStream, vec![event("b")]).await.unwrap_err();
+    store
+        .append(&mut tx, "s", ExpectedVersion::NoStream, vec![event("a")])
+        .await
+        .unwrap();
+    let error = store
+        .append(&mut tx, "s", ExpectedVersion::NoStream, vec![event("b")])
+        .await
+        .unwrap_err();
     assert!(matches!(error, AppendError::Conflict { actual: 1, .. }), "{error:?}");
-    let error = store.append(&mut tx, "s", ExpectedVersion::Exact(5), vec![event("b")]).await.unwrap_err();
+    let error = store
+        .append(&mut tx, "s", ExpectedVersion::Exact(5), vec![event("b")])
+        .await
+        .unwrap_err();
     assert!(matches!(error, AppendError::Conflict { actual: 1, .. }), "{error:?}");
 }
 
@@ -60,18 +83,26 @@ async fn appending_at_a_stale_version_is_a_conflict() {
 async fn concurrent_appends_at_the_same_version_let_exactly_one_win() {
     let (pool, store) = store().await;
     let mut setup = pool.begin().await.unwrap();
-    store.append(&mut setup, "s", ExpectedVersion::NoStream, vec![event("first")]).await.unwrap();
+    store
+        .append(&mut setup, "s", ExpectedVersion::NoStream, vec![event("first")])
+        .await
+        .unwrap();
     setup.commit().await.unwrap();
 
     // Both writers pass the version check before either commits; the unique constraint
     // decides, and the loser is told to retry.
     let mut writer_a = pool.begin().await.unwrap();
     let mut writer_b = pool.begin().await.unwrap();
-    store.append(&mut writer_a, "s", ExpectedVersion::Exact(1), vec![event("from a")]).await.unwrap();
+    store
+        .append(&mut writer_a, "s", ExpectedVersion::Exact(1), vec![event("from a")])
+        .await
+        .unwrap();
     let b = {
         let store = store.clone();
         tokio::spawn(async move {
-            let result = store.append(&mut writer_b, "s", ExpectedVersion::Exact(1), vec![event("from b")]).await;
+            let result = store
+                .append(&mut writer_b, "s", ExpectedVersion::Exact(1), vec![event("from b")])
+                .await;
             (result, writer_b)
         })
     };
@@ -87,8 +118,14 @@ async fn the_same_event_id_cannot_be_stored_twice() {
     let (pool, store) = store().await;
     let once = event("a");
     let mut tx = pool.begin().await.unwrap();
-    store.append(&mut tx, "s1", ExpectedVersion::Any, vec![once.clone()]).await.unwrap();
-    let error = store.append(&mut tx, "s2", ExpectedVersion::Any, vec![once]).await.unwrap_err();
+    store
+        .append(&mut tx, "s1", ExpectedVersion::Any, vec![once.clone()])
+        .await
+        .unwrap();
+    let error = store
+        .append(&mut tx, "s2", ExpectedVersion::Any, vec![once])
+        .await
+        .unwrap_err();
     assert!(matches!(error, AppendError::DuplicateEvent(_)), "{error:?}");
 }
 
@@ -97,7 +134,10 @@ async fn read_all_walks_every_stream_in_commit_order() {
     let (pool, store) = store().await;
     for (stream, label) in [("x", "1"), ("y", "2"), ("x", "3")] {
         let mut tx = pool.begin().await.unwrap();
-        store.append(&mut tx, stream, ExpectedVersion::Any, vec![event(label)]).await.unwrap();
+        store
+            .append(&mut tx, stream, ExpectedVersion::Any, vec![event(label)])
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
     // The horizon is cluster-wide: a transaction open in another database (another test)
@@ -122,14 +162,24 @@ async fn read_all_never_passes_an_event_that_commits_late() {
     let (pool, store) = store().await;
     // The slow writer takes the lower position first and commits last.
     let mut slow = pool.begin().await.unwrap();
-    store.append(&mut slow, "slow", ExpectedVersion::Any, vec![event("slow")]).await.unwrap();
+    store
+        .append(&mut slow, "slow", ExpectedVersion::Any, vec![event("slow")])
+        .await
+        .unwrap();
     let mut fast = pool.begin().await.unwrap();
-    store.append(&mut fast, "fast", ExpectedVersion::Any, vec![event("fast")]).await.unwrap();
+    store
+        .append(&mut fast, "fast", ExpectedVersion::Any, vec![event("fast")])
+        .await
+        .unwrap();
     fast.commit().await.unwrap();
 
     // While the slow writer is in flight, the reader is held back rather than allowed past it.
     let seen = read_all(&pool, Cursor::START, 100).await.unwrap();
-    assert!(seen.is_empty(), "reader ran ahead of an in-flight transaction: {:?}", labels(&seen));
+    assert!(
+        seen.is_empty(),
+        "reader ran ahead of an in-flight transaction: {:?}",
+        labels(&seen)
+    );
     slow.commit().await.unwrap();
 
     let mut cursor = Cursor::START;
@@ -156,7 +206,15 @@ async fn every_appended_event_is_queued_in_the_outbox_with_its_case_as_key() {
     let (pool, store) = store().await;
     let case_id = Uuid::now_v7();
     let mut tx = pool.begin().await.unwrap();
-    store.append(&mut tx, "case-a", ExpectedVersion::Any, vec![event("a").for_case(case_id), event("b")]).await.unwrap();
+    store
+        .append(
+            &mut tx,
+            "case-a",
+            ExpectedVersion::Any,
+            vec![event("a").for_case(case_id), event("b")],
+        )
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let keys: Vec<(String, String)> =
         sqlx::query_as("SELECT topic, partition_key FROM es_outbox ORDER BY global_position")
@@ -165,7 +223,10 @@ async fn every_appended_event_is_queued_in_the_outbox_with_its_case_as_key() {
             .unwrap();
     assert_eq!(
         keys,
-        [("test.events".to_string(), case_id.to_string()), ("test.events".to_string(), "case-a".to_string())]
+        [
+            ("test.events".to_string(), case_id.to_string()),
+            ("test.events".to_string(), "case-a".to_string())
+        ]
     );
 }
 
@@ -173,9 +234,15 @@ async fn every_appended_event_is_queued_in_the_outbox_with_its_case_as_key() {
 async fn a_rolled_back_append_leaves_nothing_behind() {
     let (pool, store) = store().await;
     let mut tx = pool.begin().await.unwrap();
-    store.append(&mut tx, "s", ExpectedVersion::Any, vec![event("a")]).await.unwrap();
+    store
+        .append(&mut tx, "s", ExpectedVersion::Any, vec![event("a")])
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
     assert!(store.load(&pool, "s").await.unwrap().is_empty());
-    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM es_outbox").fetch_one(&pool).await.unwrap();
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM es_outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(queued, 0);
 }

@@ -56,12 +56,7 @@ impl Digits {
 
     /// `PP.KK.CC`, as written, whether or not the table still has it.
     pub(crate) fn district_code(&self) -> String {
-        format!(
-            "{:02}.{:02}.{:02}",
-            self.pair(0),
-            self.pair(2),
-            self.pair(4)
-        )
+        format!("{:02}.{:02}.{:02}", self.pair(0), self.pair(2), self.pair(4))
     }
 
     /// The district where the number was issued; or, when the district code has since been
@@ -95,9 +90,7 @@ impl Digits {
 /// enough to tell numbers apart in a log, not enough to use one.
 pub(crate) fn mask(digits: &str) -> String {
     let head = digits.get(..4).unwrap_or_default();
-    let tail = digits
-        .get(digits.len().saturating_sub(4)..)
-        .unwrap_or_default();
+    let tail = digits.get(digits.len().saturating_sub(4)..).unwrap_or_default();
     format!("{head}********{tail}")
 }
 

@@ -103,20 +103,15 @@ impl KkNumber {
     pub fn parse_at(s: &str, today: NaiveDate) -> Result<Self, KkNumberError> {
         let text = s.trim();
         let digits = Digits::parse(text).map_err(|error| match error {
-            ShapeError::NotDigit { found, position } => {
-                KkNumberError::NotDigits { found, position }
-            }
+            ShapeError::NotDigit { found, position } => KkNumberError::NotDigits { found, position },
             ShapeError::Length { found } => KkNumberError::Length { found },
         })?;
-        let region = digits
-            .registered_region()
-            .ok_or_else(|| KkNumberError::Region {
-                region: digits.district_code(),
-            })?;
+        let region = digits.registered_region().ok_or_else(|| KkNumberError::Region {
+            region: digits.district_code(),
+        })?;
         let (day, month, year) = (digits.day(), digits.month(), digits.two_digit_year());
-        let recorded_on =
-            NaiveDate::from_ymd_opt(year_from_two_digits(year, today), month.into(), day.into())
-                .ok_or(KkNumberError::RecordingDate { day, month, year })?;
+        let recorded_on = NaiveDate::from_ymd_opt(year_from_two_digits(year, today), month.into(), day.into())
+            .ok_or(KkNumberError::RecordingDate { day, month, year })?;
         if recorded_on > today {
             return Err(KkNumberError::FutureRecordingDate { day, month, year });
         }
@@ -143,12 +138,7 @@ impl KkNumber {
     /// `PP.KK.CC` as written: the issuing district, which may since have been split or
     /// renumbered; see [`KkNumber::region`].
     pub fn district_code(&self) -> String {
-        format!(
-            "{}.{}.{}",
-            &self.value[0..2],
-            &self.value[2..4],
-            &self.value[4..6]
-        )
+        format!("{}.{}.{}", &self.value[0..2], &self.value[2..4], &self.value[4..6])
     }
 
     /// The Kemendagri region of [`KkNumber::district_code`]: that district, or its regency

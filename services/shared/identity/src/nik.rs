@@ -177,11 +177,7 @@ impl Nik {
             return Err(NikError::BirthMonth { month });
         }
         let yy = digits.two_digit_year();
-        let birth_date = birth_date(day, month, yy, today).ok_or(NikError::BirthDate {
-            day,
-            month,
-            year: yy,
-        })?;
+        let birth_date = birth_date(day, month, yy, today).ok_or(NikError::BirthDate { day, month, year: yy })?;
         if digits.serial_is_zero() {
             return Err(NikError::Serial);
         }
@@ -218,12 +214,7 @@ impl Nik {
     /// `PP.KK.CC` as written: where the NIK was first registered, not where the person lives.
     /// It may be a code Kemendagri has since split or renumbered; see [`Nik::region`].
     pub fn district_code(&self) -> String {
-        format!(
-            "{}.{}.{}",
-            &self.value[0..2],
-            &self.value[2..4],
-            &self.value[4..6]
-        )
+        format!("{}.{}.{}", &self.value[0..2], &self.value[2..4], &self.value[4..6])
     }
 
     /// The Kemendagri region of [`Nik::district_code`]: that district, or its regency when the

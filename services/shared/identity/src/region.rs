@@ -227,9 +227,10 @@ impl Key {
             parts
         };
         if parts.len() > WIDTHS.len()
-            || parts.iter().zip(WIDTHS).any(|(part, width)| {
-                part.len() != width || !part.bytes().all(|b| b.is_ascii_digit())
-            })
+            || parts
+                .iter()
+                .zip(WIDTHS)
+                .any(|(part, width)| part.len() != width || !part.bytes().all(|b| b.is_ascii_digit()))
         {
             return None;
         }
@@ -259,10 +260,7 @@ impl Key {
     /// The key one level up.
     pub(crate) fn parent(&self) -> Option<Self> {
         let mut parent = *self;
-        if parent.village.take().is_some()
-            || parent.district.take().is_some()
-            || parent.regency.take().is_some()
-        {
+        if parent.village.take().is_some() || parent.district.take().is_some() || parent.regency.take().is_some() {
             Some(parent)
         } else {
             None

@@ -106,7 +106,12 @@ impl<H: EventHandler> InboxConsumer<H> {
             .create()?;
         let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topic_refs)?;
-        Ok(Self { name: name.into(), pool, consumer, handler })
+        Ok(Self {
+            name: name.into(),
+            pool,
+            consumer,
+            handler,
+        })
     }
 
     /// Consumes until `shutdown` turns true.
@@ -219,7 +224,9 @@ impl<H: EventHandler> InboxConsumer<H> {
         _cause: Option<&str>,
         reason: &str,
     ) {
-        metrics::CONSUMED.with_label_values(&[self.name.as_str(), "dead_letter"]).inc();
+        metrics::CONSUMED
+            .with_label_values(&[self.name.as_str(), "dead_letter"])
+            .inc();
         let mut attempt: u32 = 0;
         loop {
             let result = dead_letter(&self.pool, &self.name, message, envelope, reason).await;

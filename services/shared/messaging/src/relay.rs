@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use futures::future::join_all;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use slrt_eventstore::{RecordedEvent, encode_envelope};
 use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};
@@ -58,7 +58,12 @@ pub struct OutboxRelay {
 const RELAY_LOCK_KEY: i64 = 0x534c_5254_5245_4c59; // "SLRTRELY"
 
 impl OutboxRelay {
-    pub fn new(pool: PgPool, brokers: &str, service: &'static str, poll_interval: Duration) -> Result<Self, RelayError> {
+    pub fn new(
+        pool: PgPool,
+        brokers: &str,
+        service: &'static str,
+        poll_interval: Duration,
+    ) -> Result<Self, RelayError> {
         Ok(Self {
             pool,
             brokers: brokers.to_string(),
@@ -126,22 +131,45 @@ impl OutboxRelay {
             let value = encode_envelope(&event, self.service);
             let event_id = event.event_id.to_string();
             let mut headers = OwnedHeaders::new()
-                .insert(Header { key: "event_type", value: Some(event.event_type.as_str()) })
-                .insert(Header { key: "event_id", value: Some(event_id.as_str()) })
-                .insert(Header { key: "content-type", value: Some("application/x-protobuf; proto=slrt.common.v1.EventEnvelope") });
+                .insert(Header {
+                    key: "event_type",
+                    value: Some(event.event_type.as_str()),
+                })
+                .insert(Header {
+                    key: "event_id",
+                    value: Some(event_id.as_str()),
+                })
+                .insert(Header {
+                    key: "content-type",
+                    value: Some("application/x-protobuf; proto=slrt.common.v1.EventEnvelope"),
+                });
             if let Some(traceparent) = event.traceparent.as_deref() {
-                headers = headers.insert(Header { key: "traceparent", value: Some(traceparent) });
+                headers = headers.insert(Header {
+                    key: "traceparent",
+                    value: Some(traceparent),
+                });
             }
             positions.push(event.global_position);
-            deliveries.push(self.enqueue(&topic, &key, &value, headers, event.global_position).await?);
+            deliveries.push(
+                self.enqueue(&topic, &key, &value, headers, event.global_position)
+                    .await?,
+            );
         }
 
         for (outcome, position) in join_all(deliveries).await.into_iter().zip(&positions) {
             match outcome {
                 Ok(Ok(_)) => {}
-                Ok(Err((source, _))) => return Err(RelayError::Delivery { position: *position, source }),
+                Ok(Err((source, _))) => {
+                    return Err(RelayError::Delivery {
+                        position: *position,
+                        source,
+                    });
+                }
                 Err(_canceled) => {
-                    return Err(RelayError::Delivery { position: *position, source: KafkaError::Canceled });
+                    return Err(RelayError::Delivery {
+                        position: *position,
+                        source: KafkaError::Canceled,
+                    });
                 }
             }
         }
@@ -151,7 +179,9 @@ impl OutboxRelay {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        metrics::OUTBOX_PUBLISHED.with_label_values(&[self.service]).inc_by(positions.len() as u64);
+        metrics::OUTBOX_PUBLISHED
+            .with_label_values(&[self.service])
+            .inc_by(positions.len() as u64);
         Ok(positions.len())
     }
 
@@ -190,7 +220,9 @@ impl OutboxRelay {
             let pending: i64 = row.try_get("pending").unwrap_or_default();
             let oldest: i64 = row.try_get("oldest").unwrap_or_default();
             metrics::OUTBOX_PENDING.with_label_values(&[self.service]).set(pending);
-            metrics::OUTBOX_OLDEST_AGE.with_label_values(&[self.service]).set(oldest);
+            metrics::OUTBOX_OLDEST_AGE
+                .with_label_values(&[self.service])
+                .set(oldest);
         }
     }
 

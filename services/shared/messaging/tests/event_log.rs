@@ -29,7 +29,11 @@ async fn setup(brokers: &str) -> Setup {
     slrt_eventstore::migrate(&pool).await.unwrap();
     let topic = format!("{}slrt.test.events.v1", slrt_testkit::unique_prefix());
     ensure_topics(brokers, std::slice::from_ref(&topic), 2).await.unwrap();
-    Setup { store: EventStore::new("test", topic.clone()), pool, topic }
+    Setup {
+        store: EventStore::new("test", topic.clone()),
+        pool,
+        topic,
+    }
 }
 
 fn event(case_id: Uuid, label: &str) -> NewEvent {
@@ -47,7 +51,11 @@ fn event(case_id: Uuid, label: &str) -> NewEvent {
 async fn append(setup: &Setup, stream: &str, new: NewEvent) -> Uuid {
     let id = new.event_id;
     let mut tx = setup.pool.begin().await.unwrap();
-    setup.store.append(&mut tx, stream, ExpectedVersion::Any, vec![new]).await.unwrap();
+    setup
+        .store
+        .append(&mut tx, stream, ExpectedVersion::Any, vec![new])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     id
 }
@@ -83,7 +91,10 @@ async fn read_topic(brokers: &str, topic: &str, expected: usize) -> Vec<(Receive
 }
 
 async fn outbox_len(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM es_outbox").fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM es_outbox")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -97,12 +108,20 @@ async fn relay_publishes_an_event_that_committed_after_a_later_one_was_published
     let mut slow = setup.pool.begin().await.unwrap();
     let slow_event = event(case, "slow");
     let slow_id = slow_event.event_id;
-    setup.store.append(&mut slow, "stream-slow", ExpectedVersion::Any, vec![slow_event]).await.unwrap();
+    setup
+        .store
+        .append(&mut slow, "stream-slow", ExpectedVersion::Any, vec![slow_event])
+        .await
+        .unwrap();
     let fast_id = append(&setup, "stream-fast", event(case, "fast")).await;
     assert_eq!(relay.drain().await.unwrap(), 1);
 
     slow.commit().await.unwrap();
-    assert_eq!(relay.drain().await.unwrap(), 1, "the late-committing event must not be skipped");
+    assert_eq!(
+        relay.drain().await.unwrap(),
+        1,
+        "the late-committing event must not be skipped"
+    );
     assert_eq!(outbox_len(&setup.pool).await, 0);
 
     let received = read_topic(&brokers, &setup.topic, 2).await;
@@ -111,7 +130,10 @@ async fn relay_publishes_an_event_that_committed_after_a_later_one_was_published
     for (envelope, traceparent) in &received {
         assert_eq!(envelope.case_id, Some(case));
         assert_eq!(envelope.source_service, "test");
-        assert_eq!(traceparent.as_deref(), Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert_eq!(
+            traceparent.as_deref(),
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        );
     }
 }
 
@@ -126,7 +148,11 @@ async fn one_cases_events_arrive_in_the_order_they_were_appended() {
     }
     let mut relay = OutboxRelay::new(setup.pool.clone(), &brokers, "test", Duration::from_millis(100)).unwrap();
     relay.drain().await.unwrap();
-    let received: Vec<Uuid> = read_topic(&brokers, &setup.topic, 30).await.into_iter().map(|(e, _)| e.event_id).collect();
+    let received: Vec<Uuid> = read_topic(&brokers, &setup.topic, 30)
+        .await
+        .into_iter()
+        .map(|(e, _)| e.event_id)
+        .collect();
     assert_eq!(received, expected);
 }
 
@@ -152,15 +178,27 @@ async fn events_written_while_the_broker_is_down_are_published_once_it_is_back()
         during.push(append(&setup, "s", event(Uuid::now_v7(), &format!("during {n}"))).await);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(outbox_len(&setup.pool).await, 5, "events written during the outage wait in the outbox");
+    assert_eq!(
+        outbox_len(&setup.pool).await,
+        5,
+        "events written during the outage wait in the outbox"
+    );
 
     broker.restart().await;
-    slrt_testkit::eventually(Duration::from_secs(90), "the outbox to drain after the broker returned", || {
-        let pool = setup.pool.clone();
-        async move { (outbox_len(&pool).await == 0).then_some(()) }
-    })
+    slrt_testkit::eventually(
+        Duration::from_secs(90),
+        "the outbox to drain after the broker returned",
+        || {
+            let pool = setup.pool.clone();
+            async move { (outbox_len(&pool).await == 0).then_some(()) }
+        },
+    )
     .await;
-    let received: HashSet<Uuid> = read_topic(&brokers, &setup.topic, 6).await.into_iter().map(|(e, _)| e.event_id).collect();
+    let received: HashSet<Uuid> = read_topic(&brokers, &setup.topic, 6)
+        .await
+        .into_iter()
+        .map(|(e, _)| e.event_id)
+        .collect();
     assert!(received.contains(&before));
     for id in during {
         assert!(received.contains(&id), "event {id} written during the outage was lost");
@@ -198,7 +236,10 @@ async fn applied(pool: &PgPool, label: &str) -> i64 {
 async fn an_event_delivered_twice_has_one_effect() {
     let brokers = slrt_testkit::brokers();
     let setup = setup(&brokers).await;
-    sqlx::query("CREATE TABLE effects (label TEXT PRIMARY KEY, applied BIGINT NOT NULL)").execute(&setup.pool).await.unwrap();
+    sqlx::query("CREATE TABLE effects (label TEXT PRIMARY KEY, applied BIGINT NOT NULL)")
+        .execute(&setup.pool)
+        .await
+        .unwrap();
     let case = Uuid::now_v7();
 
     // Publish once, then put the outbox row back (a relay that crashed after sending but
@@ -217,10 +258,22 @@ async fn an_event_delivered_twice_has_one_effect() {
     // Same case key, so this marker arrives after both copies.
     append(&setup, "s", event(case, "marker")).await;
     relay.drain().await.unwrap();
-    assert_eq!(read_topic(&brokers, &setup.topic, 2).await.len(), 3, "the broker holds the duplicate");
+    assert_eq!(
+        read_topic(&brokers, &setup.topic, 2).await.len(),
+        3,
+        "the broker holds the duplicate"
+    );
 
     let group = format!("{}consumer", slrt_testkit::unique_prefix());
-    let consumer = InboxConsumer::new("counting", setup.pool.clone(), &brokers, &group, std::slice::from_ref(&setup.topic), CountingHandler).unwrap();
+    let consumer = InboxConsumer::new(
+        "counting",
+        setup.pool.clone(),
+        &brokers,
+        &group,
+        std::slice::from_ref(&setup.topic),
+        CountingHandler,
+    )
+    .unwrap();
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(consumer.run(stopped));
     slrt_testkit::eventually(Duration::from_secs(60), "the marker to be applied", || {
@@ -237,7 +290,10 @@ async fn an_event_delivered_twice_has_one_effect() {
 async fn applying_the_same_envelope_again_is_a_no_op() {
     let pool = slrt_testkit::fresh_database().await;
     slrt_eventstore::migrate(&pool).await.unwrap();
-    sqlx::query("CREATE TABLE effects (label TEXT PRIMARY KEY, applied BIGINT NOT NULL)").execute(&pool).await.unwrap();
+    sqlx::query("CREATE TABLE effects (label TEXT PRIMARY KEY, applied BIGINT NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
     let envelope = ReceivedEnvelope {
         event_id: Uuid::now_v7(),
         event_type: "test.v1.Labelled".into(),
@@ -251,34 +307,64 @@ async fn applying_the_same_envelope_again_is_a_no_op() {
         payload: b"once".to_vec(),
     };
     use slrt_messaging::consumer::Applied;
-    assert_eq!(apply_once(&pool, "c", &CountingHandler, &envelope).await.unwrap(), Applied::Applied);
-    assert_eq!(apply_once(&pool, "c", &CountingHandler, &envelope).await.unwrap(), Applied::Duplicate);
+    assert_eq!(
+        apply_once(&pool, "c", &CountingHandler, &envelope).await.unwrap(),
+        Applied::Applied
+    );
+    assert_eq!(
+        apply_once(&pool, "c", &CountingHandler, &envelope).await.unwrap(),
+        Applied::Duplicate
+    );
     assert_eq!(applied(&pool, "once").await, 1);
     // Another consumer in the same database has its own inbox.
-    assert_eq!(apply_once(&pool, "other", &CountingHandler, &envelope).await.unwrap(), Applied::Applied);
+    assert_eq!(
+        apply_once(&pool, "other", &CountingHandler, &envelope).await.unwrap(),
+        Applied::Applied
+    );
 }
 
 #[tokio::test]
 async fn a_poison_event_is_dead_lettered_and_the_partition_moves_on() {
     let brokers = slrt_testkit::brokers();
     let setup = setup(&brokers).await;
-    sqlx::query("CREATE TABLE effects (label TEXT PRIMARY KEY, applied BIGINT NOT NULL)").execute(&setup.pool).await.unwrap();
+    sqlx::query("CREATE TABLE effects (label TEXT PRIMARY KEY, applied BIGINT NOT NULL)")
+        .execute(&setup.pool)
+        .await
+        .unwrap();
     let case = Uuid::now_v7();
     let poison = append(&setup, "s", event(case, "poison")).await;
     append(&setup, "s", event(case, "after")).await;
-    OutboxRelay::new(setup.pool.clone(), &brokers, "test", Duration::from_millis(100)).unwrap().drain().await.unwrap();
+    OutboxRelay::new(setup.pool.clone(), &brokers, "test", Duration::from_millis(100))
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
 
     let group = format!("{}consumer", slrt_testkit::unique_prefix());
-    let consumer = InboxConsumer::new("counting", setup.pool.clone(), &brokers, &group, std::slice::from_ref(&setup.topic), CountingHandler).unwrap();
+    let consumer = InboxConsumer::new(
+        "counting",
+        setup.pool.clone(),
+        &brokers,
+        &group,
+        std::slice::from_ref(&setup.topic),
+        CountingHandler,
+    )
+    .unwrap();
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(consumer.run(stopped));
-    slrt_testkit::eventually(Duration::from_secs(60), "the event after the poison to be applied", || {
-        let pool = setup.pool.clone();
-        async move { (applied(&pool, "after").await == 1).then_some(()) }
-    })
+    slrt_testkit::eventually(
+        Duration::from_secs(60),
+        "the event after the poison to be applied",
+        || {
+            let pool = setup.pool.clone();
+            async move { (applied(&pool, "after").await == 1).then_some(()) }
+        },
+    )
     .await;
-    let (event_id, error): (Option<Uuid>, String) =
-        sqlx::query_as("SELECT event_id, error FROM es_dead_letters").fetch_one(&setup.pool).await.unwrap();
+    let (event_id, error): (Option<Uuid>, String) = sqlx::query_as("SELECT event_id, error FROM es_dead_letters")
+        .fetch_one(&setup.pool)
+        .await
+        .unwrap();
     assert_eq!(event_id, Some(poison));
     assert!(error.contains("poison cannot be applied"), "{error}");
     stop.send(true).unwrap();

@@ -119,7 +119,10 @@ impl CommonSettings {
         let (_, brokers) = shared("SLRT_KAFKA_BROKERS");
         let kafka_brokers = brokers.unwrap_or_else(|| "127.0.0.1:19092".to_string());
         if kafka_brokers.trim().is_empty() {
-            return Err(SettingsError { variable: "SLRT_KAFKA_BROKERS".into(), reason: "must not be empty".into() });
+            return Err(SettingsError {
+                variable: "SLRT_KAFKA_BROKERS".into(),
+                reason: "must not be empty".into(),
+            });
         }
         let (_, topic_prefix) = shared("SLRT_TOPIC_PREFIX");
         let topic_partitions = parse_number(shared("SLRT_TOPIC_PARTITIONS"), 4i32)?;
@@ -129,7 +132,10 @@ impl CommonSettings {
             (_, Some(value)) if value == "json" => LogFormat::Json,
             (_, Some(value)) if value == "pretty" => LogFormat::Pretty,
             (variable, Some(value)) => {
-                return Err(SettingsError { variable, reason: format!("expected json or pretty, found {value:?}") });
+                return Err(SettingsError {
+                    variable,
+                    reason: format!("expected json or pretty, found {value:?}"),
+                });
             }
         };
         let relay_poll_ms = parse_number(shared("SLRT_RELAY_POLL_MS"), 500u64)?;
@@ -166,15 +172,15 @@ impl CommonSettings {
 }
 
 /// Reads an optional URL of another service's gRPC endpoint, e.g. `SLRT_ELIGIBILITY_GRPC_URL`.
-pub fn peer_grpc_url(
-    lookup: impl Fn(&str) -> Option<String>,
-    peer: Service,
-) -> Result<String, SettingsError> {
+pub fn peer_grpc_url(lookup: impl Fn(&str) -> Option<String>, peer: Service) -> Result<String, SettingsError> {
     let variable = format!("{}GRPC_URL", peer.env_prefix());
     match lookup(&variable) {
         None => Ok(format!("http://127.0.0.1:{}", peer.default_grpc_port())),
         Some(url) if url.starts_with("http://") || url.starts_with("https://") => Ok(url),
-        Some(url) => Err(SettingsError { variable, reason: format!("expected an http:// or https:// URL, found {url:?}") }),
+        Some(url) => Err(SettingsError {
+            variable,
+            reason: format!("expected an http:// or https:// URL, found {url:?}"),
+        }),
     }
 }
 
@@ -188,12 +194,16 @@ fn parse_addr((variable, value): (String, Option<String>), default_port: u16) ->
     }
 }
 
-fn parse_number<T: std::str::FromStr>((variable, value): (String, Option<String>), default: T) -> Result<T, SettingsError> {
+fn parse_number<T: std::str::FromStr>(
+    (variable, value): (String, Option<String>),
+    default: T,
+) -> Result<T, SettingsError> {
     match value {
         None => Ok(default),
-        Some(text) => text
-            .parse()
-            .map_err(|_| SettingsError { variable, reason: format!("expected a number, found {text:?}") }),
+        Some(text) => text.parse().map_err(|_| SettingsError {
+            variable,
+            reason: format!("expected a number, found {text:?}"),
+        }),
     }
 }
 

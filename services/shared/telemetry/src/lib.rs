@@ -55,10 +55,16 @@ pub enum LogStyle {
 /// Installs the global subscriber, tracer provider and W3C propagator. Call once, in `main`.
 /// A second call (tests spawning several applications in one process) only builds a
 /// provider and leaves the global subscriber as it is.
-pub fn init(service: &'static str, otlp_endpoint: Option<&str>, style: LogStyle) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(
+    service: &'static str,
+    otlp_endpoint: Option<&str>,
+    style: LogStyle,
+) -> Result<TelemetryGuard, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
-    let resource = opentelemetry_sdk::Resource::builder().with_service_name(service).build();
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service)
+        .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
     if let Some(endpoint) = otlp_endpoint {
         use opentelemetry_otlp::WithExportConfig;
@@ -66,7 +72,10 @@ pub fn init(service: &'static str, otlp_endpoint: Option<&str>, style: LogStyle)
             .with_tonic()
             .with_endpoint(endpoint)
             .build()
-            .map_err(|error| TelemetryError::Exporter { endpoint: endpoint.to_string(), reason: error.to_string() })?;
+            .map_err(|error| TelemetryError::Exporter {
+                endpoint: endpoint.to_string(),
+                reason: error.to_string(),
+            })?;
         builder = builder.with_batch_exporter(exporter);
     }
     let provider = builder.build();

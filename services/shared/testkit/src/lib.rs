@@ -10,7 +10,11 @@
 //!
 //! `make test` starts the shared PostgreSQL and broker before running the suites.
 
-#![expect(clippy::expect_used, clippy::unwrap_used, reason = "test support: a failure here should stop the test loudly")]
+#![expect(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test support: a failure here should stop the test loudly"
+)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -27,12 +31,16 @@ pub fn admin_database_url() -> String {
 
 /// Creates an empty database with a unique name and returns its URL.
 pub async fn fresh_database_url() -> String {
-    let admin: PgConnectOptions = admin_database_url().parse().expect("SLRT_TEST_DATABASE_URL is not a PostgreSQL URL");
+    let admin: PgConnectOptions = admin_database_url()
+        .parse()
+        .expect("SLRT_TEST_DATABASE_URL is not a PostgreSQL URL");
     let name = format!("slrt_test_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = admin
-        .connect()
-        .await
-        .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at {} ({error}); run `make test` or `deploy/local/infra.sh up`", admin_database_url()));
+    let mut conn = admin.connect().await.unwrap_or_else(|error| {
+        panic!(
+            "cannot reach PostgreSQL at {} ({error}); run `make test` or `deploy/local/infra.sh up`",
+            admin_database_url()
+        )
+    });
     // The name is generated above from a UUID, never from input.
     conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
         .await
@@ -43,7 +51,11 @@ pub async fn fresh_database_url() -> String {
 /// A pool on a fresh, empty database.
 pub async fn fresh_database() -> PgPool {
     let url = fresh_database_url().await;
-    PgPoolOptions::new().max_connections(10).connect(&url).await.expect("connect to the test database")
+    PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&url)
+        .await
+        .expect("connect to the test database")
 }
 
 /// Address of the shared broker started by the local stack.
@@ -58,7 +70,11 @@ pub fn unique_prefix() -> String {
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .expect("local addr")
+        .port()
 }
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
@@ -91,7 +107,11 @@ impl PrivateBroker {
     pub async fn start() -> Self {
         let storage = std::env::temp_dir().join(format!("slrt-broker-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&storage).expect("create broker storage folder");
-        let mut broker = Self { port: free_port(), storage, child: None };
+        let mut broker = Self {
+            port: free_port(),
+            storage,
+            child: None,
+        };
         broker.restart().await;
         broker
     }
@@ -115,7 +135,14 @@ impl PrivateBroker {
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let log = std::fs::File::create(self.storage.join("broker.log")).expect("broker log file");
         let child = Command::new(&bin)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine"])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+            ])
             // tansu resolves the SQLite path against its working directory, even with a
             // leading slash, so it runs inside its storage folder with a relative path.
             .arg("sqlite://tansu.db")

@@ -130,10 +130,7 @@ fn a_later_period_gets_its_own_key() -> Result<(), EntitlementError> {
     let DisbursementEvent::PaymentInstructionCreated(instruction) = event else {
         panic!("expected an instruction, got {event:?}");
     };
-    assert_eq!(
-        instruction.key.to_string(),
-        "BLT-DD:2026-12:hh-3324-0007:base"
-    );
+    assert_eq!(instruction.key.to_string(), "BLT-DD:2026-12:hh-3324-0007:base");
     assert_eq!(instruction.amount_idr, 300_000);
     Ok(())
 }
@@ -142,24 +139,14 @@ fn a_later_period_gets_its_own_key() -> Result<(), EntitlementError> {
 fn deciding_the_same_payment_twice_gives_the_same_key() -> Result<(), EntitlementError> {
     let period = entitlement().first_period;
     let first = decide_payment(&entitlement(), period, PAYMENT, &ReleaseCheck::Payable)?;
-    let retry = decide_payment(
-        &entitlement(),
-        period,
-        Uuid::from_u128(0x9a2),
-        &ReleaseCheck::Payable,
-    )?;
-    let (
-        DisbursementEvent::PaymentInstructionCreated(first),
-        DisbursementEvent::PaymentInstructionCreated(retry),
-    ) = (first, retry)
+    let retry = decide_payment(&entitlement(), period, Uuid::from_u128(0x9a2), &ReleaseCheck::Payable)?;
+    let (DisbursementEvent::PaymentInstructionCreated(first), DisbursementEvent::PaymentInstructionCreated(retry)) =
+        (first, retry)
     else {
         panic!("expected two instructions");
     };
     assert_eq!(first.key, retry.key);
-    assert_eq!(
-        compare_instruction(&first, &retry),
-        InstructionComparison::Same
-    );
+    assert_eq!(compare_instruction(&first, &retry), InstructionComparison::Same);
     Ok(())
 }
 
@@ -169,10 +156,7 @@ fn the_same_key_and_content_under_a_new_payment_id_is_the_same_payment() {
         payment_id: Uuid::from_u128(0x9a2),
         ..instruction()
     };
-    assert_eq!(
-        compare_instruction(&instruction(), &retry),
-        InstructionComparison::Same
-    );
+    assert_eq!(compare_instruction(&instruction(), &retry), InstructionComparison::Same);
 }
 
 #[test]
@@ -183,9 +167,7 @@ fn the_same_key_with_another_amount_is_a_conflict_on_the_amount() {
     };
     assert_eq!(
         compare_instruction(&instruction(), &different),
-        InstructionComparison::Conflict {
-            field: "amount_idr"
-        }
+        InstructionComparison::Conflict { field: "amount_idr" }
     );
 }
 
@@ -221,9 +203,7 @@ fn instructions_under_different_keys_are_never_the_same() {
     };
     assert_eq!(
         compare_instruction(&instruction(), &other_period),
-        InstructionComparison::Conflict {
-            field: "payment_key"
-        }
+        InstructionComparison::Conflict { field: "payment_key" }
     );
 }
 

@@ -123,10 +123,7 @@ fn complete(by: OpdCode, successful: bool, outcome_code: &str) -> ReferralComman
 
 // --- then ---------------------------------------------------------------------------------
 
-fn decide(
-    given: &[ReferralEvent],
-    when: &ReferralCommand,
-) -> Result<Vec<ReferralEvent>, ReferralError> {
+fn decide(given: &[ReferralEvent], when: &ReferralCommand) -> Result<Vec<ReferralEvent>, ReferralError> {
     let state = match Referral::from_history(given) {
         Ok(state) => state,
         Err(e) => panic!("the test's history is not a referral: {e}"),
@@ -165,20 +162,14 @@ fn requesting_an_existing_referral_id_with_other_details_is_refused() {
     let mut other = details();
     other.service = "Another service".to_owned();
     let when = ReferralCommand::Request(RequestReferral { details: other });
-    assert_eq!(
-        decide(&[requested()], &when),
-        Err(ReferralError::AlreadyExists)
-    );
+    assert_eq!(decide(&[requested()], &when), Err(ReferralError::AlreadyExists));
 }
 
 // --- acknowledge --------------------------------------------------------------------------
 
 #[test]
 fn acknowledging_a_requested_referral_records_who_saw_it() {
-    assert_eq!(
-        decide(&[requested()], &acknowledge(dinsos())),
-        Ok(vec![acknowledged()])
-    );
+    assert_eq!(decide(&[requested()], &acknowledge(dinsos())), Ok(vec![acknowledged()]));
 }
 
 #[test]
@@ -195,10 +186,7 @@ fn acknowledging_twice_is_reported_as_already_acknowledged() {
 
 #[test]
 fn accepting_a_requested_referral_needs_no_acknowledgement_first() {
-    assert_eq!(
-        decide(&[requested()], &accept(dinsos())),
-        Ok(vec![accepted()])
-    );
+    assert_eq!(decide(&[requested()], &accept(dinsos())), Ok(vec![accepted()]));
 }
 
 #[test]
@@ -245,10 +233,7 @@ fn accepting_twice_is_reported_as_already_accepted() {
 #[test]
 fn rejecting_a_requested_referral_records_the_reason() {
     assert_eq!(
-        decide(
-            &[requested()],
-            &reject(dinsos(), "  quota for 2026 is full ")
-        ),
+        decide(&[requested()], &reject(dinsos(), "  quota for 2026 is full ")),
         Ok(vec![rejected("quota for 2026 is full")])
     );
 }
@@ -256,10 +241,7 @@ fn rejecting_a_requested_referral_records_the_reason() {
 #[test]
 fn rejecting_an_acknowledged_referral_records_the_reason() {
     assert_eq!(
-        decide(
-            &[requested(), acknowledged()],
-            &reject(dinsos(), "not our programme")
-        ),
+        decide(&[requested(), acknowledged()], &reject(dinsos(), "not our programme")),
         Ok(vec![rejected("not our programme")])
     );
 }
@@ -269,11 +251,7 @@ fn rejecting_without_a_reason_is_refused_and_names_the_field() {
     for blank in ["", "   "] {
         let result = decide(&[requested()], &reject(dinsos(), blank));
         assert_eq!(result, Err(ReferralError::ReasonRequired));
-        assert_eq!(
-            result.err().and_then(|e| e.field()),
-            Some("reason"),
-            "{blank:?}"
-        );
+        assert_eq!(result.err().and_then(|e| e.field()), Some("reason"), "{blank:?}");
     }
     assert_eq!(
         message(decide(&[requested()], &reject(dinsos(), ""))),
@@ -300,10 +278,7 @@ fn rejecting_again_with_another_reason_is_a_conflict() {
         &[requested(), rejected("not our programme")],
         &reject(dinsos(), "quota is full"),
     );
-    assert_eq!(
-        message(result),
-        "referral is already rejected with a different reason"
-    );
+    assert_eq!(message(result), "referral is already rejected with a different reason");
 }
 
 // --- complete -----------------------------------------------------------------------------
@@ -323,9 +298,7 @@ fn completing_an_accepted_referral_without_success_records_the_outcome_code() {
             &[requested(), acknowledged(), accepted()],
             &complete(dinsos(), false, "unable_to_contact")
         ),
-        Ok(vec![completed(Completion::NotSuccessful(
-            OutcomeCode::UnableToContact
-        ))])
+        Ok(vec![completed(Completion::NotSuccessful(OutcomeCode::UnableToContact))])
     );
 }
 
@@ -342,24 +315,15 @@ fn completing_without_success_and_without_an_outcome_code_is_refused() {
 
 #[test]
 fn completing_with_an_unknown_outcome_code_is_refused_and_names_the_field() {
-    let result = decide(
-        &[requested(), accepted()],
-        &complete(dinsos(), false, "moved_away"),
-    );
-    assert_eq!(
-        result.clone().err().and_then(|e| e.field()),
-        Some("outcome_code")
-    );
+    let result = decide(&[requested(), accepted()], &complete(dinsos(), false, "moved_away"));
+    assert_eq!(result.clone().err().and_then(|e| e.field()), Some("outcome_code"));
     assert!(message(result).starts_with("\"moved_away\" is not an outcome code"));
 }
 
 #[test]
 fn completing_successfully_with_an_outcome_code_is_refused_as_contradictory() {
     assert_eq!(
-        decide(
-            &[requested(), accepted()],
-            &complete(dinsos(), true, "client_refused")
-        ),
+        decide(&[requested(), accepted()], &complete(dinsos(), true, "client_refused")),
         Err(ReferralError::OutcomeCodeOnSuccess)
     );
 }
@@ -480,11 +444,7 @@ fn another_opd_gets_not_found_for_every_command_in_every_state() {
             reject(dinkes.clone(), ""),
             complete(dinkes.clone(), false, ""),
         ] {
-            assert_eq!(
-                decide(given, &when),
-                Err(ReferralError::NotFound),
-                "{when:?}"
-            );
+            assert_eq!(decide(given, &when), Err(ReferralError::NotFound), "{when:?}");
         }
     }
 }

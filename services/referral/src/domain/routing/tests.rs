@@ -48,26 +48,15 @@ service = "programme + region"
 #[test]
 fn programme_and_region_beat_every_other_rule() -> Result<(), RoutingTableError> {
     let routes = table(EVERY_TIER)?;
-    let route = routes.route(
-        NeedCategory::CashAssistance,
-        Some("BLT-DD"),
-        "33.24.05.2003",
-    );
-    assert_eq!(
-        route.map(|r| r.service),
-        Some("programme + region".to_owned())
-    );
+    let route = routes.route(NeedCategory::CashAssistance, Some("BLT-DD"), "33.24.05.2003");
+    assert_eq!(route.map(|r| r.service), Some("programme + region".to_owned()));
     Ok(())
 }
 
 #[test]
 fn programme_beats_category_and_region_outside_the_region() -> Result<(), RoutingTableError> {
     let routes = table(EVERY_TIER)?;
-    let route = routes.route(
-        NeedCategory::CashAssistance,
-        Some("BLT-DD"),
-        "33.75.01.1002",
-    );
+    let route = routes.route(NeedCategory::CashAssistance, Some("BLT-DD"), "33.75.01.1002");
     assert_eq!(route.map(|r| r.service), Some("programme".to_owned()));
     Ok(())
 }
@@ -88,24 +77,16 @@ fn programme_beats_category_and_region_inside_the_region() -> Result<(), Routing
         service = "programme"
         "#,
     )?;
-    let route = routes.route(
-        NeedCategory::CashAssistance,
-        Some("BLT-DD"),
-        "33.24.05.2003",
-    );
+    let route = routes.route(NeedCategory::CashAssistance, Some("BLT-DD"), "33.24.05.2003");
     assert_eq!(opd_of(route), Some("PEMDES".to_owned()));
     Ok(())
 }
 
 #[test]
-fn category_and_region_beat_category_when_no_programme_rule_matches()
--> Result<(), RoutingTableError> {
+fn category_and_region_beat_category_when_no_programme_rule_matches() -> Result<(), RoutingTableError> {
     let routes = table(EVERY_TIER)?;
     let route = routes.route(NeedCategory::CashAssistance, Some("PKH"), "33.24.05.2003");
-    assert_eq!(
-        route.map(|r| r.service),
-        Some("category + region".to_owned())
-    );
+    assert_eq!(route.map(|r| r.service), Some("category + region".to_owned()));
     Ok(())
 }
 
@@ -140,11 +121,7 @@ fn a_longer_region_prefix_beats_a_shorter_one() -> Result<(), RoutingTableError>
         service = "city"
         "#,
     )?;
-    let service = |region| {
-        routes
-            .route(NeedCategory::ElderlyCare, None, region)
-            .map(|r| r.service)
-    };
+    let service = |region| routes.route(NeedCategory::ElderlyCare, None, region).map(|r| r.service);
     assert_eq!(service("33.75.01.1002"), Some("district".to_owned()));
     assert_eq!(service("33.75.02.1001"), Some("city".to_owned()));
     assert_eq!(service("33.24.01.2001"), Some("province".to_owned()));
@@ -153,8 +130,7 @@ fn a_longer_region_prefix_beats_a_shorter_one() -> Result<(), RoutingTableError>
 }
 
 #[test]
-fn a_rule_naming_programme_and_category_beats_one_naming_the_programme_only()
--> Result<(), RoutingTableError> {
+fn a_rule_naming_programme_and_category_beats_one_naming_the_programme_only() -> Result<(), RoutingTableError> {
     let routes = table(
         r#"
         [[rules]]
@@ -213,10 +189,7 @@ fn no_matching_rule_is_no_route_rather_than_an_error() -> Result<(), RoutingTabl
         routes.route(NeedCategory::CashAssistance, Some("PKH"), "33.75.01.1002"),
         None
     );
-    assert_eq!(
-        routes.route(NeedCategory::CashAssistance, None, "33.75.01.1002"),
-        None
-    );
+    assert_eq!(routes.route(NeedCategory::CashAssistance, None, "33.75.01.1002"), None);
     Ok(())
 }
 
@@ -230,11 +203,7 @@ fn a_route_carries_the_opd_name_from_the_directory() -> Result<(), RoutingTableE
         service = "BLT Dana Desa"
         "#,
     )?;
-    let route = routes.route(
-        NeedCategory::CashAssistance,
-        Some("BLT-DD"),
-        "33.24.05.2003",
-    );
+    let route = routes.route(NeedCategory::CashAssistance, Some("BLT-DD"), "33.24.05.2003");
     assert_eq!(
         route.map(|r| (r.opd_code.to_string(), r.opd_name, r.service)),
         Some((
@@ -300,14 +269,7 @@ fn a_lower_case_programme_code_is_refused() {
 
 #[test]
 fn a_malformed_region_prefix_is_refused() {
-    for region in [
-        "3375",
-        "33.7",
-        "33.75.",
-        "33.75.01.102",
-        "33.75.01.1002.1",
-        "xx.75",
-    ] {
+    for region in ["3375", "33.7", "33.75.", "33.75.01.102", "33.75.01.1002.1", "xx.75"] {
         let error = table(&format!(
             "[[rules]]\ncategory = \"school_aid\"\nregion = \"{region}\"\nopd = \"DINSOS\"\n\
              service = \"s\"\n"
@@ -442,10 +404,8 @@ fn a_misspelt_key_is_refused_with_its_line() {
 fn a_table_without_rules_or_version_is_refused() {
     assert_eq!(table("").err(), Some(RoutingTableError::NoRules));
     assert_eq!(
-        RoutingTable::parse(
-            "version = \" \"\n[[rules]]\ncategory = \"school_aid\"\nopd = \"X\"\nservice = \"s\"\n"
-        )
-        .err(),
+        RoutingTable::parse("version = \" \"\n[[rules]]\ncategory = \"school_aid\"\nopd = \"X\"\nservice = \"s\"\n")
+            .err(),
         Some(RoutingTableError::MissingVersion)
     );
 }
@@ -499,8 +459,7 @@ fn the_shipped_table_routes_every_programme_to_its_agency() -> Result<(), Routin
 }
 
 #[test]
-fn the_shipped_table_sends_kendal_home_repairs_to_baznas_but_rtlh_to_perkim()
--> Result<(), RoutingTableError> {
+fn the_shipped_table_sends_kendal_home_repairs_to_baznas_but_rtlh_to_perkim() -> Result<(), RoutingTableError> {
     let routes = RoutingTable::parse(SHIPPED)?;
     let kendal = "33.24.05.2003";
     assert_eq!(

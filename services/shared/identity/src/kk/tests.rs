@@ -30,10 +30,7 @@ fn kk_number_gives_its_issuing_district_and_recording_date() -> TestResult {
 
 #[test]
 fn kk_number_recorded_last_century_is_accepted() -> TestResult {
-    assert_eq!(
-        parse("3602041712980001")?.recorded_on(),
-        "1998-12-17".parse()?
-    );
+    assert_eq!(parse("3602041712980001")?.recorded_on(), "1998-12-17".parse()?);
     Ok(())
 }
 
@@ -112,10 +109,7 @@ fn kk_recording_dates_that_are_not_on_the_calendar_are_rejected() -> TestResult 
         "3273050113150004",
         "3273052902150004",
     ] {
-        assert!(
-            matches!(error(kk)?, KkNumberError::RecordingDate { .. }),
-            "{kk}"
-        );
+        assert!(matches!(error(kk)?, KkNumberError::RecordingDate { .. }), "{kk}");
     }
     Ok(())
 }
@@ -131,10 +125,7 @@ fn kk_recorded_after_today_is_rejected() -> TestResult {
             year: 25
         }
     );
-    assert_eq!(
-        error.to_string(),
-        "KK number recording date 16-06-25 is in the future"
-    );
+    assert_eq!(error.to_string(), "KK number recording date 16-06-25 is in the future");
     assert_eq!(error.code(), "kk.date_future");
     Ok(())
 }
@@ -170,17 +161,11 @@ fn same_kk_digits_parsed_on_different_days_are_the_same_kk_number() -> TestResul
 fn kk_number_serializes_as_its_digits_and_deserializes_through_parse() -> TestResult {
     let kk = parse("3273050101150004")?;
     assert_eq!(serde_json::to_string(&kk)?, "\"3273050101150004\"");
-    assert_eq!(
-        serde_json::from_str::<KkNumber>("\"3273050101150004\"")?,
-        kk
-    );
+    assert_eq!(serde_json::from_str::<KkNumber>("\"3273050101150004\"")?, kk);
     assert!(serde_json::from_str::<KkNumber>("\"3273050101150000\"").is_err());
     let refused = serde_json::from_str::<KkNumber>("3273050101150004")
         .err()
         .map(|e| e.to_string());
-    assert!(
-        refused.as_deref().is_some_and(|m| !m.contains("050101")),
-        "{refused:?}"
-    );
+    assert!(refused.as_deref().is_some_and(|m| !m.contains("050101")), "{refused:?}");
     Ok(())
 }

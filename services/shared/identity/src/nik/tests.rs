@@ -28,10 +28,7 @@ fn man_born_12_november_1987_registered_in_36_02_04() -> TestResult {
     assert_eq!(nik.region().dotted(), "36.02.04");
     // DOMAIN.md calls this NIK Kab. Serang; in Kepmendagri 2025, 36.02 is Kabupaten Lebak and
     // Kabupaten Serang is 36.04.
-    assert_eq!(
-        nik.region().regency().map(|r| r.name()),
-        Some("Kabupaten Lebak")
-    );
+    assert_eq!(nik.region().regency().map(|r| r.name()), Some("Kabupaten Lebak"));
     Ok(())
 }
 
@@ -41,10 +38,7 @@ fn woman_born_20_october_1990_in_kota_bandung_has_day_plus_forty() -> TestResult
     assert_eq!(nik.birth_date(), "1990-10-20".parse()?);
     assert_eq!(nik.sex(), Sex::Female);
     assert_eq!(nik.region().name(), "Andir");
-    assert_eq!(
-        nik.region().regency().map(|r| r.name()),
-        Some("Kota Bandung")
-    );
+    assert_eq!(nik.region().regency().map(|r| r.name()), Some("Kota Bandung"));
     assert!(nik.region().is_kota());
     Ok(())
 }
@@ -58,19 +52,13 @@ fn man_and_woman_born_the_same_day_differ_only_by_forty_on_the_day() -> TestResu
     assert_eq!(man.sex(), Sex::Male);
     assert_eq!(woman.sex(), Sex::Female);
     assert_eq!(man.region(), woman.region());
-    assert_eq!(
-        man.region().regency().map(|r| r.name()),
-        Some("Kabupaten Sidoarjo")
-    );
+    assert_eq!(man.region().regency().map(|r| r.name()), Some("Kabupaten Sidoarjo"));
     Ok(())
 }
 
 #[test]
 fn parse_without_a_date_uses_today_and_accepts_the_examples() -> TestResult {
-    assert_eq!(
-        Nik::parse("3602041211870001")?.birth_date(),
-        "1987-11-12".parse()?
-    );
+    assert_eq!(Nik::parse("3602041211870001")?.birth_date(), "1987-11-12".parse()?);
     assert_eq!("3273056010900009".parse::<Nik>()?.sex(), Sex::Female);
     Ok(())
 }
@@ -153,10 +141,7 @@ fn nik_from_an_unknown_region_is_rejected() -> TestResult {
             region: "99.99.99".to_owned()
         }
     );
-    assert_eq!(
-        error.to_string(),
-        "NIK region 99.99.99 is not a Kemendagri district"
-    );
+    assert_eq!(error.to_string(), "NIK region 99.99.99 is not a Kemendagri district");
     assert_eq!(error.code(), "nik.region");
     Ok(())
 }
@@ -174,10 +159,7 @@ fn nik_from_a_retired_district_of_a_known_regency_is_accepted_at_regency_level()
 
 #[test]
 fn nik_from_a_known_province_but_unknown_regency_is_rejected() -> TestResult {
-    assert!(matches!(
-        error("3399011211870001")?,
-        NikError::Region { .. }
-    ));
+    assert!(matches!(error("3399011211870001")?, NikError::Region { .. }));
     Ok(())
 }
 
@@ -203,10 +185,7 @@ fn birth_day_outside_both_ranges_is_rejected() -> TestResult {
 
 #[test]
 fn birth_month_outside_01_to_12_is_rejected() -> TestResult {
-    assert_eq!(
-        error("3602041200870001")?,
-        NikError::BirthMonth { month: 0 }
-    );
+    assert_eq!(error("3602041200870001")?, NikError::BirthMonth { month: 0 });
     let error = error("3602041213870001")?;
     assert_eq!(error, NikError::BirthMonth { month: 13 });
     assert_eq!(error.to_string(), "NIK birth month 13 is not valid: 01-12");
@@ -225,10 +204,7 @@ fn thirty_first_of_february_is_not_a_real_date() -> TestResult {
             year: 87
         }
     );
-    assert_eq!(
-        error.to_string(),
-        "NIK birth date 31-02-87 is not a real date"
-    );
+    assert_eq!(error.to_string(), "NIK birth date 31-02-87 is not a real date");
     assert_eq!(error.code(), "nik.date");
     Ok(())
 }
@@ -244,18 +220,9 @@ fn a_womans_impossible_date_is_reported_without_the_forty() -> TestResult {
 
 #[test]
 fn twenty_ninth_of_february_is_real_only_in_a_leap_year() -> TestResult {
-    assert_eq!(
-        parse("3602042902960001")?.birth_date(),
-        "1996-02-29".parse()?
-    );
-    assert_eq!(
-        parse("3602046902000002")?.birth_date(),
-        "2000-02-29".parse()?
-    );
-    assert!(matches!(
-        error("3602042902970001")?,
-        NikError::BirthDate { .. }
-    ));
+    assert_eq!(parse("3602042902960001")?.birth_date(), "1996-02-29".parse()?);
+    assert_eq!(parse("3602046902000002")?.birth_date(), "2000-02-29".parse()?);
+    assert!(matches!(error("3602042902970001")?, NikError::BirthDate { .. }));
     Ok(())
 }
 
@@ -271,58 +238,31 @@ fn serial_0000_is_rejected() -> TestResult {
 #[test]
 fn rules_are_checked_in_the_order_of_the_digits() -> TestResult {
     // Unknown region, impossible date and zero serial at once: the region is reported.
-    assert!(matches!(
-        error("9999993102870000")?,
-        NikError::Region { .. }
-    ));
+    assert!(matches!(error("9999993102870000")?, NikError::Region { .. }));
     // Impossible date and zero serial: the date is reported.
-    assert!(matches!(
-        error("3602043102870000")?,
-        NikError::BirthDate { .. }
-    ));
+    assert!(matches!(error("3602043102870000")?, NikError::BirthDate { .. }));
     Ok(())
 }
 
 #[test]
 fn two_digit_year_up_to_this_year_is_this_century() -> TestResult {
-    assert_eq!(
-        parse("3602040101000001")?.birth_date(),
-        "2000-01-01".parse()?
-    );
-    assert_eq!(
-        parse("3602040106250001")?.birth_date(),
-        "2025-06-01".parse()?
-    );
-    assert_eq!(
-        parse("3602041506250001")?.birth_date(),
-        "2025-06-15".parse()?
-    );
+    assert_eq!(parse("3602040101000001")?.birth_date(), "2000-01-01".parse()?);
+    assert_eq!(parse("3602040106250001")?.birth_date(), "2025-06-01".parse()?);
+    assert_eq!(parse("3602041506250001")?.birth_date(), "2025-06-15".parse()?);
     Ok(())
 }
 
 #[test]
 fn two_digit_year_after_this_year_is_last_century() -> TestResult {
-    assert_eq!(
-        parse("3602040101260001")?.birth_date(),
-        "1926-01-01".parse()?
-    );
-    assert_eq!(
-        parse("3602043112990001")?.birth_date(),
-        "1999-12-31".parse()?
-    );
+    assert_eq!(parse("3602040101260001")?.birth_date(), "1926-01-01".parse()?);
+    assert_eq!(parse("3602043112990001")?.birth_date(), "1999-12-31".parse()?);
     Ok(())
 }
 
 #[test]
 fn birth_date_later_this_year_is_read_as_a_century_ago_not_in_the_future() -> TestResult {
-    assert_eq!(
-        parse("3602041606250001")?.birth_date(),
-        "1925-06-16".parse()?
-    );
-    assert_eq!(
-        parse("3602040112250001")?.birth_date(),
-        "1925-12-01".parse()?
-    );
+    assert_eq!(parse("3602041606250001")?.birth_date(), "1925-06-16".parse()?);
+    assert_eq!(parse("3602040112250001")?.birth_date(), "1925-12-01".parse()?);
     Ok(())
 }
 
@@ -396,10 +336,7 @@ fn declared_sex_that_differs_from_the_nik_is_a_warning() -> TestResult {
         }]
     );
     assert_eq!(warnings[0].code(), "nik.sex_mismatch");
-    assert_eq!(
-        warnings[0].to_string(),
-        "NIK is a woman's but the declared sex is male"
-    );
+    assert_eq!(warnings[0].to_string(), "NIK is a woman's but the declared sex is male");
     Ok(())
 }
 

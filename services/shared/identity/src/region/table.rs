@@ -6,10 +6,7 @@ use std::sync::LazyLock;
 
 use super::{Key, RegionCode};
 
-const EMBEDDED: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/data/wilayah_kemendagri_2025.csv"
-));
+const EMBEDDED: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/wilayah_kemendagri_2025.csv"));
 
 static KEMENDAGRI: LazyLock<Regions> = LazyLock::new(load_embedded);
 
@@ -92,8 +89,7 @@ impl Regions {
 
     /// Every region in code order, each just before the regions inside it.
     pub fn iter(&self) -> impl Iterator<Item = RegionCode> + '_ {
-        (0..self.entries.len())
-            .filter_map(|index| u32::try_from(index).ok().map(|index| RegionCode { index }))
+        (0..self.entries.len()).filter_map(|index| u32::try_from(index).ok().map(|index| RegionCode { index }))
     }
 
     pub(crate) fn find(&self, key: Key) -> Option<RegionCode> {
@@ -175,18 +171,12 @@ mod tests {
         let regions = Regions::kemendagri();
         let padded = regions.iter().find(|r| r.name() != r.name().trim());
         assert_eq!(padded, None);
-        assert_eq!(
-            regions.name_of("31.72"),
-            Some("Kota Administrasi Jakarta Utara")
-        );
+        assert_eq!(regions.name_of("31.72"), Some("Kota Administrasi Jakarta Utara"));
     }
 
     #[test]
     fn embedded_table_keeps_quoted_names_with_commas() {
-        assert_eq!(
-            Regions::kemendagri().name_of("12.07.28.1007"),
-            Some("Lubuk Pakam I,II")
-        );
+        assert_eq!(Regions::kemendagri().name_of("12.07.28.1007"), Some("Lubuk Pakam I,II"));
     }
 
     #[test]
@@ -198,19 +188,13 @@ mod tests {
     #[test]
     fn table_listing_a_region_twice_is_refused() {
         let result = Regions::from_csv("kode,nama\n33,Jawa Tengah\n33,Jawa Tengah\n");
-        assert!(
-            matches!(result, Err(TableError::Duplicate(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(TableError::Duplicate(_))), "{result:?}");
     }
 
     #[test]
     fn table_with_a_malformed_code_is_refused() {
         let result = Regions::from_csv("kode,nama\n33,Jawa Tengah\n33.7,Kota\n");
-        assert!(
-            matches!(result, Err(TableError::Code { line: 3, .. })),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(TableError::Code { line: 3, .. })), "{result:?}");
     }
 
     #[test]

@@ -32,14 +32,8 @@ fn village_code_names_the_village_and_its_ancestors() -> TestResult {
     let village = RegionCode::parse("33.75.01.1002")?;
     assert_eq!(village.level(), RegionLevel::Village);
     assert_eq!(village.name(), "Medono");
-    assert_eq!(
-        village.district().map(|d| d.name()),
-        Some("Pekalongan Barat")
-    );
-    assert_eq!(
-        village.regency().map(|r| r.dotted()),
-        Some("33.75".to_owned())
-    );
+    assert_eq!(village.district().map(|d| d.name()), Some("Pekalongan Barat"));
+    assert_eq!(village.regency().map(|r| r.dotted()), Some("33.75".to_owned()));
     assert_eq!(village.province().name(), "Jawa Tengah");
     assert!(village.is_kota(), "a village in a kota is in a kota");
     Ok(())
@@ -149,9 +143,7 @@ fn well_formed_code_missing_from_the_table_is_unknown() {
 #[test]
 fn syntax_error_reads_as_a_sentence_without_repeating_the_text() {
     assert_eq!(
-        RegionCode::parse("3602041211870001")
-            .err()
-            .map(|e| e.to_string()),
+        RegionCode::parse("3602041211870001").err().map(|e| e.to_string()),
         Some("region code must look like 33, 33.75, 33.75.01 or 33.75.01.1002".to_owned())
     );
 }
