@@ -1,0 +1,8 @@
+//! The front desk's rules, free of I/O: what makes a valid case, and what a case's status is
+//! given what has happened to its needs.
+
+pub mod case;
+pub mod status;
+
+pub use case::{Applicant, CaseKind, NeedCategory, NewNeed, OpenCase, OpenCaseError};
+pub use status::{CaseStatus, NeedStatus, case_status};

@@ -1,0 +1,33 @@
+//! Wiring: the platform, the use cases, the tracker consumer and both servers.
+
+use actix_web::web;
+use slrt_proto::intake::v1::case_tracker_service_server::CaseTrackerServiceServer;
+use slrt_runtime::platform::{Platform, RunningService};
+use slrt_settings::Service;
+use utoipa::OpenApi;
+
+use crate::app::{Intake, eligibility_client};
+use crate::settings::Settings;
+use crate::{grpc, http, kafka};
+
+/// Builds and starts intake; the returned service runs until stopped.
+pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
+    let mut platform = Platform::connect(settings.common, sqlx::migrate!("./migrations"), &Service::ALL).await?;
+    let intake = Intake {
+        pool: platform.pool.clone(),
+        store: platform.store.clone(),
+        eligibility: eligibility_client(&settings.eligibility_url)?,
+    };
+    platform.spawn_relay()?;
+    // The tracker follows every service's events, its own included.
+    platform.spawn_consumer("tracker", &Service::ALL, kafka::TrackerHandler)?;
+
+    let grpc_routes = platform
+        .grpc_routes(&["slrt.intake.v1.CaseTrackerService"])
+        .await?
+        .add_service(CaseTrackerServiceServer::new(grpc::CaseTracker { intake: intake.clone() }));
+    let routes = move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(intake.clone())).configure(http::configure);
+    };
+    platform.serve(routes, http::ApiDoc::openapi(), grpc_routes).await
+}

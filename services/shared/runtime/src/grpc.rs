@@ -1,0 +1,78 @@
+//! gRPC plumbing shared by every service.
+
+use opentelemetry::propagation::{Extractor, Injector};
+use tonic::codegen::http;
+use tonic::metadata::{MetadataKey, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::transport::Server;
+
+struct HttpHeaders<'a>(&'a http::HeaderMap);
+
+impl Extractor for HttpHeaders<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|name| name.as_str()).collect()
+    }
+}
+
+/// A server builder whose request spans continue the caller's trace (`traceparent` metadata).
+pub fn server() -> Server {
+    Server::builder()
+        .trace_fn(|request: &http::Request<()>| {
+            let span = tracing::info_span!(
+                "grpc",
+                otel.name = %request.uri().path(),
+                otel.kind = "server",
+                rpc.method = %request.uri().path(),
+            );
+            slrt_telemetry::set_parent_from(&span, &HttpHeaders(request.headers()));
+            span
+        })
+}
+
+/// The standard gRPC health service (reporting every service as serving while the process
+/// runs) and the reflection service over every SLRT proto.
+pub async fn health_and_reflection(
+    served: &[&'static str],
+) -> Result<
+    (
+        tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+        tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
+    ),
+    tonic_reflection::server::Error,
+> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    for name in served {
+        reporter.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+    }
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(slrt_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    Ok((health, reflection))
+}
+
+/// Client interceptor: sends the current span's trace context with every call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PropagateTrace;
+
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (MetadataKey::from_bytes(key.as_bytes()), MetadataValue::try_from(value)) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
+impl Interceptor for PropagateTrace {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        slrt_telemetry::inject_current(&mut MetadataInjector(request.metadata_mut()));
+        Ok(request)
+    }
+}
