@@ -8,6 +8,8 @@
 //! - [`PrivateBroker`]: a broker process of the test's own (the `tansu` binary named by
 //!   `SLRT_TANSU_BIN`, else found on PATH), which the test may stop and start again.
 //!
+//! - [`publish`]: puts an event on a topic as another service would, to drive a consumer.
+//!
 //! `make test` starts the shared PostgreSQL and broker before running the suites.
 
 #![expect(
@@ -166,4 +168,47 @@ impl Drop for PrivateBroker {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.storage);
     }
+}
+
+/// Publishes `payload` on `topic` inside an envelope, as the service `source` would, and
+/// returns the envelope's event id. For driving a service's consumers from a test.
+pub async fn publish<P: prost::Name>(
+    brokers: &str,
+    topic: &str,
+    source: &str,
+    case_id: Option<uuid::Uuid>,
+    payload: &P,
+) -> uuid::Uuid {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let event_id = uuid::Uuid::now_v7();
+    let now = chrono::Utc::now();
+    let envelope = slrt_proto::common::v1::EventEnvelope {
+        event_id: event_id.to_string(),
+        event_type: P::full_name(),
+        stream_id: format!("test-{event_id}"),
+        stream_version: 1,
+        case_id: case_id.map(|id| id.to_string()).unwrap_or_default(),
+        causation_id: String::new(),
+        occurred_at: Some(prost_types_timestamp(now)),
+        source_service: source.to_string(),
+        global_position: 0,
+        payload: payload.encode_to_vec(),
+    };
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("broker.address.family", "v4")
+        .create()
+        .expect("test producer");
+    let key = case_id.map(|id| id.to_string()).unwrap_or_else(|| event_id.to_string());
+    let value = prost::Message::encode_to_vec(&envelope);
+    producer
+        .send(FutureRecord::to(topic).key(&key).payload(&value), Duration::from_secs(15))
+        .await
+        .map_err(|(error, _)| error)
+        .expect("publish test event");
+    event_id
+}
+
+fn prost_types_timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }
