@@ -83,7 +83,7 @@ pub fn init(
     let tracer = provider.tracer(service);
 
     let filter = EnvFilter::try_from_env("SLRT_LOG")
-        .or_else(|_| EnvFilter::try_new("info,sqlx=warn,rdkafka=warn,h2=warn,tower=warn,hyper=warn"))
+        .or_else(|_| EnvFilter::try_new(default_filter))
         .map_err(|error| TelemetryError::Filter(error.to_string()))?;
     let fmt_layer = match style {
         LogStyle::Json => tracing_subscriber::fmt::layer()

@@ -212,3 +212,13 @@ pub async fn publish<P: prost::Name>(
 fn prost_types_timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }
+
+/// Installs tracing and the W3C propagator once per test process, as `main` does in the
+/// services, so spans get real trace ids and trace context flows as in production.
+/// Only warnings are logged unless `SLRT_LOG` says otherwise.
+pub fn init_telemetry() {
+    static GUARD: std::sync::OnceLock<Option<slrt_telemetry::TelemetryGuard>> = std::sync::OnceLock::new();
+    GUARD.get_or_init(|| {
+        slrt_telemetry::init_with_filter("slrt-test", None, slrt_telemetry::LogStyle::Pretty, "warn").ok()
+    });
+}
