@@ -60,6 +60,21 @@ pub fn init(
     otlp_endpoint: Option<&str>,
     style: LogStyle,
 ) -> Result<TelemetryGuard, TelemetryError> {
+    init_with_filter(
+        service,
+        otlp_endpoint,
+        style,
+        "info,sqlx=warn,rdkafka=warn,h2=warn,tower=warn,hyper=warn",
+    )
+}
+
+/// As [`init`], with `default_filter` used when `SLRT_LOG` is not set.
+pub fn init_with_filter(
+    service: &'static str,
+    otlp_endpoint: Option<&str>,
+    style: LogStyle,
+    default_filter: &str,
+) -> Result<TelemetryGuard, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
     let resource = opentelemetry_sdk::Resource::builder()

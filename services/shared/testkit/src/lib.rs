@@ -202,7 +202,10 @@ pub async fn publish<P: prost::Name>(
     let key = case_id.map(|id| id.to_string()).unwrap_or_else(|| event_id.to_string());
     let value = prost::Message::encode_to_vec(&envelope);
     producer
-        .send(FutureRecord::to(topic).key(&key).payload(&value), Duration::from_secs(15))
+        .send(
+            FutureRecord::to(topic).key(&key).payload(&value),
+            Duration::from_secs(15),
+        )
         .await
         .map_err(|(error, _)| error)
         .expect("publish test event");
@@ -210,7 +213,10 @@ pub async fn publish<P: prost::Name>(
 }
 
 fn prost_types_timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
 }
 
 /// Installs tracing and the W3C propagator once per test process, as `main` does in the
