@@ -1,0 +1,183 @@
+//! Support for black-box tests across the four services: [`Stack`] starts the real service
+//! binaries as processes, each with a fresh database, on free ports, sharing one broker
+//! under a topic prefix of their own, and stops them when dropped.
+//!
+//! The binaries are taken from `SLRT_BIN_DIR` (`make test` builds them into
+//! `target/debug` first).
+
+#![expect(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test support: failures should stop the test loudly"
+)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const SERVICES: [&str; 4] = ["intake", "eligibility", "referral", "disbursement"];
+
+/// Where the service binaries are.
+pub fn bin_dir() -> PathBuf {
+    match std::env::var("SLRT_BIN_DIR") {
+        Ok(dir) => PathBuf::from(dir),
+        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug"),
+    }
+}
+
+pub struct ServiceProcess {
+    pub name: &'static str,
+    pub http_port: u16,
+    pub grpc_port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl ServiceProcess {
+    pub fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    pub fn grpc(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    /// The end of the service's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    fn start(&mut self) {
+        let binary = bin_dir().join(format!("slrt-{}", self.name));
+        assert!(
+            binary.exists(),
+            "{} is missing: build the services first (`cargo build --workspace --bins`)",
+            binary.display()
+        );
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("service log file");
+        let child = Command::new(&binary)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
+        self.child = Some(child);
+    }
+
+    /// Kills the process abruptly, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the process again with the same settings and waits until it is ready.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.start();
+        self.wait_ready().await;
+    }
+
+    async fn wait_ready(&self) {
+        let url = format!("{}/readyz", self.http());
+        let client = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(response) = client.get(&url).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{} did not become ready:\n{}", self.name, self.log_tail());
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The four services, running.
+pub struct Stack {
+    pub prefix: String,
+    pub services: HashMap<&'static str, ServiceProcess>,
+    pub logs: PathBuf,
+}
+
+impl Stack {
+    /// Starts the four services, each with a fresh database, and waits until all are ready.
+    pub async fn start() -> Stack {
+        slrt_testkit::init_telemetry();
+        let prefix = slrt_testkit::unique_prefix();
+        let logs = std::env::temp_dir().join(format!("slrt-stack-{}", prefix.trim_end_matches('.')));
+        std::fs::create_dir_all(&logs).expect("log folder");
+        let mut ports = HashMap::new();
+        for name in SERVICES {
+            ports.insert(name, (slrt_testkit::free_port(), slrt_testkit::free_port()));
+        }
+        let mut services = HashMap::new();
+        for name in SERVICES {
+            let upper = name.to_ascii_uppercase();
+            let (http_port, grpc_port) = ports[name];
+            let env = vec![
+                (format!("SLRT_{upper}_HTTP_ADDR"), format!("127.0.0.1:{http_port}")),
+                (format!("SLRT_{upper}_GRPC_ADDR"), format!("127.0.0.1:{grpc_port}")),
+                (
+                    format!("SLRT_{upper}_DATABASE_URL"),
+                    slrt_testkit::fresh_database_url().await,
+                ),
+                (
+                    "SLRT_ELIGIBILITY_GRPC_URL".to_string(),
+                    format!("http://127.0.0.1:{}", ports["eligibility"].1),
+                ),
+                ("SLRT_KAFKA_BROKERS".to_string(), slrt_testkit::brokers()),
+                ("SLRT_TOPIC_PREFIX".to_string(), prefix.clone()),
+                ("SLRT_RELAY_POLL_MS".to_string(), "200".to_string()),
+                ("SLRT_LOG_FORMAT".to_string(), "json".to_string()),
+            ];
+            let mut process = ServiceProcess {
+                name,
+                http_port,
+                grpc_port,
+                child: None,
+                log: logs.join(format!("{name}.log")),
+                env,
+            };
+            process.start();
+            services.insert(name, process);
+        }
+        for name in SERVICES {
+            services[name].wait_ready().await;
+        }
+        Stack { prefix, services, logs }
+    }
+
+    pub fn service(&self, name: &str) -> &ServiceProcess {
+        &self.services[name]
+    }
+
+    pub fn service_mut(&mut self, name: &str) -> &mut ServiceProcess {
+        self.services.get_mut(name).expect("known service")
+    }
+
+    /// Every service's log tail, for a failure message.
+    pub fn all_logs(&self) -> String {
+        SERVICES
+            .iter()
+            .map(|name| format!("--- {name} ---\n{}", self.services[name].log_tail()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}

@@ -1,0 +1,298 @@
+//! One case end to end, through the public interfaces of the four services running as real
+//! processes: the desk opens it over HTTP, eligibility decides it from its registry, referral
+//! routes it to the OPD, the OPD acts over gRPC, disbursement instructs the first payment,
+//! and the case tracker shows every step in one trace.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use slrt_proto::referral::v1::opd_referral_service_client::OpdReferralServiceClient;
+use slrt_proto::referral::v1::{AcceptRequest, AcknowledgeRequest, ReferralUpdate, WatchReferralsRequest};
+use slrt_system_tests::Stack;
+use tokio_stream::StreamExt;
+use tonic::metadata::MetadataValue;
+
+/// Darto, desil 3, no enrolments, in Kota Pekalongan: the registry seed's poor household
+/// without any programme yet.
+fn darto_asks_for_cash_and_documents() -> Value {
+    json!({
+        "applicant": {
+            "nik": "3375021501780001",
+            "full_name": "Darto",
+            "birth_date": "1978-01-15",
+            "sex": "M",
+            "region_code": "33.75.02.1004",
+            "kk_number": "3375020409120011"
+        },
+        "needs": [
+            {"category": "cash_assistance", "description": "lost his job at the batik workshop"},
+            {"category": "civil_documents", "description": "new family card after his mother moved in"}
+        ],
+        "desk_region_code": "33.75.02.1004",
+        "opened_by": "fo-pekalongan-timur-2"
+    })
+}
+
+fn with_opd<T>(opd: &str, traceparent: Option<&str>, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-slrt-opd", MetadataValue::try_from(opd).unwrap());
+    if let Some(traceparent) = traceparent {
+        request
+            .metadata_mut()
+            .insert("traceparent", MetadataValue::try_from(traceparent).unwrap());
+    }
+    request
+}
+
+async fn case_timeline(http: &reqwest::Client, intake: &str, case_id: &str) -> Value {
+    http.get(format!("{intake}/v1/cases/{case_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn event_types(case: &Value) -> Vec<String> {
+    case["timeline"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .map(|e| e["event_type"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_case_flows_from_the_desk_to_the_first_payment_in_one_trace() {
+    let stack = Stack::start().await;
+    let http = reqwest::Client::new();
+    let intake = stack.service("intake").http();
+
+    // 1. The desk opens the case.
+    let response = http
+        .post(format!("{intake}/v1/cases"))
+        .json(&darto_asks_for_cash_and_documents())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", stack.all_logs());
+    let traceparent = response.headers()["traceparent"].to_str().unwrap().to_string();
+    let trace_id = slrt_telemetry::trace_id_of(&traceparent).unwrap().to_string();
+    let created: Value = response.json().await.unwrap();
+    let case_id = created["case_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        created["screening"]["performed"], true,
+        "the desk pre-screen reached eligibility"
+    );
+    assert_eq!(created["screening"]["known_person"], true);
+
+    // 2-3. Eligibility decides, referral routes the cash need to Dinas Sosial; the OPD's
+    // system receives it on its stream.
+    let mut opd = OpdReferralServiceClient::connect(stack.service("referral").grpc())
+        .await
+        .unwrap();
+    let mut updates = opd
+        .watch_referrals(with_opd(
+            "DINSOS",
+            None,
+            WatchReferralsRequest {
+                after_cursor: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let update: ReferralUpdate = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let update = updates.next().await.expect("stream open").expect("update");
+            let details = update
+                .referral
+                .as_ref()
+                .and_then(|r| r.details.as_ref())
+                .expect("details");
+            if details.case_id == case_id {
+                return update;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no referral reached DINSOS:\n{}", stack.all_logs()));
+    let details = update.referral.as_ref().unwrap().details.clone().unwrap();
+    assert_eq!(details.programme_code, "PKH");
+    assert_eq!(details.opd_code, "DINSOS");
+    assert!(details.cash);
+    assert!(details.amount_per_period_idr > 0);
+    assert_eq!(
+        slrt_telemetry::trace_id_of(&update.traceparent),
+        Some(trace_id.as_str()),
+        "the referral carries the case's trace"
+    );
+
+    // The OPD acknowledges and accepts, continuing the trace it was handed.
+    let actor = "officer-dinsos-7".to_string();
+    opd.acknowledge(with_opd(
+        "DINSOS",
+        Some(&update.traceparent),
+        AcknowledgeRequest {
+            referral_id: details.referral_id.clone(),
+            actor: actor.clone(),
+        },
+    ))
+    .await
+    .unwrap();
+    let accepted = opd
+        .accept(with_opd(
+            "DINSOS",
+            Some(&update.traceparent),
+            AcceptRequest {
+                referral_id: details.referral_id.clone(),
+                actor,
+                note: "verified at home visit".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(accepted.status, "accepted");
+
+    // 4-5. Disbursement instructs the first payment; the tracker shows every step.
+    let case = slrt_testkit::eventually(
+        Duration::from_secs(90),
+        "the payment instruction in the case timeline",
+        || {
+            let http = http.clone();
+            let intake = intake.clone();
+            let case_id = case_id.clone();
+            async move {
+                let case = case_timeline(&http, &intake, &case_id).await;
+                event_types(&case)
+                    .iter()
+                    .any(|t| t == "slrt.disbursement.v1.PaymentInstructionCreated")
+                    .then_some(case)
+            }
+        },
+    )
+    .await;
+
+    let types = event_types(&case);
+    for expected in [
+        "slrt.intake.v1.CaseOpened",
+        "slrt.eligibility.v1.CaseDecided",
+        "slrt.eligibility.v1.EnrolmentStarted",
+        "slrt.referral.v1.ReferralRequested",
+        "slrt.referral.v1.ReferralAcknowledged",
+        "slrt.referral.v1.ReferralAccepted",
+        "slrt.disbursement.v1.EntitlementCreated",
+        "slrt.disbursement.v1.PaymentInstructionCreated",
+    ] {
+        assert!(
+            types.iter().any(|t| t == expected),
+            "{expected} missing from the timeline: {types:?}"
+        );
+    }
+    let timeline = case["timeline"].as_array().unwrap();
+    let services: std::collections::BTreeSet<&str> = timeline.iter().map(|e| e["service"].as_str().unwrap()).collect();
+    assert_eq!(
+        services,
+        ["disbursement", "eligibility", "intake", "referral"]
+            .into_iter()
+            .collect()
+    );
+    for entry in timeline {
+        assert!(entry["occurred_at"].is_string());
+        assert_eq!(
+            entry["trace_id"].as_str(),
+            Some(trace_id.as_str()),
+            "every step is in the case's trace: {entry}"
+        );
+    }
+    assert_eq!(case["status"], "in_service", "{case}");
+    let cash = case["needs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["category"] == "cash_assistance")
+        .unwrap();
+    assert_eq!(cash["status"], "in_service");
+    assert_eq!(cash["programme_code"], "PKH");
+
+    // The payment is recorded once, under its deterministic key.
+    let payments: Value = http
+        .get(format!(
+            "{}/v1/payments?case_id={case_id}",
+            stack.service("disbursement").http()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payments = payments["payments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| payments.as_array().cloned().unwrap_or_default());
+    assert_eq!(payments.len(), 1, "{payments:?}");
+    let key = payments[0]["payment_key"].as_str().unwrap();
+    assert!(key.starts_with("PKH:"), "{key}");
+}
+
+#[tokio::test]
+async fn a_dead_applicant_is_refused_and_the_case_is_resolved_without_a_referral() {
+    let stack = Stack::start().await;
+    let http = reqwest::Client::new();
+    let intake = stack.service("intake").http();
+    // Rasmi is recorded as deceased in the registry.
+    let body = json!({
+        "applicant": {
+            "nik": "3375034905410001", "full_name": "Rasmi", "birth_date": "1941-05-09", "sex": "F",
+            "region_code": "33.75.03.1004", "kk_number": "3375031812160005"
+        },
+        "needs": [{"category": "cash_assistance"}],
+        "desk_region_code": "33.75.03.1004",
+        "opened_by": "fo-pekalongan-utara-1"
+    });
+    let created: Value = http
+        .post(format!("{intake}/v1/cases"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        created["screening"]["deceased"], true,
+        "the desk is warned at registration"
+    );
+    let case_id = created["case_id"].as_str().unwrap().to_string();
+    let case = slrt_testkit::eventually(Duration::from_secs(60), "the decision", || {
+        let http = http.clone();
+        let intake = intake.clone();
+        let case_id = case_id.clone();
+        async move {
+            let case = case_timeline(&http, &intake, &case_id).await;
+            (case["status"] == "resolved").then_some(case)
+        }
+    })
+    .await;
+    let decided = case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "slrt.eligibility.v1.CaseDecided")
+        .unwrap();
+    assert!(decided["summary"].as_str().unwrap().contains("rejected"), "{decided}");
+    assert_eq!(case["needs"][0]["status"], "rejected");
+    assert!(
+        !event_types(&case).iter().any(|t| t.starts_with("slrt.referral")),
+        "no referral for a refused need"
+    );
+}
