@@ -75,8 +75,23 @@ fmt: ## format the code
 build: ## build every binary (debug)
 	cargo build --workspace --bins
 
-bench: ## load generator against the running stack (make run first); BENCH_ARGS=... for options
-	cargo run --release -p slrt-system-tests --bin slrt-loadgen -- $(BENCH_ARGS)
+BENCH_CASES ?= 2000
+BENCH_CONCURRENCY ?= 32
+BENCH_DIR := $(ROOT)/.state/bench
+LOADGEN := $(TARGET_DIR)/release/slrt-loadgen
+
+# Each run takes households nobody has seen (a household already on PKH is rightly refused
+# it again), restarts the services so eligibility loads them, then drives the cases.
+bench: infra-up ## drive BENCH_CASES cases end to end through a fresh stack run; figures in .state/bench/
+	cargo build --release -p slrt-system-tests --bin slrt-loadgen
+	mkdir -p $(BENCH_DIR)
+	start=$$(cat $(BENCH_DIR)/next-household 2>/dev/null || echo 0); \
+	$(LOADGEN) registry --households $(BENCH_CASES) --start $$start --out $(BENCH_DIR)/registry.csv; \
+	echo $$((start + $(BENCH_CASES))) > $(BENCH_DIR)/next-household
+	$(LOCAL)/services.sh down
+	SLRT_ELIGIBILITY_REGISTRY_SEED=$(BENCH_DIR)/registry.csv $(LOCAL)/services.sh up $(if $(RELEASE),--release)
+	$(LOADGEN) run --registry $(BENCH_DIR)/registry.csv --cases $(BENCH_CASES) \
+		--concurrency $(BENCH_CONCURRENCY) --out $(BENCH_DIR)/results.json $(BENCH_ARGS)
 
 logs: ## follow the services' logs
 	tail -n 20 -F $(foreach s,$(SERVICE_NAMES),$(ROOT)/.state/logs/$(s).log)

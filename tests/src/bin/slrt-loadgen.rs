@@ -38,6 +38,10 @@ enum Command {
     Registry {
         #[arg(long, default_value_t = 2000)]
         households: usize,
+        /// Index of the first household: each bench run takes fresh ones, because a household
+        /// already enrolled in PKH is (rightly) not granted it again.
+        #[arg(long, default_value_t = 0)]
+        start: usize,
         #[arg(long)]
         out: PathBuf,
     },
@@ -97,7 +101,7 @@ fn synthetic(index: usize) -> Household {
     }
 }
 
-fn write_registry(households: usize, out: &PathBuf) -> anyhow::Result<()> {
+fn write_registry(households: usize, start: usize, out: &PathBuf) -> anyhow::Result<()> {
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -111,7 +115,7 @@ fn write_registry(households: usize, out: &PathBuf) -> anyhow::Result<()> {
         file,
         "person_id,nik,full_name,birth_date,sex,household_id,kk_number,region_code,relationship_to_head,desil,deceased,enrolments"
     )?;
-    for index in 0..households {
+    for index in start..start + households {
         let h = synthetic(index);
         writeln!(
             file,
@@ -373,7 +377,7 @@ async fn run(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Registry { households, out } => write_registry(households, &out),
+        Command::Registry { households, start, out } => write_registry(households, start, &out),
         Command::Run {
             registry,
             cases,
