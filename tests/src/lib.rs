@@ -5,11 +5,7 @@
 //! The binaries are taken from `SLRT_BIN_DIR` (`make test` builds them into
 //! `target/debug` first).
 
-#![expect(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    reason = "test support: failures should stop the test loudly"
-)]
+#![expect(clippy::expect_used, reason = "test support: failures should stop the test loudly")]
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -8,7 +8,7 @@
 //! deterministic ([`PaymentKey`]) and says whether a second instruction under the same key is
 //! the same payment or a conflict ([`compare_instruction`]).
 //!
-//! - [`period`] holds payment cadences and periods (`2026-11`, `2026-Q4`, `once`).
+//! - [`period`] holds payment cadences and periods (`2026-11`, `2026-Q4`, `2026`, `once`).
 //! - [`payment_key`] renders and checks `<programme>:<period>:<beneficiary>:<component>`.
 //! - [`entitlement`] holds a beneficiary's right to periodic payments, opened from an
 //!   accepted cash referral.
@@ -26,5 +26,5 @@ pub use payment::{
     InstructionComparison, PaymentHeld, PaymentInstruction, ReleaseCheck, compare_instruction, decide_payment,
     start_entitlement,
 };
-pub use payment_key::{KeyPart, PaymentKey, PaymentKeyError};
+pub use payment_key::{KeyPart, PaymentKey, PaymentKeyError, is_programme_code};
 pub use period::{Cadence, Period, PeriodError, UnknownCadence};

@@ -1,3 +1,17 @@
-//! The disbursement service.
+//! The disbursement service: from an OPD's acceptance of a cash referral to the payment
+//! instruction for the bank.
+//!
+//! Owns: entitlements (a beneficiary's right to periodic payments under a programme), and
+//! payment instructions and holds under deterministic payment keys, one per programme,
+//! period, beneficiary and component, for ever. Does not own: whether someone is eligible or
+//! alive (eligibility answers that, over gRPC, before every release), nor the referral's
+//! lifecycle (referral's events tell us when an OPD accepted).
 
+pub mod app;
 pub mod domain;
+pub mod grpc;
+pub mod http;
+pub mod kafka;
+pub mod projections;
+pub mod settings;
+pub mod startup;

@@ -60,12 +60,17 @@ impl Intake {
     ) -> Result<Created, ApiError> {
         const SCOPE: &str = "POST /v1/cases";
         if let Some((key, request_hash)) = &idempotency {
-            match idempotency::claim(&self.pool, SCOPE, key, request_hash).await.map_err(ApiError::unavailable)? {
+            match idempotency::claim(&self.pool, SCOPE, key, request_hash)
+                .await
+                .map_err(ApiError::unavailable)?
+            {
                 Claim::New => {}
                 Claim::Replay(created) => return Ok(created),
                 Claim::InProgress => {
-                    return Err(ApiError::conflict("a request with this Idempotency-Key is still being processed; retry shortly")
-                        .with_field("Idempotency-Key"));
+                    return Err(ApiError::conflict(
+                        "a request with this Idempotency-Key is still being processed; retry shortly",
+                    )
+                    .with_field("Idempotency-Key"));
                 }
                 Claim::Mismatch => {
                     return Err(ApiError::new(
@@ -76,7 +81,9 @@ impl Intake {
                 }
             }
         }
-        let result = self.record_case(&command, idempotency.as_ref().map(|(key, _)| (SCOPE, key))).await;
+        let result = self
+            .record_case(&command, idempotency.as_ref().map(|(key, _)| (SCOPE, key)))
+            .await;
         if result.is_err()
             && let Some((key, _)) = &idempotency
         {
@@ -86,7 +93,11 @@ impl Intake {
         result
     }
 
-    async fn record_case(&self, command: &OpenCase, idempotency: Option<(&str, &IdempotencyKey)>) -> Result<Created, ApiError> {
+    async fn record_case(
+        &self,
+        command: &OpenCase,
+        idempotency: Option<(&str, &IdempotencyKey)>,
+    ) -> Result<Created, ApiError> {
         let screening = self.screen(command).await;
         let case_id = Uuid::now_v7();
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
@@ -94,7 +105,11 @@ impl Intake {
             .fetch_one(&mut *tx)
             .await
             .map_err(ApiError::unavailable)?;
-        let regency = command.desk_region.regency().map(|r| r.compact()).unwrap_or_else(|| command.desk_region.compact());
+        let regency = command
+            .desk_region
+            .regency()
+            .map(|r| r.compact())
+            .unwrap_or_else(|| command.desk_region.compact());
         let case_number = format!("SLRT-{regency}-{}-{serial:06}", Utc::now().format("%Y"));
 
         let applicant = &command.applicant;
@@ -127,7 +142,12 @@ impl Intake {
         let event = NewEvent::new(&opened).for_case(case_id);
         let recorded = self
             .store
-            .append(&mut tx, &format!("case-{case_id}"), ExpectedVersion::NoStream, vec![event])
+            .append(
+                &mut tx,
+                &format!("case-{case_id}"),
+                ExpectedVersion::NoStream,
+                vec![event],
+            )
             .await
             .map_err(ApiError::internal)?;
         // The tracker learns of its own service's events inline, so the desk can read the
@@ -168,7 +188,9 @@ impl Intake {
         });
         let created = Created { status: 201, body };
         if let Some((scope, key)) = idempotency {
-            idempotency::complete(&mut tx, scope, key, &created).await.map_err(ApiError::unavailable)?;
+            idempotency::complete(&mut tx, scope, key, &created)
+                .await
+                .map_err(ApiError::unavailable)?;
         }
         tx.commit().await.map_err(ApiError::unavailable)?;
         tracing::info!(case.id = %case_id, case.number = %case_number, needs = command.needs.len(), "case opened");
@@ -178,7 +200,9 @@ impl Intake {
     // The desk pre-screen: what eligibility knows about the applicant. A case is never
     // refused because eligibility is down; the case records that the screen did not happen.
     async fn screen(&self, command: &OpenCase) -> proto::DeskScreening {
-        let request = ScreenPersonRequest { nik: command.applicant.nik.as_str().to_string() };
+        let request = ScreenPersonRequest {
+            nik: command.applicant.nik.as_str().to_string(),
+        };
         match self.eligibility.clone().screen_person(request).await {
             Ok(response) => {
                 let screened = response.into_inner();

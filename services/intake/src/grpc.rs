@@ -16,7 +16,9 @@ impl CaseTrackerService for CaseTracker {
     async fn get_case(&self, request: Request<GetCaseRequest>) -> Result<Response<CaseView>, Status> {
         let reference = request.into_inner().case_ref;
         if reference.is_empty() || reference.len() > 64 {
-            return Err(ApiError::invalid("case_ref", "a case id or case number of 1 to 64 characters is required").into());
+            return Err(
+                ApiError::invalid("case_ref", "a case id or case number of 1 to 64 characters is required").into(),
+            );
         }
         let case = tracker::find_case(&self.intake.pool, &reference)
             .await

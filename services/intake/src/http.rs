@@ -6,11 +6,11 @@ use serde::Deserialize;
 use slrt_errors::{ApiError, ErrorBody};
 use utoipa::OpenApi;
 
+use crate::app::Intake;
 use crate::app::idempotency::{IdempotencyKey, request_hash};
 use crate::app::tracker::{self, ApplicantView, CaseView, NeedView, TimelineEntry};
-use crate::app::Intake;
-use crate::domain::case::OpenCaseInput;
 use crate::domain::OpenCase;
+use crate::domain::case::OpenCaseInput;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,13 +21,21 @@ use crate::domain::OpenCase;
     ),
     paths(open_case, get_case),
     components(schemas(
-        OpenCaseRequest, ApplicantRequest, NeedRequest, CaseView, ApplicantView, NeedView, TimelineEntry, ErrorBody
+        OpenCaseRequest,
+        ApplicantRequest,
+        NeedRequest,
+        CaseView,
+        ApplicantView,
+        NeedView,
+        TimelineEntry,
+        ErrorBody
     ))
 )]
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/cases", web::post().to(open_case)).route("/v1/cases/{case_ref}", web::get().to(get_case));
+    cfg.route("/v1/cases", web::post().to(open_case))
+        .route("/v1/cases/{case_ref}", web::get().to(get_case));
 }
 
 /// A desk registration.
@@ -110,7 +118,9 @@ async fn open_case(
     let idempotency = match request.headers().get("Idempotency-Key") {
         None => None,
         Some(value) => {
-            let text = value.to_str().map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
+            let text = value
+                .to_str()
+                .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
             let key = IdempotencyKey::parse(text).map_err(|reason| ApiError::invalid("Idempotency-Key", reason))?;
             let canonical = serde_json::to_value(&*body).map_err(ApiError::internal)?;
             Some((key, request_hash(&canonical)))
@@ -124,7 +134,11 @@ async fn open_case(
         sex: body.applicant.sex,
         region_code: body.applicant.region_code,
         kk_number: body.applicant.kk_number,
-        needs: body.needs.into_iter().map(|need| (need.category, need.description)).collect(),
+        needs: body
+            .needs
+            .into_iter()
+            .map(|need| (need.category, need.description))
+            .collect(),
         desk_region_code: body.desk_region_code,
         opened_by: body.opened_by,
     };
@@ -132,7 +146,11 @@ async fn open_case(
         .map_err(|error| ApiError::invalid(error.field, error.message))?;
     let created = intake.open_case(command, idempotency).await?;
     let status = actix_web::http::StatusCode::from_u16(created.status).map_err(ApiError::internal)?;
-    let location = created.body.get("case_id").and_then(|id| id.as_str()).map(|id| format!("/v1/cases/{id}"));
+    let location = created
+        .body
+        .get("case_id")
+        .and_then(|id| id.as_str())
+        .map(|id| format!("/v1/cases/{id}"));
     let mut response = HttpResponse::build(status);
     if let Some(location) = location {
         response.insert_header(("Location", location));
@@ -153,9 +171,15 @@ async fn open_case(
 async fn get_case(intake: web::Data<Intake>, case_ref: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let reference = case_ref.into_inner();
     if reference.len() > 64 {
-        return Err(ApiError::invalid("case_ref", "a case id or case number is at most 64 characters"));
+        return Err(ApiError::invalid(
+            "case_ref",
+            "a case id or case number is at most 64 characters",
+        ));
     }
-    match tracker::find_case(&intake.pool, &reference).await.map_err(ApiError::unavailable)? {
+    match tracker::find_case(&intake.pool, &reference)
+        .await
+        .map_err(ApiError::unavailable)?
+    {
         Some(case) => Ok(HttpResponse::Ok().json(case)),
         None => Err(ApiError::not_found(format!("no case {reference}"))),
     }

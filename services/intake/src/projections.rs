@@ -31,17 +31,26 @@ pub enum ProjectionError {
     #[error("tracker database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("{event_type} payload cannot be decoded: {source}")]
-    Payload { event_type: String, source: prost::DecodeError },
+    Payload {
+        event_type: String,
+        source: prost::DecodeError,
+    },
     #[error("{event_type} carries an invalid {field}")]
     Field { event_type: String, field: &'static str },
 }
 
 fn decode<M: Message + Default>(event: &TrackedEvent<'_>) -> Result<M, ProjectionError> {
-    M::decode(event.payload).map_err(|source| ProjectionError::Payload { event_type: event.event_type.to_string(), source })
+    M::decode(event.payload).map_err(|source| ProjectionError::Payload {
+        event_type: event.event_type.to_string(),
+        source,
+    })
 }
 
 fn uuid_field(event: &TrackedEvent<'_>, field: &'static str, text: &str) -> Result<Uuid, ProjectionError> {
-    Uuid::parse_str(text).map_err(|_| ProjectionError::Field { event_type: event.event_type.to_string(), field })
+    Uuid::parse_str(text).map_err(|_| ProjectionError::Field {
+        event_type: event.event_type.to_string(),
+        field,
+    })
 }
 
 /// Rupiah with Indonesian digit grouping: `Rp 2.700.000`.
@@ -74,7 +83,12 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
                 opened.opened_by,
                 applicant.full_name,
                 opened.needs.len(),
-                opened.needs.iter().map(|need| need.category.as_str()).collect::<Vec<_>>().join(", ")
+                opened
+                    .needs
+                    .iter()
+                    .map(|need| need.category.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         }
         "slrt.eligibility.v1.CaseDecided" => {
@@ -83,7 +97,11 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
             for decision in &decided.decisions {
                 let need_id = uuid_field(event, "need_id", &decision.need_id)?;
                 let approved = decision.outcome == eligibility::Outcome::Approved as i32;
-                let status = if approved { NeedStatus::Approved } else { NeedStatus::Rejected };
+                let status = if approved {
+                    NeedStatus::Approved
+                } else {
+                    NeedStatus::Rejected
+                };
                 advance_need(conn, case_id, need_id, status, event.occurred_at).await?;
                 if approved {
                     sqlx::query("UPDATE tracked_needs SET programme_code = $3 WHERE case_id = $1 AND need_id = $2")
@@ -95,16 +113,28 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
                 }
                 let reasons: Vec<&str> = decision.reasons.iter().map(|reason| reason.message.as_str()).collect();
                 parts.push(if approved {
-                    format!("{} approved under {} ({})", decision.category, decision.programme_code, reasons.join("; "))
+                    format!(
+                        "{} approved under {} ({})",
+                        decision.category,
+                        decision.programme_code,
+                        reasons.join("; ")
+                    )
                 } else {
                     format!("{} rejected ({})", decision.category, reasons.join("; "))
                 });
             }
-            format!("Eligibility decided under catalogue {}: {}", decided.catalogue_version, parts.join(". "))
+            format!(
+                "Eligibility decided under catalogue {}: {}",
+                decided.catalogue_version,
+                parts.join(". ")
+            )
         }
         "slrt.eligibility.v1.EnrolmentStarted" => {
             let started: eligibility::EnrolmentStarted = decode(event)?;
-            format!("Enrolled in {} ({} {})", started.programme_code, started.beneficiary_kind, started.beneficiary_id)
+            format!(
+                "Enrolled in {} ({} {})",
+                started.programme_code, started.beneficiary_kind, started.beneficiary_id
+            )
         }
         "slrt.referral.v1.ReferralRequested" => {
             let requested: referral::ReferralRequested = decode(event)?;
@@ -119,17 +149,26 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
                 .bind(referral_id)
                 .execute(&mut *conn)
                 .await?;
-            format!("Referred {} to {} ({}): {}", details.category, details.opd_name, details.opd_code, details.service)
+            format!(
+                "Referred {} to {} ({}): {}",
+                details.category, details.opd_name, details.opd_code, details.service
+            )
         }
         "slrt.referral.v1.ReferralUnrouted" => {
             let unrouted: referral::ReferralUnrouted = decode(event)?;
             let need_id = uuid_field(event, "need_id", &unrouted.need_id)?;
             advance_need(conn, case_id, need_id, NeedStatus::Unrouted, event.occurred_at).await?;
-            format!("No agency route for {} in {}: {}", unrouted.category, unrouted.region_code, unrouted.reason)
+            format!(
+                "No agency route for {} in {}: {}",
+                unrouted.category, unrouted.region_code, unrouted.reason
+            )
         }
         "slrt.referral.v1.ReferralAcknowledged" => {
             let acknowledged: referral::ReferralAcknowledged = decode(event)?;
-            format!("{} acknowledged the referral ({})", acknowledged.opd_code, acknowledged.actor)
+            format!(
+                "{} acknowledged the referral ({})",
+                acknowledged.opd_code, acknowledged.actor
+            )
         }
         "slrt.referral.v1.ReferralAccepted" => {
             let accepted: referral::ReferralAccepted = decode(event)?;
@@ -141,7 +180,14 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
         "slrt.referral.v1.ReferralRejected" => {
             let rejected: referral::ReferralRejected = decode(event)?;
             let referral_id = uuid_field(event, "referral_id", &rejected.referral_id)?;
-            advance_referred_need(conn, case_id, referral_id, NeedStatus::ReferralRejected, event.occurred_at).await?;
+            advance_referred_need(
+                conn,
+                case_id,
+                referral_id,
+                NeedStatus::ReferralRejected,
+                event.occurred_at,
+            )
+            .await?;
             format!("{} rejected the referral: {}", rejected.opd_code, rejected.reason)
         }
         "slrt.referral.v1.ReferralCompleted" => {
@@ -151,7 +197,10 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
             if completed.successful {
                 format!("{} completed the referral successfully", completed.opd_code)
             } else {
-                format!("{} closed the referral without success: {}", completed.opd_code, completed.outcome_code)
+                format!(
+                    "{} closed the referral without success: {}",
+                    completed.opd_code, completed.outcome_code
+                )
             }
         }
         "slrt.disbursement.v1.EntitlementCreated" => {
@@ -167,7 +216,11 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
         }
         "slrt.disbursement.v1.PaymentInstructionCreated" => {
             let instructed: disbursement::PaymentInstructionCreated = decode(event)?;
-            format!("Payment instructed: {} for {}", instructed.payment_key, rupiah(instructed.amount_idr))
+            format!(
+                "Payment instructed: {} for {}",
+                instructed.payment_key,
+                rupiah(instructed.amount_idr)
+            )
         }
         "slrt.disbursement.v1.PaymentHeld" => {
             let held: disbursement::PaymentHeld = decode(event)?;
@@ -264,7 +317,9 @@ async fn advance_need(
             .bind(need_id)
             .fetch_optional(&mut *conn)
             .await?;
-    let Some(current) = current.as_deref().and_then(NeedStatus::parse) else { return Ok(()) };
+    let Some(current) = current.as_deref().and_then(NeedStatus::parse) else {
+        return Ok(());
+    };
     if rank(status) >= rank(current) {
         sqlx::query("UPDATE tracked_needs SET status = $3, updated_at = $4 WHERE case_id = $1 AND need_id = $2")
             .bind(case_id)

@@ -25,7 +25,9 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
     let grpc_routes = platform
         .grpc_routes(&["slrt.intake.v1.CaseTrackerService"])
         .await?
-        .add_service(CaseTrackerServiceServer::new(grpc::CaseTracker { intake: intake.clone() }));
+        .add_service(CaseTrackerServiceServer::new(grpc::CaseTracker {
+            intake: intake.clone(),
+        }));
     let routes = move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(intake.clone())).configure(http::configure);
     };

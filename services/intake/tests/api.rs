@@ -1,7 +1,7 @@
 //! Intake through its public interfaces: the real application on port 0, a fresh database,
 //! the real broker under a unique topic prefix.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -40,14 +40,23 @@ async fn spawn_app() -> TestApp {
     env.insert("SLRT_TOPIC_PREFIX", prefix.clone());
     env.insert("SLRT_RELAY_POLL_MS", "100".to_string());
     // Nobody listens here: the desk pre-screen is unavailable, and a case opens anyway.
-    env.insert("SLRT_ELIGIBILITY_GRPC_URL", format!("http://127.0.0.1:{}", slrt_testkit::free_port()));
+    env.insert(
+        "SLRT_ELIGIBILITY_GRPC_URL",
+        format!("http://127.0.0.1:{}", slrt_testkit::free_port()),
+    );
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
     let app = startup::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.http_port());
     let grpc = format!("http://127.0.0.1:{}", app.grpc_port());
     let stop = app.stopper();
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, grpc, prefix, http: reqwest::Client::new(), stop }
+    TestApp {
+        base,
+        grpc,
+        prefix,
+        http: reqwest::Client::new(),
+        stop,
+    }
 }
 
 fn application() -> Value {
@@ -79,7 +88,11 @@ impl TestApp {
     }
 
     async fn get_case(&self, reference: &str) -> reqwest::Response {
-        self.http.get(format!("{}/v1/cases/{reference}", self.base)).send().await.unwrap()
+        self.http
+            .get(format!("{}/v1/cases/{reference}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn case_count(&self) -> usize {
@@ -104,13 +117,28 @@ async fn a_valid_application_opens_a_case_that_reads_back_with_its_timeline() {
     let app = spawn_app().await;
     let response = app.post_case(&application(), None).await;
     assert_eq!(response.status(), 201);
-    let traceparent = response.headers().get("traceparent").unwrap().to_str().unwrap().to_string();
-    let location = response.headers().get("location").unwrap().to_str().unwrap().to_string();
+    let traceparent = response
+        .headers()
+        .get("traceparent")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let location = response
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let created: Value = response.json().await.unwrap();
     let case_id = created["case_id"].as_str().unwrap();
     assert_eq!(location, format!("/v1/cases/{case_id}"));
     assert!(created["case_number"].as_str().unwrap().starts_with("SLRT-3375-"));
-    assert_eq!(created["screening"]["performed"], false, "eligibility is down in this test");
+    assert_eq!(
+        created["screening"]["performed"], false,
+        "eligibility is down in this test"
+    );
 
     let case: Value = app.get_case(case_id).await.json().await.unwrap();
     assert_eq!(case["status"], "open");
@@ -121,9 +149,17 @@ async fn a_valid_application_opens_a_case_that_reads_back_with_its_timeline() {
     assert_eq!(timeline.len(), 1);
     assert_eq!(timeline[0]["service"], "intake");
     assert_eq!(timeline[0]["event_type"], "slrt.intake.v1.CaseOpened");
-    assert_eq!(timeline[0]["trace_id"].as_str(), slrt_telemetry::trace_id_of(&traceparent));
+    assert_eq!(
+        timeline[0]["trace_id"].as_str(),
+        slrt_telemetry::trace_id_of(&traceparent)
+    );
 
-    let by_number: Value = app.get_case(created["case_number"].as_str().unwrap()).await.json().await.unwrap();
+    let by_number: Value = app
+        .get_case(created["case_number"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(by_number["case_id"], created["case_id"]);
 }
 
@@ -170,7 +206,13 @@ async fn malformed_input_is_refused_naming_the_field_and_records_nothing() {
         .await
         .unwrap();
     assert_eq!(not_json.status(), 400);
-    let wrong_type = app.http.post(format!("{}/v1/cases", app.base)).body("nik=1").send().await.unwrap();
+    let wrong_type = app
+        .http
+        .post(format!("{}/v1/cases", app.base))
+        .body("nik=1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong_type.status(), 400);
 
     assert_eq!(app.case_count().await, 0, "a refused request must change nothing");
@@ -179,7 +221,12 @@ async fn malformed_input_is_refused_naming_the_field_and_records_nothing() {
 #[tokio::test]
 async fn a_retried_request_with_the_same_idempotency_key_returns_the_same_case() {
     let app = spawn_app().await;
-    let first: Value = app.post_case(&application(), Some("desk-7-0001")).await.json().await.unwrap();
+    let first: Value = app
+        .post_case(&application(), Some("desk-7-0001"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let retry = app.post_case(&application(), Some("desk-7-0001")).await;
     assert_eq!(retry.status(), 201);
     let retry: Value = retry.json().await.unwrap();
@@ -222,7 +269,13 @@ async fn futures_join(app: &TestApp, body: &Value, key: &str) -> Vec<(u16, Value
         let body = body.clone();
         let key = key.to_string();
         handles.push(tokio::spawn(async move {
-            let response = client.post(url).header("Idempotency-Key", key).json(&body).send().await.unwrap();
+            let response = client
+                .post(url)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             (status, response.json::<Value>().await.unwrap())
         }));
@@ -262,14 +315,20 @@ async fn the_tracker_follows_a_case_through_the_other_services_events() {
                 category: "cash_assistance".into(),
                 outcome: eligibility::Outcome::Approved as i32,
                 programme_code: "PKH".into(),
-                reasons: vec![eligibility::Reason { rule: "PKH.desil".into(), message: "desil 2 is within 1-4".into() }],
+                reasons: vec![eligibility::Reason {
+                    rule: "PKH.desil".into(),
+                    message: "desil 2 is within 1-4".into(),
+                }],
                 ..Default::default()
             },
             eligibility::NeedDecision {
                 need_id: school_need.clone(),
                 category: "school_aid".into(),
                 outcome: eligibility::Outcome::Rejected as i32,
-                reasons: vec![eligibility::Reason { rule: "PIP.age".into(), message: "no school-age child".into() }],
+                reasons: vec![eligibility::Reason {
+                    rule: "PIP.age".into(),
+                    message: "no school-age child".into(),
+                }],
                 ..Default::default()
             },
         ],
@@ -294,7 +353,9 @@ async fn the_tracker_follows_a_case_through_the_other_services_events() {
         &topic("referral"),
         "referral",
         Some(case_id),
-        &referral::ReferralRequested { referral: Some(details.clone()) },
+        &referral::ReferralRequested {
+            referral: Some(details.clone()),
+        },
     )
     .await;
     slrt_testkit::publish(
@@ -302,7 +363,11 @@ async fn the_tracker_follows_a_case_through_the_other_services_events() {
         &topic("referral"),
         "referral",
         Some(case_id),
-        &referral::ReferralAccepted { referral: Some(details), actor: "officer-17".into(), note: String::new() },
+        &referral::ReferralAccepted {
+            referral: Some(details),
+            actor: "officer-17".into(),
+            note: String::new(),
+        },
     )
     .await;
 
@@ -314,7 +379,12 @@ async fn the_tracker_follows_a_case_through_the_other_services_events() {
         }
     })
     .await;
-    let services: Vec<&str> = case["timeline"].as_array().unwrap().iter().map(|e| e["service"].as_str().unwrap()).collect();
+    let services: Vec<&str> = case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["service"].as_str().unwrap())
+        .collect();
     assert_eq!(services, ["intake", "eligibility", "referral", "referral"]);
     let needs = case["needs"].as_array().unwrap();
     let cash = needs.iter().find(|n| n["need_id"] == cash_need.as_str()).unwrap();
@@ -349,16 +419,28 @@ async fn the_case_tracker_answers_over_grpc() {
     let created: Value = app.post_case(&application(), None).await.json().await.unwrap();
     let mut client = CaseTrackerServiceClient::connect(app.grpc.clone()).await.unwrap();
     let case = client
-        .get_case(GetCaseRequest { case_ref: created["case_number"].as_str().unwrap().to_string() })
+        .get_case(GetCaseRequest {
+            case_ref: created["case_number"].as_str().unwrap().to_string(),
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(case.case_id, created["case_id"].as_str().unwrap());
     assert_eq!(case.status, "open");
     assert_eq!(case.timeline.len(), 1);
-    let missing = client.get_case(GetCaseRequest { case_ref: Uuid::now_v7().to_string() }).await.unwrap_err();
+    let missing = client
+        .get_case(GetCaseRequest {
+            case_ref: Uuid::now_v7().to_string(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
-    let empty = client.get_case(GetCaseRequest { case_ref: String::new() }).await.unwrap_err();
+    let empty = client
+        .get_case(GetCaseRequest {
+            case_ref: String::new(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(empty.code(), tonic::Code::InvalidArgument);
 }
 

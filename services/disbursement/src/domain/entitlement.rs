@@ -163,6 +163,18 @@ mod tests {
     }
 
     #[test]
+    fn a_yearly_entitlement_first_pays_the_calendar_year_of_acceptance() {
+        let mut request = accepted((2026, 12, 31), "yearly", 450_000);
+        request.programme_code = "PIP".to_owned();
+        request.component = "sd".to_owned();
+        let entitlement = Entitlement::open(request);
+        assert_eq!(
+            entitlement.map(|e| (e.cadence, e.first_period.to_string())),
+            Ok((Cadence::Yearly, "2026".to_owned()))
+        );
+    }
+
+    #[test]
     fn a_zero_or_negative_amount_is_refused() {
         for amount in [0, -300_000] {
             let result = Entitlement::open(accepted((2026, 11, 1), "monthly", amount));

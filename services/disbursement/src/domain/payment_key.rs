@@ -86,10 +86,7 @@ impl PaymentKey {
         component: &str,
     ) -> Result<Self, PaymentKeyError> {
         check_part(KeyPart::Programme, programme)?;
-        let programme_code = programme
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
-        if !programme_code {
+        if !is_programme_code(programme) {
             return Err(PaymentKeyError::ProgrammeCode(programme.to_owned()));
         }
         check_part(KeyPart::Beneficiary, beneficiary_id)?;
@@ -126,6 +123,15 @@ impl PaymentKey {
     pub fn component(&self) -> &str {
         &self.component
     }
+}
+
+/// Whether `text` is spelled as a programme code: upper-case letters, digits and '-', e.g.
+/// `PBI-JK`. One spelling per programme, so that case differences cannot make two keys.
+pub fn is_programme_code(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn check_part(part: KeyPart, value: &str) -> Result<(), PaymentKeyError> {

@@ -1,8 +1,9 @@
 //! Payment cadences and the periods (stages) a payment is for.
 //!
 //! A period's text is part of the payment key, so there is exactly one spelling of each
-//! period: `2026-01`, never `2026-1`; `2026-Q4`, never `2026-q4`. Parsing refuses every
-//! other spelling, otherwise two keys could name the same period and pay it twice.
+//! period: `2026-01`, never `2026-1`; `2026-Q4`, never `2026-q4`; `2026` for a year, never
+//! `26` or `2026-Y`. Parsing refuses every other spelling, otherwise two keys could name the
+//! same period and pay it twice.
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,12 +15,14 @@ use chrono::{Datelike, NaiveDate};
 pub enum Cadence {
     Monthly,
     Quarterly,
+    /// Once per calendar year, e.g. PIP school aid.
+    Yearly,
     /// A single payment, e.g. the PENA business grant.
     Once,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("\"{0}\" is not a payment cadence (one of: monthly, quarterly, once)")]
+#[error("\"{0}\" is not a payment cadence (one of: monthly, quarterly, yearly, once)")]
 pub struct UnknownCadence(pub String);
 
 impl Cadence {
@@ -27,6 +30,7 @@ impl Cadence {
         match text {
             "monthly" => Ok(Self::Monthly),
             "quarterly" => Ok(Self::Quarterly),
+            "yearly" => Ok(Self::Yearly),
             "once" => Ok(Self::Once),
             other => Err(UnknownCadence(other.to_owned())),
         }
@@ -36,6 +40,7 @@ impl Cadence {
         match self {
             Self::Monthly => "monthly",
             Self::Quarterly => "quarterly",
+            Self::Yearly => "yearly",
             Self::Once => "once",
         }
     }
@@ -55,9 +60,9 @@ impl fmt::Display for Cadence {
     }
 }
 
-/// One payment period: a month, a quarter (a PKH tahap), or the single period of a one-off
-/// payment. Always valid: built only by the constructors, [`Period::first_for`] and
-/// [`Period::parse`].
+/// One payment period: a month, a quarter (a PKH tahap), a calendar year, or the single
+/// period of a one-off payment. Always valid: built only by the constructors,
+/// [`Period::first_for`] and [`Period::parse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Period(Kind);
 
@@ -65,12 +70,13 @@ pub struct Period(Kind);
 enum Kind {
     Month { year: u16, month: u8 },
     Quarter { year: u16, quarter: u8 },
+    Year { year: u16 },
     Once,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {
-    #[error("\"{0}\" is not a payment period: use YYYY-MM (monthly), YYYY-Qn (quarterly) or once")]
+    #[error("\"{0}\" is not a payment period: use YYYY-MM (monthly), YYYY-Qn (quarterly), YYYY (yearly) or once")]
     Malformed(String),
     /// Four-digit years only, so that every period has one spelling.
     #[error("year {0} is outside the years a payment period can name (0001 to 9999)")]
@@ -102,11 +108,18 @@ impl Period {
         Ok(Self(Kind::Quarter { year, quarter }))
     }
 
+    pub fn yearly(year: i32) -> Result<Self, PeriodError> {
+        Ok(Self(Kind::Year {
+            year: checked_year(year)?,
+        }))
+    }
+
     /// The period of `cadence` that contains `date`.
     pub fn first_for(cadence: Cadence, date: NaiveDate) -> Result<Self, PeriodError> {
         match cadence {
             Cadence::Monthly => Self::monthly(date.year(), date.month()),
             Cadence::Quarterly => Self::quarterly(date.year(), date.month().div_ceil(3)),
+            Cadence::Yearly => Self::yearly(date.year()),
             Cadence::Once => Ok(Self::ONCE),
         }
     }
@@ -117,7 +130,12 @@ impl Period {
         if text == "once" {
             return Ok(Self::ONCE);
         }
-        let (year, rest) = text.split_once('-').ok_or_else(malformed)?;
+        let Some((year, rest)) = text.split_once('-') else {
+            // A year on its own is the period of a yearly payment.
+            let year = digits(text, 4).ok_or_else(malformed)?;
+            let year = i32::try_from(year).map_err(|_| malformed())?;
+            return Self::yearly(year).map_err(|_| malformed());
+        };
         let year = digits(year, 4).ok_or_else(malformed)?;
         let year = i32::try_from(year).map_err(|_| malformed())?;
         if let Some(quarter) = rest.strip_prefix('Q') {
@@ -133,6 +151,7 @@ impl Period {
         match self.0 {
             Kind::Month { .. } => Cadence::Monthly,
             Kind::Quarter { .. } => Cadence::Quarterly,
+            Kind::Year { .. } => Cadence::Yearly,
             Kind::Once => Cadence::Once,
         }
     }
@@ -167,6 +186,7 @@ impl fmt::Display for Period {
         match self.0 {
             Kind::Month { year, month } => write!(f, "{year:04}-{month:02}"),
             Kind::Quarter { year, quarter } => write!(f, "{year:04}-Q{quarter}"),
+            Kind::Year { year } => write!(f, "{year:04}"),
             Kind::Once => f.write_str("once"),
         }
     }

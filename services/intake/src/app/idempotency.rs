@@ -84,7 +84,10 @@ pub async fn claim(pool: &PgPool, scope: &str, key: &IdempotencyKey, hash: &str)
     let status: Option<i32> = row.try_get("status_code")?;
     let body: Option<serde_json::Value> = row.try_get("response_body")?;
     match (status, body) {
-        (Some(status), Some(body)) => Ok(Claim::Replay(Created { status: status as u16, body })),
+        (Some(status), Some(body)) => Ok(Claim::Replay(Created {
+            status: status as u16,
+            body,
+        })),
         _ => {
             let age: f64 = row.try_get("age")?;
             if age < STALE_CLAIM_SECONDS {
@@ -100,13 +103,22 @@ pub async fn claim(pool: &PgPool, scope: &str, key: &IdempotencyKey, hash: &str)
             .bind(STALE_CLAIM_SECONDS)
             .execute(pool)
             .await?;
-            Ok(if taken.rows_affected() == 1 { Claim::New } else { Claim::InProgress })
+            Ok(if taken.rows_affected() == 1 {
+                Claim::New
+            } else {
+                Claim::InProgress
+            })
         }
     }
 }
 
 /// Stores the answer, in the transaction that did the work.
-pub async fn complete(conn: &mut PgConnection, scope: &str, key: &IdempotencyKey, created: &Created) -> Result<(), sqlx::Error> {
+pub async fn complete(
+    conn: &mut PgConnection,
+    scope: &str,
+    key: &IdempotencyKey,
+    created: &Created,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE idempotency_keys SET status_code = $3, response_body = $4 WHERE scope = $1 AND key = $2")
         .bind(scope)
         .bind(key.as_str())

@@ -67,9 +67,17 @@ pub struct TimelineEntry {
 /// A case by id (UUID) or by case number; `None` when there is no such case.
 pub async fn find_case(pool: &PgPool, reference: &str) -> Result<Option<CaseView>, sqlx::Error> {
     let row = match Uuid::parse_str(reference) {
-        Ok(case_id) => sqlx::query("SELECT * FROM tracked_cases WHERE case_id = $1").bind(case_id).fetch_optional(pool).await?,
+        Ok(case_id) => {
+            sqlx::query("SELECT * FROM tracked_cases WHERE case_id = $1")
+                .bind(case_id)
+                .fetch_optional(pool)
+                .await?
+        }
         Err(_) => {
-            sqlx::query("SELECT * FROM tracked_cases WHERE case_number = $1").bind(reference).fetch_optional(pool).await?
+            sqlx::query("SELECT * FROM tracked_cases WHERE case_number = $1")
+                .bind(reference)
+                .fetch_optional(pool)
+                .await?
         }
     };
     let Some(row) = row else { return Ok(None) };

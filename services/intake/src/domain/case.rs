@@ -112,7 +112,10 @@ pub struct OpenCaseError {
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> OpenCaseError {
-    OpenCaseError { field: field.into(), message: message.into() }
+    OpenCaseError {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 pub const MAX_NEEDS: usize = 10;
@@ -128,10 +131,17 @@ impl OpenCase {
             return Err(invalid("applicant.full_name", "full name is required"));
         }
         if full_name.chars().count() > MAX_NAME_CHARS {
-            return Err(invalid("applicant.full_name", format!("full name is longer than {MAX_NAME_CHARS} characters")));
+            return Err(invalid(
+                "applicant.full_name",
+                format!("full name is longer than {MAX_NAME_CHARS} characters"),
+            ));
         }
-        let birth_date = NaiveDate::parse_from_str(input.birth_date.trim(), "%Y-%m-%d")
-            .map_err(|_| invalid("applicant.birth_date", "birth date must be a real date written YYYY-MM-DD"))?;
+        let birth_date = NaiveDate::parse_from_str(input.birth_date.trim(), "%Y-%m-%d").map_err(|_| {
+            invalid(
+                "applicant.birth_date",
+                "birth date must be a real date written YYYY-MM-DD",
+            )
+        })?;
         if birth_date > today {
             return Err(invalid("applicant.birth_date", "birth date is in the future"));
         }
@@ -153,7 +163,13 @@ impl OpenCase {
             let field = format!("needs[{index}].category");
             let category = NeedCategory::parse(category.trim()).ok_or_else(|| {
                 let known: Vec<&str> = NeedCategory::ALL.iter().map(|c| c.code()).collect();
-                invalid(&field, format!("unknown need category {category:?}; expected one of {}", known.join(", ")))
+                invalid(
+                    &field,
+                    format!(
+                        "unknown need category {category:?}; expected one of {}",
+                        known.join(", ")
+                    ),
+                )
             })?;
             if needs.iter().any(|need| need.category == category) {
                 return Err(invalid(&field, format!("need {} is listed twice", category.code())));
@@ -164,17 +180,31 @@ impl OpenCase {
                     format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
                 ));
             }
-            needs.push(NewNeed { category, description: description.trim().to_string() });
+            needs.push(NewNeed {
+                category,
+                description: description.trim().to_string(),
+            });
         }
         let opened_by = input.opened_by.trim().to_string();
         if opened_by.is_empty() {
             return Err(invalid("opened_by", "the operator who registers the case is required"));
         }
 
-        let warnings = nik.check_declared(birth_date, sex).iter().map(ToString::to_string).collect();
+        let warnings = nik
+            .check_declared(birth_date, sex)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         Ok(OpenCase {
             kind: CaseKind::Application,
-            applicant: Applicant { nik, full_name, birth_date, sex, region, kk },
+            applicant: Applicant {
+                nik,
+                full_name,
+                birth_date,
+                sex,
+                region,
+                kk,
+            },
             needs,
             desk_region,
             opened_by,
@@ -186,7 +216,10 @@ impl OpenCase {
 fn village(code: &str, field: &str) -> Result<RegionCode, OpenCaseError> {
     let region = RegionCode::parse(code).map_err(|error| invalid(field, error.to_string()))?;
     if region.level() != RegionLevel::Village {
-        return Err(invalid(field, "an address needs a village (desa/kelurahan) code such as 33.75.01.1002"));
+        return Err(invalid(
+            field,
+            "an address needs a village (desa/kelurahan) code such as 33.75.01.1002",
+        ));
     }
     Ok(region)
 }
@@ -232,13 +265,16 @@ mod tests {
     fn a_nik_that_disagrees_with_the_declared_birth_date_is_a_warning_not_an_error() {
         let mut desk = input();
         desk.birth_date = "1985-06-06".into();
-        let Ok(case) = OpenCase::parse(desk, today()) else { panic!("rejected") };
+        let Ok(case) = OpenCase::parse(desk, today()) else {
+            panic!("rejected")
+        };
         assert_eq!(case.warnings.len(), 1, "{:?}", case.warnings);
     }
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(fn(&mut OpenCaseInput), &str)> = vec![
+        type Spoiler = fn(&mut OpenCaseInput);
+        let cases: Vec<(Spoiler, &str)> = vec![
             (|i| i.nik = "123".into(), "applicant.nik"),
             (|i| i.full_name = "   ".into(), "applicant.full_name"),
             (|i| i.birth_date = "05-06-1985".into(), "applicant.birth_date"),
@@ -249,9 +285,17 @@ mod tests {
             (|i| i.kk_number = "3375010000000000".into(), "applicant.kk_number"),
             (|i| i.desk_region_code = "nowhere".into(), "desk_region_code"),
             (|i| i.needs.clear(), "needs"),
-            (|i| i.needs = vec![("spaceship".into(), String::new())], "needs[0].category"),
             (
-                |i| i.needs = vec![("school_aid".into(), String::new()), ("school_aid".into(), String::new())],
+                |i| i.needs = vec![("spaceship".into(), String::new())],
+                "needs[0].category",
+            ),
+            (
+                |i| {
+                    i.needs = vec![
+                        ("school_aid".into(), String::new()),
+                        ("school_aid".into(), String::new()),
+                    ]
+                },
                 "needs[1].category",
             ),
             (|i| i.opened_by = String::new(), "opened_by"),

@@ -85,13 +85,16 @@ pub fn case_status(needs: &[NeedStatus]) -> CaseStatus {
     if needs.iter().all(|need| need.is_terminal()) {
         return CaseStatus::Resolved;
     }
-    if needs.iter().any(|need| *need == NeedStatus::InService) {
+    if needs.contains(&NeedStatus::InService) {
         return CaseStatus::InService;
     }
-    if needs.iter().any(|need| matches!(need, NeedStatus::Referred | NeedStatus::ReferralRejected)) {
+    if needs
+        .iter()
+        .any(|need| matches!(need, NeedStatus::Referred | NeedStatus::ReferralRejected))
+    {
         return CaseStatus::Referred;
     }
-    if needs.iter().any(|need| *need == NeedStatus::Open) {
+    if needs.contains(&NeedStatus::Open) {
         return CaseStatus::Open;
     }
     CaseStatus::Assessed
@@ -119,7 +122,16 @@ mod tests {
 
     #[test]
     fn status_codes_round_trip() {
-        for status in [Open, Approved, Rejected, Referred, Unrouted, ReferralRejected, InService, Resolved] {
+        for status in [
+            Open,
+            Approved,
+            Rejected,
+            Referred,
+            Unrouted,
+            ReferralRejected,
+            InService,
+            Resolved,
+        ] {
             assert_eq!(NeedStatus::parse(status.code()), Some(status));
         }
     }

@@ -23,6 +23,26 @@ impl Nik {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// For people who must recognise a client but not copy the number (supervisors): the
+    /// first four digits (the regency) and the last four; every other character hidden.
+    pub fn masked(&self) -> String {
+        let count = self.0.chars().count();
+        if count < 12 {
+            return "*".repeat(count);
+        }
+        self.0
+            .chars()
+            .enumerate()
+            .map(|(index, c)| if index < 4 || index >= count - 4 { c } else { '*' })
+            .collect()
+    }
+}
+
+impl From<String> for Nik {
+    fn from(nik: String) -> Self {
+        Self(nik)
+    }
 }
 
 impl fmt::Debug for Nik {
@@ -236,6 +256,13 @@ mod tests {
         let nik = Nik::new("3375014107900001");
         assert_eq!(format!("{nik:?}"), "Nik(<redacted>)");
         assert_eq!(nik.as_str(), "3375014107900001");
+    }
+
+    #[test]
+    fn a_masked_nik_keeps_only_the_regency_and_the_last_four_digits() {
+        assert_eq!(Nik::new("3375014107900001").masked(), "3375********0001");
+        assert_eq!(Nik::new("").masked(), "");
+        assert_eq!(Nik::new("12345").masked(), "*****");
     }
 
     #[test]

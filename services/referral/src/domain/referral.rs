@@ -33,6 +33,19 @@ pub enum ReferralStatus {
 }
 
 impl ReferralStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Requested,
+        Self::Acknowledged,
+        Self::Accepted,
+        Self::Rejected,
+        Self::Completed,
+    ];
+
+    /// The status named `code` (as [`ReferralStatus::as_str`] spells it).
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == code)
+    }
+
     /// As `ReferralState.status` in opd.proto.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -26,6 +26,8 @@ pub struct Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutingTable {
     version: String,
+    /// Every agency of the table, also those no rule routes to yet: each may connect.
+    opds: BTreeMap<OpdCode, String>,
     rules: Vec<Rule>,
 }
 
@@ -131,6 +133,7 @@ impl RoutingTable {
 
         Ok(Self {
             version: version.to_owned(),
+            opds,
             rules,
         })
     }
@@ -138,6 +141,16 @@ impl RoutingTable {
     /// The table's own version, so a referral can be traced to the rules that routed it.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The name of the agency `code`, or `None` when the table does not list it.
+    pub fn opd_name(&self, code: &OpdCode) -> Option<&str> {
+        self.opds.get(code).map(String::as_str)
+    }
+
+    /// Every agency the table lists, in code order.
+    pub fn opds(&self) -> impl Iterator<Item = (&OpdCode, &str)> {
+        self.opds.iter().map(|(code, name)| (code, name.as_str()))
     }
 
     /// The most specific route for a need, or `None` when no rule matches: a normal outcome

@@ -1,6 +1,6 @@
 //! The event store contract, against real PostgreSQL (a fresh database per test).
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The outbox relay and the inbox consumer against real PostgreSQL and a real broker.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::collections::HashSet;
 use std::time::Duration;

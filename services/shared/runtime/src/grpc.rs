@@ -20,17 +20,16 @@ impl Extractor for HttpHeaders<'_> {
 
 /// A server builder whose request spans continue the caller's trace (`traceparent` metadata).
 pub fn server() -> Server {
-    Server::builder()
-        .trace_fn(|request: &http::Request<()>| {
-            let span = tracing::info_span!(
-                "grpc",
-                otel.name = %request.uri().path(),
-                otel.kind = "server",
-                rpc.method = %request.uri().path(),
-            );
-            slrt_telemetry::set_parent_from(&span, &HttpHeaders(request.headers()));
-            span
-        })
+    Server::builder().trace_fn(|request: &http::Request<()>| {
+        let span = tracing::info_span!(
+            "grpc",
+            otel.name = %request.uri().path(),
+            otel.kind = "server",
+            rpc.method = %request.uri().path(),
+        );
+        slrt_telemetry::set_parent_from(&span, &HttpHeaders(request.headers()));
+        span
+    })
 }
 
 /// The standard gRPC health service (reporting every service as serving while the process
@@ -45,9 +44,13 @@ pub async fn health_and_reflection(
     tonic_reflection::server::Error,
 > {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    reporter
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
     for name in served {
-        reporter.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+        reporter
+            .set_service_status(*name, tonic_health::ServingStatus::Serving)
+            .await;
     }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(slrt_proto::FILE_DESCRIPTOR_SET)

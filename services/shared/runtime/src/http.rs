@@ -18,14 +18,21 @@ pub const JSON_LIMIT_BYTES: usize = 256 * 1024;
 
 /// JSON, path and query extractors that reject bad input with a 400 in the error envelope.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(slrt_errors::json_error_handler))
-        .app_data(web::PathConfig::default().error_handler(slrt_errors::path_error_handler))
-        .app_data(web::QueryConfig::default().error_handler(slrt_errors::query_error_handler));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(JSON_LIMIT_BYTES)
+            .error_handler(slrt_errors::json_error_handler),
+    )
+    .app_data(web::PathConfig::default().error_handler(slrt_errors::path_error_handler))
+    .app_data(web::QueryConfig::default().error_handler(slrt_errors::query_error_handler));
 }
 
 static REQUEST_DURATION: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
     let histogram = HistogramVec::new(
-        HistogramOpts::new("slrt_http_request_duration_seconds", "HTTP requests by route, method and status"),
+        HistogramOpts::new(
+            "slrt_http_request_duration_seconds",
+            "HTTP requests by route, method and status",
+        ),
         &["method", "route", "status"],
     )
     .ok()?;
@@ -70,7 +77,9 @@ pub async fn trace_requests(
     let status = response.status();
     span.record("http.status_code", status.as_u16());
     if let Some(value) = traceparent.and_then(|tp| HeaderValue::from_str(&tp).ok()) {
-        response.headers_mut().insert(HeaderName::from_static("traceparent"), value);
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("traceparent"), value);
     }
     if let Some(histogram) = REQUEST_DURATION.as_ref() {
         histogram

@@ -21,7 +21,11 @@ impl Readiness {
         // A long-lived client: creating one per probe would start and stop its threads every
         // few seconds.
         let broker = slrt_messaging::client_config(brokers).create::<BaseConsumer>().ok();
-        Self { service, pool, broker: Arc::new(broker) }
+        Self {
+            service,
+            pool,
+            broker: Arc::new(broker),
+        }
     }
 
     async fn database_ready(&self) -> Result<(), String> {

@@ -34,7 +34,11 @@ pub struct Platform {
 impl Platform {
     /// Connects to the service's database, runs the event store's and the service's
     /// migrations, and creates the topics it publishes and consumes.
-    pub async fn connect(settings: CommonSettings, mut migrator: Migrator, consumes: &[Service]) -> anyhow::Result<Self> {
+    pub async fn connect(
+        settings: CommonSettings,
+        mut migrator: Migrator,
+        consumes: &[Service],
+    ) -> anyhow::Result<Self> {
         let service = settings.service.name();
         let pool = PgPoolOptions::new()
             .max_connections(settings.database_max_connections)
@@ -42,9 +46,14 @@ impl Platform {
             .connect(&settings.database_url)
             .await
             .with_context(|| format!("{service}: cannot connect to its database"))?;
-        slrt_eventstore::migrate(&pool).await.with_context(|| format!("{service}: event store migrations"))?;
+        slrt_eventstore::migrate(&pool)
+            .await
+            .with_context(|| format!("{service}: event store migrations"))?;
         migrator.set_ignore_missing(true);
-        migrator.run(&pool).await.with_context(|| format!("{service}: migrations"))?;
+        migrator
+            .run(&pool)
+            .await
+            .with_context(|| format!("{service}: migrations"))?;
 
         let mut topics = vec![settings.own_topic()];
         topics.extend(consumes.iter().map(|other| settings.topic_of(*other)));
@@ -56,7 +65,14 @@ impl Platform {
 
         let store = EventStore::new(service, settings.own_topic());
         let (stop, stopped) = shutdown::channel();
-        Ok(Self { settings, pool, store, stop, stopped, tasks: Vec::new() })
+        Ok(Self {
+            settings,
+            pool,
+            store,
+            stop,
+            stopped,
+            tasks: Vec::new(),
+        })
     }
 
     /// A receiver that turns true when the service stops.
@@ -86,7 +102,12 @@ impl Platform {
     }
 
     /// Starts a consumer named `name` of the given services' topics.
-    pub fn spawn_consumer<H: EventHandler>(&mut self, name: &str, topics: &[Service], handler: H) -> anyhow::Result<()> {
+    pub fn spawn_consumer<H: EventHandler>(
+        &mut self,
+        name: &str,
+        topics: &[Service],
+        handler: H,
+    ) -> anyhow::Result<()> {
         let topics: Vec<String> = topics.iter().map(|service| self.settings.topic_of(*service)).collect();
         let consumer = InboxConsumer::new(
             name,
@@ -108,7 +129,12 @@ impl Platform {
 
     /// Binds both servers and starts them. `routes` configures the service's own HTTP API;
     /// `openapi` is served at `/openapi.json` with the docs page at `/docs/`.
-    pub async fn serve<F>(self, routes: F, openapi: utoipa::openapi::OpenApi, grpc_routes: Routes) -> anyhow::Result<RunningService>
+    pub async fn serve<F>(
+        self,
+        routes: F,
+        openapi: utoipa::openapi::OpenApi,
+        grpc_routes: Routes,
+    ) -> anyhow::Result<RunningService>
     where
         F: Fn(&mut web::ServiceConfig) + Send + Sync + Clone + 'static,
     {
@@ -121,7 +147,11 @@ impl Platform {
             .with_context(|| format!("{service}: cannot bind gRPC to {}", self.settings.grpc_addr))?;
         let grpc_addr = grpc_listener.local_addr()?;
 
-        let readiness = ops::Readiness::new(self.settings.service.name(), self.pool.clone(), &self.settings.kafka_brokers);
+        let readiness = ops::Readiness::new(
+            self.settings.service.name(),
+            self.pool.clone(),
+            &self.settings.kafka_brokers,
+        );
         let openapi = Arc::new(openapi);
         let http_server = HttpServer::new(move || {
             App::new()
@@ -160,7 +190,14 @@ impl Platform {
             }
         });
         tracing::info!(service, http.addr = %http_addr, grpc.addr = %grpc_addr, "listening");
-        Ok(RunningService { service, http_addr, grpc_addr, stop: self.stop, http_task, tasks })
+        Ok(RunningService {
+            service,
+            http_addr,
+            grpc_addr,
+            stop: self.stop,
+            http_task,
+            tasks,
+        })
     }
 }
 

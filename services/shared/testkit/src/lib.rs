@@ -14,7 +14,6 @@
 
 #![expect(
     clippy::expect_used,
-    clippy::unwrap_used,
     reason = "test support: a failure here should stop the test loudly"
 )]
 

@@ -1,6 +1,7 @@
 use chrono::NaiveDate;
 
 use super::*;
+use crate::domain::period::Cadence;
 
 const ENTITLEMENT: Uuid = Uuid::from_u128(0xe1);
 const CASE: Uuid = Uuid::from_u128(0xca);
@@ -121,6 +122,25 @@ fn a_quarterly_entitlement_is_first_paid_for_the_quarter_of_acceptance() {
         other => panic!("expected an entitlement and an instruction, got {other:?}"),
     };
     assert_eq!(key, "PKH:2026-Q4:hh-3324-0007:child_0_6");
+}
+
+#[test]
+fn a_yearly_pip_entitlement_is_paid_once_for_the_year_under_a_key_with_the_year() {
+    let mut request = accepted_blt_dd();
+    request.programme_code = "PIP".to_owned();
+    request.component = "sd".to_owned();
+    request.cadence = "yearly".to_owned();
+    request.amount_per_period_idr = 450_000;
+    let events = start_entitlement(request, PAYMENT, &ReleaseCheck::Payable);
+    let (key, amount) = match events.as_deref() {
+        Ok([_, DisbursementEvent::PaymentInstructionCreated(p)]) => (p.key.to_string(), p.amount_idr),
+        other => panic!("expected an entitlement and an instruction, got {other:?}"),
+    };
+    assert_eq!((key.as_str(), amount), ("PIP:2026:hh-3324-0007:sd", 450_000));
+    assert_eq!(
+        PaymentKey::parse(&key).map(|k| k.period().cadence()),
+        Ok(Cadence::Yearly)
+    );
 }
 
 #[test]

@@ -51,6 +51,22 @@ fn each_quarter_starts_on_the_first_of_january_april_july_and_october() {
 }
 
 #[test]
+fn a_yearly_period_is_the_calendar_year_from_the_first_of_january_to_new_years_eve() {
+    assert_eq!(first(Cadence::Yearly, date(2026, 1, 1)), "2026");
+    assert_eq!(first(Cadence::Yearly, date(2026, 7, 17)), "2026");
+    assert_eq!(first(Cadence::Yearly, date(2026, 12, 31)), "2026");
+    assert_eq!(first(Cadence::Yearly, date(2027, 1, 1)), "2027");
+}
+
+#[test]
+fn a_yearly_period_is_written_with_four_digits() {
+    assert_eq!(Period::yearly(2026).map(|p| p.to_string()), Ok("2026".to_owned()));
+    assert_eq!(Period::yearly(7).map(|p| p.to_string()), Ok("0007".to_owned()));
+    assert_eq!(Period::yearly(0), Err(PeriodError::YearOutOfRange(0)));
+    assert_eq!(Period::yearly(10_000), Err(PeriodError::YearOutOfRange(10_000)));
+}
+
+#[test]
 fn a_one_off_payment_has_the_single_period_once_whatever_the_date() {
     assert_eq!(first(Cadence::Once, date(2026, 11, 15)), "once");
     assert_eq!(first(Cadence::Once, date(1999, 1, 1)), "once");
@@ -76,14 +92,16 @@ fn constructors_refuse_months_and_quarters_that_do_not_exist() {
 fn each_period_knows_its_cadence() {
     assert_eq!(Period::parse("2026-11").map(Period::cadence), Ok(Cadence::Monthly));
     assert_eq!(Period::parse("2026-Q4").map(Period::cadence), Ok(Cadence::Quarterly));
+    assert_eq!(Period::parse("2026").map(Period::cadence), Ok(Cadence::Yearly));
     assert_eq!(Period::parse("once").map(Period::cadence), Ok(Cadence::Once));
 }
 
 #[test]
 fn only_the_canonical_spelling_of_a_period_parses() {
     for text in [
-        "", "2026", "2026-1", "2026-011", "2026-13", "2026-00", "2026-q4", "2026-Q0", "2026-Q5", "2026-Q12", "26-11",
-        "02026-11", "+026-11", "0000-01", "2026-11 ", " 2026-11", "ONCE", "Once", "2026/11", "2026-Q", "2026-",
+        "", "2026-1", "2026-011", "2026-13", "2026-00", "2026-q4", "2026-Q0", "2026-Q5", "2026-Q12", "26-11",
+        "02026-11", "+026-11", "0000-01", "2026-11 ", " 2026-11", "ONCE", "Once", "2026/11", "2026-Q", "2026-", "26",
+        "202", "02026", "0000", "+026", "2026 ", "2026-Y", "Y2026",
     ] {
         assert_eq!(
             Period::parse(text),
@@ -98,8 +116,8 @@ fn a_malformed_period_says_what_is_expected() {
     assert_eq!(
         Period::parse("2026-1").map_err(|e| e.to_string()),
         Err(
-            "\"2026-1\" is not a payment period: use YYYY-MM (monthly), YYYY-Qn (quarterly) \
-             or once"
+            "\"2026-1\" is not a payment period: use YYYY-MM (monthly), YYYY-Qn (quarterly), \
+             YYYY (yearly) or once"
                 .to_owned()
         )
     );
@@ -107,12 +125,12 @@ fn a_malformed_period_says_what_is_expected() {
 
 #[test]
 fn cadences_parse_from_their_names_only() {
-    for cadence in [Cadence::Monthly, Cadence::Quarterly, Cadence::Once] {
+    for cadence in [Cadence::Monthly, Cadence::Quarterly, Cadence::Yearly, Cadence::Once] {
         assert_eq!(Cadence::parse(cadence.as_str()), Ok(cadence));
     }
     assert_eq!(
         Cadence::parse("weekly").map_err(|e| e.to_string()),
-        Err("\"weekly\" is not a payment cadence (one of: monthly, quarterly, once)".to_owned())
+        Err("\"weekly\" is not a payment cadence (one of: monthly, quarterly, yearly, once)".to_owned())
     );
     assert_eq!(Cadence::parse("Monthly"), Err(UnknownCadence("Monthly".to_owned())));
 }
@@ -131,6 +149,12 @@ proptest! {
     }
 
     #[test]
+    fn every_yearly_period_round_trips_through_its_text(year in 1..=9999i32) {
+        let period = Period::yearly(year)?;
+        prop_assert_eq!(Period::parse(&period.to_string()), Ok(period));
+    }
+
+    #[test]
     fn the_first_period_for_a_date_contains_that_date(days in 0..3_000_000i64) {
         let on = date(1, 1, 1) + chrono::Duration::days(days);
         prop_assume!(on.year() <= 9999);
@@ -140,5 +164,6 @@ proptest! {
             first(Cadence::Quarterly, on),
             format!("{:04}-Q{quarter}", on.year())
         );
+        prop_assert_eq!(first(Cadence::Yearly, on), format!("{:04}", on.year()));
     }
 }

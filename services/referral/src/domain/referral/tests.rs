@@ -569,3 +569,13 @@ fn a_decided_event_applied_to_the_state_gives_the_state_the_next_decision_sees()
         })
     );
 }
+
+#[test]
+fn every_status_parses_back_from_its_name_and_only_rejected_and_completed_are_closed() {
+    for status in ReferralStatus::ALL {
+        assert_eq!(ReferralStatus::parse(status.as_str()), Some(status));
+    }
+    assert_eq!(ReferralStatus::parse("done"), None);
+    let closed: Vec<ReferralStatus> = ReferralStatus::ALL.into_iter().filter(|s| !s.is_open()).collect();
+    assert_eq!(closed, [ReferralStatus::Rejected, ReferralStatus::Completed]);
+}

@@ -476,3 +476,14 @@ fn the_shipped_table_sends_kendal_home_repairs_to_baznas_but_rtlh_to_perkim() ->
     );
     Ok(())
 }
+
+#[test]
+fn an_agency_without_rules_is_still_known_to_the_table() -> Result<(), RoutingTableError> {
+    let routes = RoutingTable::parse(SHIPPED)?;
+    let kemenag = OpdCode::parse("KEMENAG").map_err(|e| RoutingTableError::Syntax(e.to_string()))?;
+    assert_eq!(routes.opd_name(&kemenag), Some("Kantor Kementerian Agama"));
+    let unknown = OpdCode::parse("DINAS_X").map_err(|e| RoutingTableError::Syntax(e.to_string()))?;
+    assert_eq!(routes.opd_name(&unknown), None);
+    assert!(routes.opds().any(|(code, _)| code.as_str() == "DINSOS"));
+    Ok(())
+}

@@ -1,0 +1,431 @@
+//! Opening an entitlement when an OPD accepts a cash referral, and deciding its first payment.
+//!
+//! The order matters:
+//! 1. the acceptance is validated (a malformed one never costs a call to eligibility);
+//! 2. a referral that already has an entitlement is done: nothing more happens, whatever the
+//!    event id it arrived under;
+//! 3. eligibility is asked whether the beneficiary may be paid now (alive, enrolled, no
+//!    hold). No answer means no decision: the caller retries later, it never guesses;
+//! 4. the pure domain decides the events; they are appended with the read-model rows in one
+//!    savepoint, and if the payment key turns out to be taken, the savepoint is rolled back
+//!    so that nothing new is recorded.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use slrt_eventstore::{AppendError, ExpectedVersion, NewEvent};
+use slrt_proto::disbursement::v1 as proto;
+use slrt_proto::eligibility::v1::CheckPaymentEligibilityRequest;
+use slrt_proto::referral::v1::ReferralDetails;
+use sqlx::{Acquire, PgConnection};
+use uuid::Uuid;
+
+use super::{Disbursement, payments};
+use crate::domain::{
+    DisbursementEvent, Entitlement, EntitlementError, InstructionComparison, OpenEntitlement, PaymentInstruction,
+    ReleaseCheck, compare_instruction, start_entitlement,
+};
+use crate::projections::{self, Applied, ProjectionError};
+
+/// An OPD's acceptance of a cash referral, as it arrived on the log.
+#[derive(Debug, Clone, Copy)]
+pub struct AcceptedReferral<'a> {
+    /// The `ReferralAccepted` event: the cause of everything recorded here.
+    pub event_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub referral: &'a ReferralDetails,
+}
+
+/// What handling an acceptance did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// A new entitlement with its first payment, instructed or held.
+    Created {
+        entitlement_id: Uuid,
+        payment_key: String,
+        held: bool,
+    },
+    /// The referral already had this entitlement; nothing was recorded.
+    AlreadyEntitled { entitlement_id: Uuid },
+    /// The same payment was already recorded under its key; nothing was recorded.
+    PaymentAlreadyRecorded { payment_key: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenEntitlementError {
+    /// The acceptance can never make an entitlement; `field` is where in `ReferralAccepted`.
+    #[error("the accepted referral cannot open an entitlement: {field}: {message}")]
+    Malformed { field: String, message: String },
+    /// Eligibility did not answer; the release check must be asked again later.
+    #[error("eligibility did not answer the release check ({code:?}): {message}")]
+    EligibilityUnavailable { code: tonic::Code, message: String },
+    /// Eligibility answered that the question itself is wrong (e.g. an unknown programme).
+    #[error("eligibility refused the release check ({code:?}): {message}")]
+    ReleaseCheckRefused { code: tonic::Code, message: String },
+    /// The payment key is taken by a different payment. Paying would pay twice and refusing
+    /// silently would lose a right: a person must look at it.
+    #[error(
+        "payment key {payment_key} is already taken by payment {existing_payment_id} (entitlement \
+         {existing_entitlement_id}, case {existing_case_id}) with a different {field}; nothing was recorded \
+         for referral {referral_id}, a person must resolve the conflict"
+    )]
+    KeyConflict {
+        payment_key: String,
+        field: &'static str,
+        existing_payment_id: Uuid,
+        existing_entitlement_id: Uuid,
+        existing_case_id: Uuid,
+        referral_id: Uuid,
+    },
+    #[error(transparent)]
+    Store(#[from] AppendError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+}
+
+impl OpenEntitlementError {
+    /// Whether the same acceptance may succeed if tried again later.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::EligibilityUnavailable { .. } | Self::Store(_) | Self::Database(_) => true,
+            Self::Projection(ProjectionError::Database(_)) => true,
+            Self::Malformed { .. } | Self::ReleaseCheckRefused { .. } | Self::KeyConflict { .. } => false,
+            Self::Projection(_) => false,
+        }
+    }
+}
+
+fn malformed(field: impl Into<String>, message: impl ToString) -> OpenEntitlementError {
+    OpenEntitlementError::Malformed {
+        field: field.into(),
+        message: message.to_string(),
+    }
+}
+
+fn domain_refusal(error: EntitlementError) -> OpenEntitlementError {
+    let field = match error.field() {
+        // The acceptance date is the event's time, not a field of the referral.
+        Some("accepted_on") => "occurred_at".to_string(),
+        Some(field) => format!("referral.{field}"),
+        None => "referral".to_string(),
+    };
+    malformed(field, error)
+}
+
+// Jakarta keeps WIB (UTC+7) all year, with no daylight saving: an acceptance at 23:30 UTC on
+// 31 December was made on 1 January at the OPD, and belongs to the new year's periods.
+const WIB: TimeDelta = TimeDelta::hours(7);
+
+/// The entitlement an acceptance asks for, with fresh ids; `Malformed` when its ids are not.
+fn open_request(accepted: &AcceptedReferral<'_>) -> Result<OpenEntitlement, OpenEntitlementError> {
+    let referral = accepted.referral;
+    let uuid = |field: &str, text: &str| {
+        Uuid::parse_str(text).map_err(|_| malformed(format!("referral.{field}"), format!("{text:?} is not a UUID")))
+    };
+    Ok(OpenEntitlement {
+        entitlement_id: Uuid::now_v7(),
+        case_id: uuid("case_id", &referral.case_id)?,
+        referral_id: uuid("referral_id", &referral.referral_id)?,
+        programme_code: referral.programme_code.clone(),
+        beneficiary_id: referral.beneficiary_id.clone(),
+        beneficiary_name: referral.client_name.clone(),
+        component: referral.component.clone(),
+        amount_per_period_idr: referral.amount_per_period_idr,
+        cadence: referral.cadence.clone(),
+        accepted_on: (accepted.occurred_at + WIB).date_naive(),
+    })
+}
+
+impl Disbursement {
+    /// Opens the entitlement an accepted cash referral grants and decides its first payment,
+    /// inside the caller's transaction (the consumer's, with its inbox row).
+    pub async fn open_entitlement(
+        &self,
+        conn: &mut PgConnection,
+        accepted: AcceptedReferral<'_>,
+    ) -> Result<Opened, OpenEntitlementError> {
+        let request = open_request(&accepted)?;
+        Entitlement::open(request.clone()).map_err(domain_refusal)?;
+        if let Some(entitlement_id) = entitlement_of_referral(conn, request.referral_id).await? {
+            return Ok(Opened::AlreadyEntitled { entitlement_id });
+        }
+
+        // Asked inside the consumer's transaction, so the answer is recorded with the decision
+        // it led to; the client's timeouts (2 s to connect, 3 s per call) bound the wait.
+        let check = self
+            .release_check(&request.programme_code, &request.beneficiary_id)
+            .await?;
+        let (entitlement_id, case_id, referral_id) = (request.entitlement_id, request.case_id, request.referral_id);
+        let (programme_code, amount_per_period_idr) = (request.programme_code.clone(), request.amount_per_period_idr);
+        let events = start_entitlement(request, Uuid::now_v7(), &check).map_err(domain_refusal)?;
+        let stream = format!("entitlement-{entitlement_id}");
+        let new_events: Vec<NewEvent> = events
+            .iter()
+            .map(|event| payload_of(event).for_case(case_id).caused_by(accepted.event_id))
+            .collect();
+
+        let mut savepoint = conn.begin().await?;
+        let recorded = self
+            .store
+            .append(&mut savepoint, &stream, ExpectedVersion::NoStream, new_events)
+            .await?;
+        // The first event whose row was already there, if any.
+        let mut collision = None;
+        for (event, stored) in events.iter().zip(&recorded) {
+            if projections::apply(&mut savepoint, stored).await? == Applied::AlreadyRecorded {
+                collision = Some((event, stored));
+                break;
+            }
+        }
+        let new_payment = match collision {
+            None => None,
+            // Another delivery of this acceptance opened it first, after our look above.
+            Some((DisbursementEvent::EntitlementCreated(_), _)) => {
+                savepoint.rollback().await?;
+                // Only a committed row stops the insert, so it is there to read.
+                let entitlement_id = entitlement_of_referral(conn, referral_id)
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)?;
+                return Ok(Opened::AlreadyEntitled { entitlement_id });
+            }
+            Some((DisbursementEvent::PaymentInstructionCreated(instruction), _)) => Some(instruction.clone()),
+            Some((DisbursementEvent::PaymentHeld(held), stored)) => Some(PaymentInstruction {
+                payment_id: stored.event_id,
+                key: held.key.clone(),
+                entitlement_id: held.entitlement_id,
+                case_id: held.case_id,
+                amount_idr: amount_per_period_idr,
+            }),
+        };
+        if let Some(new_payment) = new_payment {
+            let outcome = self.judge_taken_key(&mut savepoint, &new_payment, referral_id).await;
+            // Whatever the judgement, this acceptance records nothing.
+            savepoint.rollback().await?;
+            return outcome;
+        }
+        savepoint.commit().await?;
+
+        let (payment_key, held) = match events.get(1) {
+            Some(DisbursementEvent::PaymentHeld(held)) => (held.key.to_string(), true),
+            Some(DisbursementEvent::PaymentInstructionCreated(instruction)) => (instruction.key.to_string(), false),
+            _ => (String::new(), false),
+        };
+        tracing::info!(
+            entitlement.id = %entitlement_id,
+            referral.id = %referral_id,
+            case.id = %case_id,
+            programme = %programme_code,
+            payment.key = %payment_key,
+            payment.status = if held { projections::STATUS_HELD } else { projections::STATUS_INSTRUCTED },
+            "entitlement opened"
+        );
+        Ok(Opened::Created {
+            entitlement_id,
+            payment_key,
+            held,
+        })
+    }
+
+    // The key is taken: the same payment means there is nothing to do; anything else is a
+    // conflict. Never a second payment either way.
+    async fn judge_taken_key(
+        &self,
+        conn: &mut PgConnection,
+        new: &PaymentInstruction,
+        referral_id: Uuid,
+    ) -> Result<Opened, OpenEntitlementError> {
+        let payment_key = new.key.to_string();
+        // The insert found the key taken by a committed row, and rows are never deleted.
+        let existing = payments::payment_by_key(&mut *conn, &payment_key)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        let existing = PaymentInstruction {
+            payment_id: existing.payment_id,
+            // Found by this very key.
+            key: new.key.clone(),
+            entitlement_id: existing.entitlement_id,
+            case_id: existing.case_id,
+            amount_idr: existing.amount_idr,
+        };
+        match compare_instruction(&existing, new) {
+            InstructionComparison::Same => {
+                tracing::info!(payment.key = %payment_key, payment.id = %existing.payment_id, "payment already recorded");
+                Ok(Opened::PaymentAlreadyRecorded { payment_key })
+            }
+            InstructionComparison::Conflict { field } => Err(OpenEntitlementError::KeyConflict {
+                payment_key,
+                field,
+                existing_payment_id: existing.payment_id,
+                existing_entitlement_id: existing.entitlement_id,
+                existing_case_id: existing.case_id,
+                referral_id,
+            }),
+        }
+    }
+
+    /// Asks eligibility whether a payment to `beneficiary_id` under `programme_code` may be
+    /// released now.
+    async fn release_check(
+        &self,
+        programme_code: &str,
+        beneficiary_id: &str,
+    ) -> Result<ReleaseCheck, OpenEntitlementError> {
+        let request = CheckPaymentEligibilityRequest {
+            programme_code: programme_code.to_string(),
+            beneficiary_id: beneficiary_id.to_string(),
+        };
+        match self.eligibility.clone().check_payment_eligibility(request).await {
+            Ok(response) => {
+                let answer = response.into_inner();
+                Ok(if answer.payable {
+                    ReleaseCheck::Payable
+                } else {
+                    ReleaseCheck::Held {
+                        reasons: answer.reasons,
+                    }
+                })
+            }
+            // These say the question is wrong, and asking again will not change that.
+            Err(status)
+                if matches!(
+                    status.code(),
+                    tonic::Code::InvalidArgument | tonic::Code::NotFound | tonic::Code::OutOfRange
+                ) =>
+            {
+                Err(OpenEntitlementError::ReleaseCheckRefused {
+                    code: status.code(),
+                    message: status.message().to_string(),
+                })
+            }
+            // Anything else (not reachable, timed out, overloaded, failing) may pass.
+            Err(status) => Err(OpenEntitlementError::EligibilityUnavailable {
+                code: status.code(),
+                message: status.message().to_string(),
+            }),
+        }
+    }
+}
+
+async fn entitlement_of_referral(conn: &mut PgConnection, referral_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT entitlement_id FROM entitlements WHERE referral_id = $1")
+        .bind(referral_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The stored protobuf payload of a domain event.
+fn payload_of(event: &DisbursementEvent) -> NewEvent {
+    match event {
+        DisbursementEvent::EntitlementCreated(e) => NewEvent::new(&proto::EntitlementCreated {
+            entitlement_id: e.entitlement_id.to_string(),
+            case_id: e.case_id.to_string(),
+            referral_id: e.referral_id.to_string(),
+            programme_code: e.programme_code.clone(),
+            beneficiary_id: e.beneficiary_id.clone(),
+            beneficiary_name: e.beneficiary_name.clone(),
+            component: e.component.clone(),
+            amount_per_period_idr: e.amount_per_period_idr,
+            cadence: e.cadence.to_string(),
+            first_period: e.first_period.to_string(),
+        }),
+        DisbursementEvent::PaymentInstructionCreated(p) => NewEvent::new(&proto::PaymentInstructionCreated {
+            payment_id: p.payment_id.to_string(),
+            payment_key: p.key.to_string(),
+            entitlement_id: p.entitlement_id.to_string(),
+            case_id: p.case_id.to_string(),
+            programme_code: p.key.programme().to_string(),
+            period: p.key.period().to_string(),
+            beneficiary_id: p.key.beneficiary_id().to_string(),
+            component: p.key.component().to_string(),
+            amount_idr: p.amount_idr,
+        }),
+        DisbursementEvent::PaymentHeld(h) => NewEvent::new(&proto::PaymentHeld {
+            payment_key: h.key.to_string(),
+            entitlement_id: h.entitlement_id.to_string(),
+            case_id: h.case_id.to_string(),
+            reasons: h.reasons.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn details() -> ReferralDetails {
+        ReferralDetails {
+            referral_id: "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e01".into(),
+            case_id: "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e02".into(),
+            programme_code: "PKH".into(),
+            beneficiary_id: "hh-3375-0042".into(),
+            cash: true,
+            amount_per_period_idr: 750_000,
+            cadence: "quarterly".into(),
+            component: "child_0_6".into(),
+            ..Default::default()
+        }
+    }
+
+    fn accepted_at(referral: &ReferralDetails, at: &str) -> Result<OpenEntitlement, OpenEntitlementError> {
+        let occurred_at = DateTime::parse_from_rfc3339(at)
+            .map(|at| at.with_timezone(&Utc))
+            .unwrap_or_default();
+        open_request(&AcceptedReferral {
+            event_id: Uuid::now_v7(),
+            occurred_at,
+            referral,
+        })
+    }
+
+    #[test]
+    fn the_acceptance_date_is_the_date_in_jakarta() {
+        let referral = details();
+        let late_on_new_years_eve_utc = accepted_at(&referral, "2026-12-31T17:30:00Z").map(|r| r.accepted_on);
+        assert_eq!(late_on_new_years_eve_utc.ok(), NaiveDate::from_ymd_opt(2027, 1, 1));
+        let afternoon_utc = accepted_at(&referral, "2026-12-31T16:59:59Z").map(|r| r.accepted_on);
+        assert_eq!(afternoon_utc.ok(), NaiveDate::from_ymd_opt(2026, 12, 31));
+    }
+
+    #[test]
+    fn a_referral_id_that_is_not_a_uuid_is_refused_naming_the_field() {
+        let mut referral = details();
+        referral.referral_id = "R-1".into();
+        let error = accepted_at(&referral, "2026-11-02T03:00:00Z")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("the accepted referral cannot open an entitlement: referral.referral_id: \"R-1\" is not a UUID")
+        );
+    }
+
+    #[test]
+    fn domain_refusals_name_the_referral_field() {
+        let refusal = domain_refusal(EntitlementError::NonPositiveAmount { amount: 0 });
+        assert!(
+            matches!(&refusal, OpenEntitlementError::Malformed { field, .. } if field == "referral.amount_per_period_idr"),
+            "{refusal:?}"
+        );
+        assert!(!refusal.is_transient());
+    }
+
+    #[test]
+    fn an_unanswered_release_check_is_worth_retrying_and_a_conflict_is_not() {
+        let unavailable = OpenEntitlementError::EligibilityUnavailable {
+            code: tonic::Code::Unavailable,
+            message: "down".into(),
+        };
+        assert!(unavailable.is_transient());
+        let conflict = OpenEntitlementError::KeyConflict {
+            payment_key: "PKH:2026-Q4:hh-1:base".into(),
+            field: "entitlement_id",
+            existing_payment_id: Uuid::nil(),
+            existing_entitlement_id: Uuid::nil(),
+            existing_case_id: Uuid::nil(),
+            referral_id: Uuid::nil(),
+        };
+        assert!(!conflict.is_transient());
+    }
+}

@@ -1,0 +1,381 @@
+//! Reading payments and entitlements back: by case, by beneficiary, by id, and totals per
+//! programme and period.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use slrt_errors::ApiError;
+use sqlx::postgres::PgRow;
+use sqlx::{PgExecutor, PgPool, Row};
+use uuid::Uuid;
+
+use crate::domain::{Period, is_programme_code};
+use crate::projections::{STATUS_HELD, STATUS_INSTRUCTED};
+
+/// One payment as recorded: instructed for the bank, or held with the reasons.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PaymentView {
+    pub payment_id: Uuid,
+    /// `<programme>:<period>:<beneficiary>:<component>`; never carried by a second payment.
+    #[schema(example = "PKH:2026-Q4:hh-3375-0042:child_0_6")]
+    pub payment_key: String,
+    pub entitlement_id: Uuid,
+    pub case_id: Uuid,
+    #[schema(example = "PKH")]
+    pub programme_code: String,
+    /// `2026-11` (monthly), `2026-Q4` (quarterly), `2026` (yearly) or `once`.
+    #[schema(example = "2026-Q4")]
+    pub period: String,
+    /// Registry id of the household or person paid.
+    #[schema(example = "hh-3375-0042")]
+    pub beneficiary_id: String,
+    #[schema(example = "child_0_6")]
+    pub component: String,
+    /// Rupiah; for a held payment, the amount that was due.
+    #[schema(example = 750000)]
+    pub amount_idr: i64,
+    /// `instructed` or `held`.
+    #[schema(example = "instructed")]
+    pub status: String,
+    /// Why the payment is held; empty when instructed.
+    #[schema(example = json!([]))]
+    pub hold_reasons: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An entitlement with every payment decided under it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EntitlementView {
+    pub entitlement_id: Uuid,
+    /// The accepted referral that opened it.
+    pub referral_id: Uuid,
+    pub case_id: Uuid,
+    #[schema(example = "PKH")]
+    pub programme_code: String,
+    #[schema(example = "hh-3375-0042")]
+    pub beneficiary_id: String,
+    #[schema(example = "Siti Aminah")]
+    pub beneficiary_name: String,
+    #[schema(example = "child_0_6")]
+    pub component: String,
+    #[schema(example = 750000)]
+    pub amount_per_period_idr: i64,
+    /// `monthly`, `quarterly`, `yearly` or `once`.
+    #[schema(example = "quarterly")]
+    pub cadence: String,
+    #[schema(example = "2026-Q4")]
+    pub first_period: String,
+    pub created_at: DateTime<Utc>,
+    /// Oldest first.
+    pub payments: Vec<PaymentView>,
+}
+
+/// Whose payments to list: exactly one of a case or a beneficiary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentQuery {
+    Case(Uuid),
+    Beneficiary(String),
+}
+
+impl PaymentQuery {
+    /// Parses the two optional selectors; an empty value counts as absent.
+    pub fn parse(case_id: Option<&str>, beneficiary_id: Option<&str>) -> Result<Self, ApiError> {
+        let case_id = case_id.filter(|text| !text.is_empty());
+        let beneficiary_id = beneficiary_id.filter(|text| !text.is_empty());
+        match (case_id, beneficiary_id) {
+            (Some(_), Some(_)) => Err(ApiError::invalid(
+                "beneficiary_id",
+                "give exactly one of case_id or beneficiary_id, not both",
+            )),
+            (None, None) => Err(ApiError::invalid(
+                "case_id",
+                "exactly one of case_id or beneficiary_id is required",
+            )),
+            (Some(text), None) => Uuid::parse_str(text)
+                .map(Self::Case)
+                .map_err(|_| ApiError::invalid("case_id", format!("{} is not a UUID", quoted(text)))),
+            (None, Some(text)) => {
+                if text.chars().count() > MAX_BENEFICIARY_ID_CHARS {
+                    return Err(ApiError::invalid(
+                        "beneficiary_id",
+                        format!("a beneficiary id is at most {MAX_BENEFICIARY_ID_CHARS} characters"),
+                    ));
+                }
+                Ok(Self::Beneficiary(text.to_string()))
+            }
+        }
+    }
+}
+
+const MAX_BENEFICIARY_ID_CHARS: usize = 100;
+
+// Echoes input in an error message, cut short so that a huge value cannot bloat the answer.
+fn quoted(text: &str) -> String {
+    let short: String = text.chars().take(64).collect();
+    if short.len() < text.len() {
+        format!("{short:?}...")
+    } else {
+        format!("{short:?}")
+    }
+}
+
+const PAYMENT_COLUMNS: &str = "payment_id, payment_key, entitlement_id, case_id, programme_code, period, \
+                               beneficiary_id, component, amount_idr, status, hold_reasons, created_at";
+
+fn payment_from_row(row: &PgRow) -> Result<PaymentView, sqlx::Error> {
+    let reasons: serde_json::Value = row.try_get("hold_reasons")?;
+    Ok(PaymentView {
+        payment_id: row.try_get("payment_id")?,
+        payment_key: row.try_get("payment_key")?,
+        entitlement_id: row.try_get("entitlement_id")?,
+        case_id: row.try_get("case_id")?,
+        programme_code: row.try_get("programme_code")?,
+        period: row.try_get("period")?,
+        beneficiary_id: row.try_get("beneficiary_id")?,
+        component: row.try_get("component")?,
+        amount_idr: row.try_get("amount_idr")?,
+        status: row.try_get("status")?,
+        hold_reasons: serde_json::from_value(reasons).map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The payments of a case or a beneficiary, oldest first. Not paginated: there is one row
+/// per period and component, so even a beneficiary paid monthly for decades has a few
+/// hundred.
+pub async fn list_payments(pool: &PgPool, query: &PaymentQuery) -> Result<Vec<PaymentView>, sqlx::Error> {
+    let rows =
+        match query {
+            PaymentQuery::Case(case_id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {PAYMENT_COLUMNS} FROM payment_instructions WHERE case_id = $1 ORDER BY created_at, payment_key"
+            )))
+            .bind(case_id)
+            .fetch_all(pool)
+            .await?,
+            PaymentQuery::Beneficiary(beneficiary_id) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {PAYMENT_COLUMNS} FROM payment_instructions WHERE beneficiary_id = $1
+                 ORDER BY created_at, payment_key"
+                )))
+                .bind(beneficiary_id)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+    rows.iter().map(payment_from_row).collect()
+}
+
+/// The payment recorded under `payment_key`, if any.
+pub async fn payment_by_key(
+    executor: impl PgExecutor<'_>,
+    payment_key: &str,
+) -> Result<Option<PaymentView>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payment_instructions WHERE payment_key = $1"
+    )))
+    .bind(payment_key)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(payment_from_row).transpose()
+}
+
+/// An entitlement with its payments; `None` when there is no such entitlement.
+pub async fn find_entitlement(pool: &PgPool, entitlement_id: Uuid) -> Result<Option<EntitlementView>, sqlx::Error> {
+    let Some(row) = sqlx::query("SELECT * FROM entitlements WHERE entitlement_id = $1")
+        .bind(entitlement_id)
+        .fetch_optional(pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let payments = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payment_instructions WHERE entitlement_id = $1 ORDER BY created_at, payment_key"
+    )))
+    .bind(entitlement_id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(payment_from_row)
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(EntitlementView {
+        entitlement_id,
+        referral_id: row.try_get("referral_id")?,
+        case_id: row.try_get("case_id")?,
+        programme_code: row.try_get("programme_code")?,
+        beneficiary_id: row.try_get("beneficiary_id")?,
+        beneficiary_name: row.try_get("beneficiary_name")?,
+        component: row.try_get("component")?,
+        amount_per_period_idr: row.try_get("amount_per_period_idr")?,
+        cadence: row.try_get("cadence")?,
+        first_period: row.try_get("first_period")?,
+        created_at: row.try_get("created_at")?,
+        payments,
+    }))
+}
+
+/// Which payments a report covers; an absent filter covers all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportQuery {
+    pub programme: Option<String>,
+    pub period: Option<Period>,
+}
+
+impl ReportQuery {
+    pub fn parse(programme: Option<&str>, period: Option<&str>) -> Result<Self, ApiError> {
+        let programme = match programme.filter(|text| !text.is_empty()) {
+            None => None,
+            Some(text) if is_programme_code(text) && text.len() <= 32 => Some(text.to_string()),
+            Some(text) => {
+                return Err(ApiError::invalid(
+                    "programme",
+                    format!(
+                        "{} is not a programme code: up to 32 upper-case letters, digits and '-', e.g. PKH or PBI-JK",
+                        quoted(text)
+                    ),
+                ));
+            }
+        };
+        let period = period
+            .filter(|text| !text.is_empty())
+            .map(|text| Period::parse(text).map_err(|_| ApiError::invalid("period", period_message(text))))
+            .transpose()?;
+        Ok(Self { programme, period })
+    }
+}
+
+fn period_message(text: &str) -> String {
+    format!(
+        "{} is not a payment period: use YYYY-MM, YYYY-Qn, YYYY or once",
+        quoted(text)
+    )
+}
+
+/// Counts and amounts of payments by status.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PaymentsReport {
+    /// The programme filter, or null for all programmes.
+    #[schema(example = "PKH")]
+    pub programme: Option<String>,
+    /// The period filter, or null for all periods.
+    #[schema(example = "2026-Q4")]
+    pub period: Option<String>,
+    /// One entry per status (`instructed`, `held`), zero counts included.
+    pub by_status: Vec<StatusTotal>,
+    pub total: Totals,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatusTotal {
+    #[schema(example = "instructed")]
+    pub status: String,
+    #[schema(example = 12)]
+    pub count: i64,
+    /// Rupiah.
+    #[schema(example = 9000000)]
+    pub amount_idr: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Totals {
+    #[schema(example = 13)]
+    pub count: i64,
+    #[schema(example = 9750000)]
+    pub amount_idr: i64,
+}
+
+pub async fn payments_report(pool: &PgPool, query: &ReportQuery) -> Result<PaymentsReport, sqlx::Error> {
+    let period = query.period.map(|period| period.to_string());
+    let rows = sqlx::query(
+        "SELECT status, COUNT(*)::bigint AS count, COALESCE(SUM(amount_idr), 0)::bigint AS amount_idr
+         FROM payment_instructions
+         WHERE ($1::text IS NULL OR programme_code = $1) AND ($2::text IS NULL OR period = $2)
+         GROUP BY status",
+    )
+    .bind(&query.programme)
+    .bind(&period)
+    .fetch_all(pool)
+    .await?;
+    let mut by_status: Vec<StatusTotal> = [STATUS_INSTRUCTED, STATUS_HELD]
+        .into_iter()
+        .map(|status| StatusTotal {
+            status: status.to_string(),
+            count: 0,
+            amount_idr: 0,
+        })
+        .collect();
+    for row in &rows {
+        let status: String = row.try_get("status")?;
+        if let Some(entry) = by_status.iter_mut().find(|entry| entry.status == status) {
+            entry.count = row.try_get("count")?;
+            entry.amount_idr = row.try_get("amount_idr")?;
+        }
+    }
+    let total = Totals {
+        count: by_status.iter().map(|entry| entry.count).sum(),
+        amount_idr: by_status.iter().map(|entry| entry.amount_idr).sum(),
+    };
+    Ok(PaymentsReport {
+        programme: query.programme.clone(),
+        period,
+        by_status,
+        total,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(result: Result<impl std::fmt::Debug, ApiError>) -> Option<String> {
+        result.err().and_then(|error| error.field)
+    }
+
+    #[test]
+    fn payments_are_listed_by_exactly_one_of_case_or_beneficiary() {
+        assert_eq!(field_of(PaymentQuery::parse(None, None)).as_deref(), Some("case_id"));
+        assert_eq!(
+            field_of(PaymentQuery::parse(Some(""), Some(""))).as_deref(),
+            Some("case_id")
+        );
+        let both = PaymentQuery::parse(Some("01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f"), Some("hh-1"));
+        assert_eq!(field_of(both).as_deref(), Some("beneficiary_id"));
+        assert_eq!(
+            PaymentQuery::parse(None, Some("hh-1")).ok(),
+            Some(PaymentQuery::Beneficiary("hh-1".into()))
+        );
+    }
+
+    #[test]
+    fn a_case_id_that_is_not_a_uuid_is_refused_naming_the_field() {
+        let error = PaymentQuery::parse(Some("SLRT-3375-2026-000042"), None).err();
+        assert_eq!(error.as_ref().and_then(|e| e.field.as_deref()), Some("case_id"));
+        assert_eq!(
+            error.map(|e| e.message).as_deref(),
+            Some("\"SLRT-3375-2026-000042\" is not a UUID")
+        );
+    }
+
+    #[test]
+    fn report_filters_are_checked_when_given() {
+        assert_eq!(ReportQuery::parse(None, None).ok(), Some(ReportQuery::default()));
+        assert_eq!(
+            field_of(ReportQuery::parse(Some("pkh"), None)).as_deref(),
+            Some("programme")
+        );
+        assert_eq!(
+            field_of(ReportQuery::parse(None, Some("2026-4"))).as_deref(),
+            Some("period")
+        );
+        let query = ReportQuery::parse(Some("PIP"), Some("2026")).ok();
+        assert_eq!(
+            query.and_then(|q| q.period).map(|p| p.to_string()).as_deref(),
+            Some("2026")
+        );
+    }
+
+    #[test]
+    fn long_input_is_cut_short_in_messages() {
+        let long = "x".repeat(500);
+        assert!(quoted(&long).len() < 80);
+        assert_eq!(quoted("abc"), "\"abc\"");
+    }
+}

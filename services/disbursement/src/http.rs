@@ -1,0 +1,191 @@
+//! Disbursement's HTTP API for supervisors and auditors: payments by case or beneficiary, an
+//! entitlement with its payments, and payment totals. Handlers are thin: parse, query, map
+//! errors through the shared code table.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use slrt_errors::{ApiError, ErrorBody};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use crate::app::Disbursement;
+use crate::app::payments::{
+    self, EntitlementView, PaymentQuery, PaymentView, PaymentsReport, ReportQuery, StatusTotal, Totals,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SLRT disbursement",
+        description = "Entitlements opened from accepted cash referrals, and the payment of each period under a \
+                       deterministic key (programme:period:beneficiary:component) that no second payment can carry."
+    ),
+    paths(list_payments, get_entitlement, payments_report),
+    components(schemas(
+        PaymentList,
+        PaymentView,
+        EntitlementView,
+        PaymentsReport,
+        StatusTotal,
+        Totals,
+        ErrorBody
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/payments", web::get().to(list_payments))
+        .route("/v1/entitlements/{entitlement_id}", web::get().to(get_entitlement))
+        .route("/v1/reports/payments", web::get().to(payments_report));
+}
+
+/// Whose payments: give exactly one.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentsParams {
+    /// The case the payments belong to (UUID).
+    #[param(example = "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f")]
+    pub case_id: Option<String>,
+    /// Registry id of the household or person paid.
+    #[param(example = "hh-3375-0042")]
+    pub beneficiary_id: Option<String>,
+}
+
+/// Payments, oldest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentList {
+    pub payments: Vec<PaymentView>,
+}
+
+/// Payments of a case or a beneficiary.
+///
+/// Every payment decided so far: `instructed` (sent on to the bank) or `held` (due, but the
+/// beneficiary was not payable at the release check; the reasons say why).
+#[utoipa::path(
+    get,
+    path = "/v1/payments",
+    params(PaymentsParams),
+    responses(
+        (status = 200, description = "The payments, oldest first", body = PaymentList, example = json!({
+            "payments": [{
+                "payment_id": "01936f1e-9a00-7c3e-8d5a-3f2b8c4d5e71",
+                "payment_key": "PKH:2026-Q4:hh-3375-0042:child_0_6",
+                "entitlement_id": "01936f1e-9a00-7c3e-8d5a-3f2b8c4d5e70",
+                "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f",
+                "programme_code": "PKH", "period": "2026-Q4", "beneficiary_id": "hh-3375-0042",
+                "component": "child_0_6", "amount_idr": 750000, "status": "instructed", "hold_reasons": [],
+                "created_at": "2026-11-23T02:15:00Z"
+            }]
+        })),
+        (status = 400, description = "Neither or both selectors, or a malformed one; the error names the field",
+            body = ErrorBody, example = json!({
+                "error": {"code": "invalid_input", "message": "exactly one of case_id or beneficiary_id is required",
+                          "field": "case_id"}
+            })),
+    )
+)]
+async fn list_payments(
+    disbursement: web::Data<Disbursement>,
+    params: web::Query<PaymentsParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = PaymentQuery::parse(params.case_id.as_deref(), params.beneficiary_id.as_deref())?;
+    let payments = payments::list_payments(&disbursement.pool, &query)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(HttpResponse::Ok().json(PaymentList { payments }))
+}
+
+/// An entitlement with every payment decided under it.
+#[utoipa::path(
+    get,
+    path = "/v1/entitlements/{entitlement_id}",
+    params(("entitlement_id" = String, Path, description = "Entitlement id (UUID)",
+            example = "01936f1e-9a00-7c3e-8d5a-3f2b8c4d5e70")),
+    responses(
+        (status = 200, description = "The entitlement", body = EntitlementView, example = json!({
+            "entitlement_id": "01936f1e-9a00-7c3e-8d5a-3f2b8c4d5e70",
+            "referral_id": "01936f1e-8b00-7c3e-8d5a-3f2b8c4d5e60",
+            "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f",
+            "programme_code": "PKH", "beneficiary_id": "hh-3375-0042", "beneficiary_name": "Siti Aminah",
+            "component": "child_0_6", "amount_per_period_idr": 750000, "cadence": "quarterly",
+            "first_period": "2026-Q4", "created_at": "2026-11-23T02:15:00Z",
+            "payments": [{
+                "payment_id": "01936f1e-9a00-7c3e-8d5a-3f2b8c4d5e71",
+                "payment_key": "PKH:2026-Q4:hh-3375-0042:child_0_6",
+                "entitlement_id": "01936f1e-9a00-7c3e-8d5a-3f2b8c4d5e70",
+                "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f",
+                "programme_code": "PKH", "period": "2026-Q4", "beneficiary_id": "hh-3375-0042",
+                "component": "child_0_6", "amount_idr": 750000, "status": "held",
+                "hold_reasons": ["beneficiary deceased"], "created_at": "2026-11-23T02:15:00Z"
+            }]
+        })),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody, example = json!({
+            "error": {"code": "invalid_input", "message": "\"42\" is not a UUID", "field": "entitlement_id"}
+        })),
+        (status = 404, description = "No such entitlement", body = ErrorBody),
+    )
+)]
+async fn get_entitlement(
+    disbursement: web::Data<Disbursement>,
+    entitlement_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let text = entitlement_id.into_inner();
+    let entitlement_id = Uuid::parse_str(&text).map_err(|_| {
+        let shown: String = text.chars().take(64).collect();
+        ApiError::invalid("entitlement_id", format!("{shown:?} is not a UUID"))
+    })?;
+    match payments::find_entitlement(&disbursement.pool, entitlement_id)
+        .await
+        .map_err(ApiError::unavailable)?
+    {
+        Some(entitlement) => Ok(HttpResponse::Ok().json(entitlement)),
+        None => Err(ApiError::not_found(format!("no entitlement {entitlement_id}"))),
+    }
+}
+
+/// Which payments to total; both optional.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    /// Programme code; all programmes when absent.
+    #[param(example = "PKH")]
+    pub programme: Option<String>,
+    /// Payment period (`2026-11`, `2026-Q4`, `2026` or `once`); all periods when absent.
+    #[param(example = "2026-Q4")]
+    pub period: Option<String>,
+}
+
+/// Payment totals by status.
+///
+/// How many payments were instructed and held, and for how much, for a programme and period:
+/// what the bank batch for the period should hold, and what is waiting on a hold.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/payments",
+    params(ReportParams),
+    responses(
+        (status = 200, description = "Counts and amounts by status", body = PaymentsReport, example = json!({
+            "programme": "PKH", "period": "2026-Q4",
+            "by_status": [
+                {"status": "instructed", "count": 12, "amount_idr": 9000000},
+                {"status": "held", "count": 1, "amount_idr": 750000}
+            ],
+            "total": {"count": 13, "amount_idr": 9750000}
+        })),
+        (status = 400, description = "A malformed filter; the error names it", body = ErrorBody, example = json!({
+            "error": {"code": "invalid_input",
+                      "message": "\"2026-4\" is not a payment period: use YYYY-MM, YYYY-Qn, YYYY or once",
+                      "field": "period"}
+        })),
+    )
+)]
+async fn payments_report(
+    disbursement: web::Data<Disbursement>,
+    params: web::Query<ReportParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = ReportQuery::parse(params.programme.as_deref(), params.period.as_deref())?;
+    let report = payments::payments_report(&disbursement.pool, &query)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(HttpResponse::Ok().json(report))
+}

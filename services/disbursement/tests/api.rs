@@ -1,0 +1,1024 @@
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+//! Disbursement, black-box: the real service built by `startup::build` on port 0, with a
+//! fresh PostgreSQL database and a unique topic prefix on the real broker per test, driven by
+//! `ReferralAccepted` events on referral's topic.
+//!
+//! Eligibility is the one peer played by the test: a small gRPC server whose release-check
+//! answers the test controls (payable, deceased, slow, unreachable). The end-to-end
+//! scenarios in `tests/` use the real eligibility service.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{Datelike, TimeDelta, Utc};
+use prost::Message;
+use rdkafka::Message as _;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::Value;
+use slrt_disbursement::app::{Disbursement, eligibility_client};
+use slrt_disbursement::kafka::{ENTITLEMENTS, EntitlementsHandler};
+use slrt_disbursement::settings::Settings;
+use slrt_disbursement::startup;
+use slrt_eventstore::EventStore;
+use slrt_eventstore::envelope::ReceivedEnvelope;
+use slrt_messaging::HandlerError;
+use slrt_messaging::consumer::{Applied, apply_once};
+use slrt_proto::common::v1::EventEnvelope;
+use slrt_proto::disbursement::v1 as disbursement;
+use slrt_proto::disbursement::v1::disbursement_service_client::DisbursementServiceClient;
+use slrt_proto::eligibility::v1::eligibility_service_server::{EligibilityService, EligibilityServiceServer};
+use slrt_proto::eligibility::v1::{
+    CheckPaymentEligibilityRequest, CheckPaymentEligibilityResponse, ScreenPersonRequest, ScreenPersonResponse,
+};
+use slrt_proto::referral::v1::{ReferralAccepted, ReferralDetails};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(40);
+
+// ---------------------------------------------------------------------------------------
+// Eligibility, as played by the test.
+
+/// Answers the release check: payable unless the test said otherwise for a beneficiary.
+#[derive(Clone, Default)]
+struct FakeEligibility {
+    state: Arc<Mutex<FakeState>>,
+}
+
+#[derive(Default)]
+struct FakeState {
+    not_payable: HashMap<String, Vec<String>>,
+    /// (programme, beneficiary) of every release check asked.
+    asked: Vec<(String, String)>,
+    /// How long each answer takes, to keep two checks in flight together.
+    delay: Duration,
+}
+
+impl FakeEligibility {
+    fn not_payable(&self, beneficiary_id: &str, reasons: &[&str]) {
+        let reasons = reasons.iter().map(|reason| reason.to_string()).collect();
+        self.state
+            .lock()
+            .unwrap()
+            .not_payable
+            .insert(beneficiary_id.to_string(), reasons);
+    }
+
+    fn answer_after(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+
+    fn checks_for(&self, beneficiary_id: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .asked
+            .iter()
+            .filter(|(_, asked)| asked == beneficiary_id)
+            .count()
+    }
+
+    fn asked(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().asked.clone()
+    }
+
+    /// Serves on `listener` until the test ends.
+    fn serve(&self, listener: TcpListener) -> JoinHandle<()> {
+        let service = EligibilityServiceServer::new(self.clone());
+        tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+                .await
+                .expect("the test's eligibility server stopped");
+        })
+    }
+
+    /// Serves on a fresh port; returns the URL to give disbursement.
+    async fn start(&self) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        self.serve(listener);
+        url
+    }
+}
+
+#[tonic::async_trait]
+impl EligibilityService for FakeEligibility {
+    async fn screen_person(
+        &self,
+        _request: tonic::Request<ScreenPersonRequest>,
+    ) -> Result<tonic::Response<ScreenPersonResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("disbursement never screens a person"))
+    }
+
+    async fn check_payment_eligibility(
+        &self,
+        request: tonic::Request<CheckPaymentEligibilityRequest>,
+    ) -> Result<tonic::Response<CheckPaymentEligibilityResponse>, tonic::Status> {
+        let request = request.into_inner();
+        let (reasons, delay) = {
+            let mut state = self.state.lock().unwrap();
+            state
+                .asked
+                .push((request.programme_code.clone(), request.beneficiary_id.clone()));
+            (state.not_payable.get(&request.beneficiary_id).cloned(), state.delay)
+        };
+        tokio::time::sleep(delay).await;
+        Ok(tonic::Response::new(match reasons {
+            None => CheckPaymentEligibilityResponse {
+                payable: true,
+                reasons: vec![],
+            },
+            Some(reasons) => CheckPaymentEligibilityResponse {
+                payable: false,
+                reasons,
+            },
+        }))
+    }
+}
+
+/// A port where eligibility "is down": every connection is accepted and dropped at once,
+/// and counted, so the test can see disbursement trying again.
+struct Unreachable {
+    url: String,
+    attempts: Arc<AtomicUsize>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<TcpListener>,
+}
+
+impl Unreachable {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (stop, mut stopped) = oneshot::channel();
+        let counted = attempts.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return listener,
+                    accepted = listener.accept() => {
+                        if let Ok((socket, _)) = accepted {
+                            counted.fetch_add(1, Ordering::SeqCst);
+                            drop(socket);
+                        }
+                    }
+                }
+            }
+        });
+        Self {
+            url,
+            attempts,
+            stop,
+            task,
+        }
+    }
+
+    /// Eligibility comes back on the same address.
+    async fn come_back_as(self, eligibility: &FakeEligibility) {
+        self.stop.send(()).unwrap();
+        let listener = self.task.await.unwrap();
+        eligibility.serve(listener);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The service under test.
+
+struct TestApp {
+    http: String,
+    grpc_addr: SocketAddr,
+    prefix: String,
+    database_url: String,
+    pool: PgPool,
+    client: reqwest::Client,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn spawn_app(eligibility_url: &str) -> TestApp {
+    slrt_testkit::init_telemetry();
+    let database_url = slrt_testkit::fresh_database_url().await;
+    let prefix = slrt_testkit::unique_prefix();
+    let env: HashMap<&str, String> = HashMap::from([
+        ("SLRT_DISBURSEMENT_HTTP_ADDR", "127.0.0.1:0".to_string()),
+        ("SLRT_DISBURSEMENT_GRPC_ADDR", "127.0.0.1:0".to_string()),
+        ("SLRT_DISBURSEMENT_DATABASE_URL", database_url.clone()),
+        ("SLRT_TOPIC_PREFIX", prefix.clone()),
+        ("SLRT_KAFKA_BROKERS", slrt_testkit::brokers()),
+        ("SLRT_ELIGIBILITY_GRPC_URL", eligibility_url.to_string()),
+        ("SLRT_RELAY_POLL_MS", "100".to_string()),
+        // One partition: events published one after another are handled in that order.
+        ("SLRT_TOPIC_PARTITIONS", "1".to_string()),
+    ]);
+    let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("test settings");
+    let running = startup::build(settings).await.expect("disbursement starts");
+    let (http_addr, grpc_addr, stop) = (running.http_addr, running.grpc_addr, running.stopper());
+    tokio::spawn(running.run_until_stopped());
+    let pool = PgPool::connect(&database_url).await.unwrap();
+    TestApp {
+        http: format!("http://{http_addr}"),
+        grpc_addr,
+        prefix,
+        database_url,
+        pool,
+        client: reqwest::Client::new(),
+        stop,
+    }
+}
+
+impl TestApp {
+    fn referral_topic(&self) -> String {
+        format!("{}slrt.referral.events.v1", self.prefix)
+    }
+
+    /// Publishes an acceptance as referral would; returns the event id.
+    async fn accept(&self, accepted: &ReferralAccepted) -> Uuid {
+        let case_id = accepted
+            .referral
+            .as_ref()
+            .and_then(|r| Uuid::parse_str(&r.case_id).ok());
+        slrt_testkit::publish(
+            &slrt_testkit::brokers(),
+            &self.referral_topic(),
+            "referral",
+            case_id,
+            accepted,
+        )
+        .await
+    }
+
+    /// Publishes exactly this envelope: a redelivery of an event already sent.
+    async fn publish_envelope(&self, envelope: &EventEnvelope) {
+        let producer: FutureProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", slrt_testkit::brokers())
+            .set("broker.address.family", "v4")
+            .create()
+            .unwrap();
+        let value = envelope.encode_to_vec();
+        producer
+            .send(
+                FutureRecord::to(&self.referral_topic())
+                    .key(&envelope.case_id)
+                    .payload(&value),
+                Duration::from_secs(15),
+            )
+            .await
+            .map_err(|(error, _)| error)
+            .unwrap();
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.client.get(format!("{}{path}", self.http)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn payments_of_case(&self, case_id: Uuid) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/v1/payments?case_id={case_id}")).await;
+        assert_eq!(status, 200, "{body}");
+        body["payments"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn payments_of_beneficiary(&self, beneficiary_id: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/v1/payments?beneficiary_id={beneficiary_id}")).await;
+        assert_eq!(status, 200, "{body}");
+        body["payments"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until `beneficiary_id` has at least one payment, and returns the first.
+    async fn first_payment_of(&self, beneficiary_id: &str) -> Value {
+        slrt_testkit::eventually(WAIT, &format!("a payment for {beneficiary_id}"), || async {
+            self.payments_of_beneficiary(beneficiary_id).await.into_iter().next()
+        })
+        .await
+    }
+
+    async fn dead_letters(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT error FROM es_dead_letters WHERE consumer = $1 ORDER BY id")
+            .bind(ENTITLEMENTS)
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn entitlement_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM entitlements")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn grpc(&self) -> DisbursementServiceClient<tonic::transport::Channel> {
+        DisbursementServiceClient::connect(format!("http://{}", self.grpc_addr))
+            .await
+            .unwrap()
+    }
+}
+
+/// An OPD's acceptance of a PKH referral for a child under six: Rp3,000,000 a year, paid in
+/// four quarterly stages of Rp750,000.
+fn pkh_acceptance(case_id: Uuid, beneficiary_id: &str) -> ReferralAccepted {
+    ReferralAccepted {
+        referral: Some(ReferralDetails {
+            referral_id: Uuid::now_v7().to_string(),
+            case_id: case_id.to_string(),
+            need_id: Uuid::now_v7().to_string(),
+            category: "cash_assistance".into(),
+            programme_code: "PKH".into(),
+            opd_code: "DINSOS".into(),
+            opd_name: "Dinas Sosial Kota Pekalongan".into(),
+            service: "PKH enrolment".into(),
+            region_code: "33.75.01.1002".into(),
+            client_name: "Siti Aminah".into(),
+            client_nik: "3375014506850003".into(),
+            beneficiary_id: beneficiary_id.into(),
+            cash: true,
+            amount_per_period_idr: 750_000,
+            cadence: "quarterly".into(),
+            component: "child_0_6".into(),
+        }),
+        actor: "dinsos-officer-17".into(),
+        note: String::new(),
+    }
+}
+
+fn details_mut(accepted: &mut ReferralAccepted) -> &mut ReferralDetails {
+    accepted.referral.as_mut().unwrap()
+}
+
+/// The PKH stage (quarter) of today in Jakarta.
+fn current_quarter_in_jakarta() -> String {
+    let today = (Utc::now() + TimeDelta::hours(7)).date_naive();
+    format!("{}-Q{}", today.year(), today.month().div_ceil(3))
+}
+
+/// An acceptance published after everything before it (the test topics have one partition,
+/// and it goes on the same case too) whose payment shows that every earlier event has been
+/// handled.
+async fn handled_up_to_here(app: &TestApp, case_id: Uuid) {
+    let marker = format!("hh-marker-{}", Uuid::now_v7().simple());
+    app.accept(&pkh_acceptance(case_id, &marker)).await;
+    app.first_payment_of(&marker).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Opening entitlements and their first payment.
+
+#[tokio::test]
+async fn an_accepted_pkh_referral_opens_one_entitlement_and_instructs_its_first_payment() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let case_id = Uuid::now_v7();
+    let accepted = pkh_acceptance(case_id, "hh-3375-0042");
+
+    let quarter_before = current_quarter_in_jakarta();
+    let event_id = app.accept(&accepted).await;
+    let quarter_after = current_quarter_in_jakarta();
+    let payment = app.first_payment_of("hh-3375-0042").await;
+
+    let period = payment["period"].as_str().unwrap().to_string();
+    assert!(period == quarter_before || period == quarter_after, "period {period}");
+    assert_eq!(payment["payment_key"], format!("PKH:{period}:hh-3375-0042:child_0_6"));
+    assert_eq!(payment["amount_idr"], 750_000);
+    assert_eq!(payment["status"], "instructed");
+    assert_eq!(payment["hold_reasons"], serde_json::json!([]));
+    assert_eq!(payment["case_id"], case_id.to_string());
+    assert_eq!(app.payments_of_case(case_id).await.len(), 1);
+    assert_eq!(
+        eligibility.asked(),
+        vec![("PKH".to_string(), "hh-3375-0042".to_string())]
+    );
+
+    let entitlement_id = payment["entitlement_id"].as_str().unwrap();
+    let (status, entitlement) = app.get(&format!("/v1/entitlements/{entitlement_id}")).await;
+    assert_eq!(status, 200, "{entitlement}");
+    assert_eq!(
+        entitlement["referral_id"],
+        accepted.referral.as_ref().unwrap().referral_id
+    );
+    assert_eq!(entitlement["beneficiary_name"], "Siti Aminah");
+    assert_eq!(entitlement["amount_per_period_idr"], 750_000);
+    assert_eq!(entitlement["cadence"], "quarterly");
+    assert_eq!(entitlement["first_period"], period);
+    assert_eq!(entitlement["payments"].as_array().map(Vec::len), Some(1));
+
+    // The same payment over gRPC.
+    let listed = app
+        .grpc()
+        .await
+        .list_payments(disbursement::ListPaymentsRequest {
+            case_id: case_id.to_string(),
+            beneficiary_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .payments;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].payment_key, payment["payment_key"].as_str().unwrap());
+    assert_eq!(
+        (listed[0].amount_idr, listed[0].status.as_str()),
+        (750_000, "instructed")
+    );
+
+    // Both events reach disbursement's topic, correlated with the case and caused by the
+    // acceptance.
+    let published = read_own_events(&app, 2).await;
+    let types: Vec<&str> = published.iter().map(|envelope| envelope.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "slrt.disbursement.v1.EntitlementCreated",
+            "slrt.disbursement.v1.PaymentInstructionCreated"
+        ]
+    );
+    for envelope in &published {
+        assert_eq!(envelope.case_id, case_id.to_string());
+        assert_eq!(envelope.causation_id, event_id.to_string());
+        assert_eq!(envelope.stream_id, format!("entitlement-{entitlement_id}"));
+    }
+    let instructed = disbursement::PaymentInstructionCreated::decode(published[1].payload.as_slice()).unwrap();
+    assert_eq!(instructed.payment_key, payment["payment_key"].as_str().unwrap());
+    assert_eq!(instructed.amount_idr, 750_000);
+}
+
+/// Reads the first `count` events from disbursement's own topic.
+async fn read_own_events(app: &TestApp, count: usize) -> Vec<EventEnvelope> {
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", slrt_testkit::brokers())
+        .set("broker.address.family", "v4")
+        .set("group.id", format!("{}test-reader", app.prefix))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .unwrap();
+    consumer
+        .subscribe(&[&format!("{}slrt.disbursement.events.v1", app.prefix)])
+        .unwrap();
+    let mut envelopes = Vec::new();
+    while envelopes.len() < count {
+        let message = tokio::time::timeout(WAIT, consumer.recv())
+            .await
+            .expect("disbursement's events on its topic")
+            .unwrap();
+        envelopes.push(EventEnvelope::decode(message.payload().unwrap_or_default()).unwrap());
+    }
+    envelopes.sort_by_key(|envelope| envelope.stream_version);
+    envelopes
+}
+
+#[tokio::test]
+async fn the_same_acceptance_delivered_twice_even_under_a_new_event_id_pays_once() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let case_id = Uuid::now_v7();
+    let accepted = pkh_acceptance(case_id, "hh-3375-0042");
+
+    let event_id = app.accept(&accepted).await;
+    // The broker redelivers the very same event...
+    let mut redelivered = EventEnvelope {
+        event_id: event_id.to_string(),
+        event_type: "slrt.referral.v1.ReferralAccepted".into(),
+        stream_id: format!("referral-{}", accepted.referral.as_ref().unwrap().referral_id),
+        stream_version: 3,
+        case_id: case_id.to_string(),
+        causation_id: String::new(),
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: Utc::now().timestamp(),
+            nanos: 0,
+        }),
+        source_service: "referral".into(),
+        global_position: 0,
+        payload: accepted.encode_to_vec(),
+    };
+    app.publish_envelope(&redelivered).await;
+    // ...and referral re-sends the acceptance as a new event.
+    app.accept(&accepted).await;
+    redelivered.event_id = Uuid::now_v7().to_string();
+    app.publish_envelope(&redelivered).await;
+    handled_up_to_here(&app, case_id).await;
+
+    assert_eq!(app.payments_of_beneficiary("hh-3375-0042").await.len(), 1);
+    assert_eq!(app.entitlement_count().await, 2, "the acceptance's and the marker's");
+    // Once the entitlement exists, a repeat does not even ask eligibility again.
+    assert_eq!(eligibility.checks_for("hh-3375-0042"), 1);
+    assert_eq!(app.dead_letters().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_beneficiary_reported_deceased_gets_a_held_payment_with_the_reason_and_no_instruction() {
+    let eligibility = FakeEligibility::default();
+    eligibility.not_payable(
+        "hh-3375-0077",
+        &["beneficiary deceased (Disdukcapil death certificate, 2026-11-03)"],
+    );
+    let app = spawn_app(&eligibility.start().await).await;
+    let case_id = Uuid::now_v7();
+
+    app.accept(&pkh_acceptance(case_id, "hh-3375-0077")).await;
+    let payment = app.first_payment_of("hh-3375-0077").await;
+
+    assert_eq!(payment["status"], "held");
+    assert_eq!(
+        payment["hold_reasons"],
+        serde_json::json!(["beneficiary deceased (Disdukcapil death certificate, 2026-11-03)"])
+    );
+    // Held under the key it would have been paid under, for the amount that was due.
+    let period = payment["period"].as_str().unwrap();
+    assert_eq!(payment["payment_key"], format!("PKH:{period}:hh-3375-0077:child_0_6"));
+    assert_eq!(payment["amount_idr"], 750_000);
+
+    let (_, report) = app
+        .get(&format!("/v1/reports/payments?programme=PKH&period={period}"))
+        .await;
+    assert_eq!(
+        report["by_status"][0],
+        serde_json::json!({"status": "instructed", "count": 0, "amount_idr": 0})
+    );
+    assert_eq!(
+        report["by_status"][1],
+        serde_json::json!({"status": "held", "count": 1, "amount_idr": 750_000})
+    );
+
+    let published = read_own_events(&app, 2).await;
+    assert_eq!(published[1].event_type, "slrt.disbursement.v1.PaymentHeld");
+}
+
+#[tokio::test]
+async fn a_non_cash_acceptance_creates_nothing_and_asks_nothing() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let case_id = Uuid::now_v7();
+    let mut documents = pkh_acceptance(case_id, "hh-3375-0042");
+    let details = details_mut(&mut documents);
+    details.category = "civil_documents".into();
+    details.programme_code = "ADMINDUK".into();
+    details.opd_code = "DISDUKCAPIL".into();
+    details.cash = false;
+    details.amount_per_period_idr = 0;
+    details.cadence = String::new();
+
+    app.accept(&documents).await;
+    handled_up_to_here(&app, case_id).await;
+
+    assert_eq!(app.payments_of_beneficiary("hh-3375-0042").await, Vec::<Value>::new());
+    assert_eq!(eligibility.checks_for("hh-3375-0042"), 0);
+    assert_eq!(app.entitlement_count().await, 1, "only the marker's");
+    assert_eq!(app.dead_letters().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_accepted_pip_referral_is_paid_for_the_calendar_year() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let mut accepted = pkh_acceptance(Uuid::now_v7(), "p-3375-0042-03");
+    let details = details_mut(&mut accepted);
+    details.category = "school_aid".into();
+    details.programme_code = "PIP".into();
+    details.opd_code = "DISDIK".into();
+    details.cadence = "yearly".into();
+    details.component = "sd".into();
+    details.amount_per_period_idr = 450_000;
+
+    app.accept(&accepted).await;
+    let payment = app.first_payment_of("p-3375-0042-03").await;
+
+    let year = payment["period"].as_str().unwrap().to_string();
+    assert_eq!(year.len(), 4, "a calendar year: {year}");
+    assert_eq!(payment["payment_key"], format!("PIP:{year}:p-3375-0042-03:sd"));
+    assert_eq!(payment["amount_idr"], 450_000);
+}
+
+#[tokio::test]
+async fn while_eligibility_is_unreachable_nothing_is_recorded_and_once_it_answers_exactly_one_payment_is() {
+    let down = Unreachable::start().await;
+    let app = spawn_app(&down.url).await;
+    let case_id = Uuid::now_v7();
+
+    app.accept(&pkh_acceptance(case_id, "hh-3375-0042")).await;
+    let attempts = down.attempts.clone();
+    slrt_testkit::eventually(WAIT, "disbursement to try eligibility more than once", || {
+        let attempts = attempts.clone();
+        async move { (attempts.load(Ordering::SeqCst) >= 3).then_some(()) }
+    })
+    .await;
+    assert_eq!(app.payments_of_case(case_id).await, Vec::<Value>::new());
+    assert_eq!(app.entitlement_count().await, 0);
+    assert_eq!(
+        app.dead_letters().await,
+        Vec::<String>::new(),
+        "an outage is waited out, never dead-lettered"
+    );
+
+    let eligibility = FakeEligibility::default();
+    down.come_back_as(&eligibility).await;
+    let payment = app.first_payment_of("hh-3375-0042").await;
+    assert_eq!(payment["status"], "instructed");
+    handled_up_to_here(&app, case_id).await;
+    assert_eq!(app.payments_of_beneficiary("hh-3375-0042").await.len(), 1);
+    assert_eq!(eligibility.checks_for("hh-3375-0042"), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Refusals: dead-lettered for a person, nothing recorded.
+
+#[tokio::test]
+async fn malformed_cash_acceptances_are_dead_lettered_naming_the_field_and_record_nothing() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let case_id = Uuid::now_v7();
+
+    let mut no_beneficiary = pkh_acceptance(case_id, "");
+    app.accept(&no_beneficiary).await;
+    details_mut(&mut no_beneficiary).beneficiary_id = "hh-3375-0001".into();
+    details_mut(&mut no_beneficiary).amount_per_period_idr = 0;
+    app.accept(&no_beneficiary).await;
+    details_mut(&mut no_beneficiary).beneficiary_id = "hh-3375-0002".into();
+    details_mut(&mut no_beneficiary).amount_per_period_idr = 750_000;
+    details_mut(&mut no_beneficiary).cadence = "weekly".into();
+    app.accept(&no_beneficiary).await;
+    handled_up_to_here(&app, case_id).await;
+
+    let dead_letters = app.dead_letters().await;
+    assert_eq!(dead_letters.len(), 3, "{dead_letters:#?}");
+    assert!(
+        dead_letters[0].contains("referral.beneficiary_id: payment key beneficiary must not be empty"),
+        "{dead_letters:#?}"
+    );
+    assert!(
+        dead_letters[1].contains("referral.amount_per_period_idr: amount per period must be more than Rp0"),
+        "{dead_letters:#?}"
+    );
+    assert!(
+        dead_letters[2].contains("referral.cadence: \"weekly\" is not a payment cadence"),
+        "{dead_letters:#?}"
+    );
+    assert_eq!(app.entitlement_count().await, 1, "only the marker's");
+    assert_eq!(
+        eligibility.asked().len(),
+        1,
+        "only the marker was checked: {:?}",
+        eligibility.asked()
+    );
+}
+
+#[tokio::test]
+async fn a_referral_without_details_is_dead_lettered_naming_the_field() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let case_id = Uuid::now_v7();
+    let empty = ReferralAccepted {
+        referral: None,
+        actor: "dinsos-officer-17".into(),
+        note: String::new(),
+    };
+    slrt_testkit::publish(
+        &slrt_testkit::brokers(),
+        &app.referral_topic(),
+        "referral",
+        Some(case_id),
+        &empty,
+    )
+    .await;
+    handled_up_to_here(&app, case_id).await;
+
+    let dead_letters = app.dead_letters().await;
+    assert_eq!(dead_letters.len(), 1, "{dead_letters:#?}");
+    assert!(dead_letters[0].contains("referral: missing"), "{dead_letters:#?}");
+}
+
+#[tokio::test]
+async fn a_second_referral_for_an_already_paid_key_is_dead_lettered_as_a_conflict_and_records_nothing() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let first_case = Uuid::now_v7();
+    app.accept(&pkh_acceptance(first_case, "hh-3375-0042")).await;
+    let paid = app.first_payment_of("hh-3375-0042").await;
+
+    // Another case for the same household, programme and component, accepted in the same
+    // stage: the key is taken by the first case's payment.
+    let second_case = Uuid::now_v7();
+    app.accept(&pkh_acceptance(second_case, "hh-3375-0042")).await;
+    handled_up_to_here(&app, second_case).await;
+
+    let payments = app.payments_of_beneficiary("hh-3375-0042").await;
+    assert_eq!(payments, vec![paid.clone()]);
+    let dead_letters = app.dead_letters().await;
+    assert_eq!(dead_letters.len(), 1, "{dead_letters:#?}");
+    let key = paid["payment_key"].as_str().unwrap();
+    assert!(
+        dead_letters[0].contains(&format!("payment key {key} is already taken")),
+        "{dead_letters:#?}"
+    );
+    assert!(
+        dead_letters[0].contains("a person must resolve the conflict"),
+        "{dead_letters:#?}"
+    );
+    assert_eq!(app.payments_of_case(second_case).await.len(), 1, "only the marker's");
+    assert_eq!(app.entitlement_count().await, 2, "the first case's and the marker's");
+}
+
+// ---------------------------------------------------------------------------------------
+// The payment key under concurrency.
+
+#[tokio::test]
+async fn two_transactions_inserting_the_same_payment_key_leave_one_row() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let entitlement_id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO entitlements (entitlement_id, referral_id, case_id, programme_code, beneficiary_id,
+                                   beneficiary_name, component, amount_per_period_idr, cadence, first_period, created_at)
+         VALUES ($1, $2, $3, 'PKH', 'hh-1', 'Siti Aminah', 'child_0_6', 750000, 'quarterly', '2026-Q4', now())",
+    )
+    .bind(entitlement_id)
+    .bind(Uuid::now_v7())
+    .bind(Uuid::now_v7())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let insert = move |payment_id: Uuid| {
+        sqlx::query(
+            "INSERT INTO payment_instructions (payment_id, payment_key, entitlement_id, case_id, programme_code,
+                                               period, beneficiary_id, component, amount_idr, status, created_at)
+             VALUES ($1, 'PKH:2026-Q4:hh-1:child_0_6', $2, $3, 'PKH', '2026-Q4', 'hh-1', 'child_0_6', 750000,
+                     'instructed', now())",
+        )
+        .bind(payment_id)
+        .bind(entitlement_id)
+        .bind(Uuid::now_v7())
+    };
+
+    let mut first = app.pool.begin().await.unwrap();
+    insert(Uuid::now_v7()).execute(&mut *first).await.unwrap();
+    // The second writer waits on the first's uncommitted key...
+    let second_pool = PgPool::connect(&app.database_url).await.unwrap();
+    let second = tokio::spawn(async move { insert(Uuid::now_v7()).execute(&second_pool).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "the second insert must wait for the first transaction"
+    );
+    first.commit().await.unwrap();
+    // ...and fails on the unique key once it commits.
+    let error = second.await.unwrap().expect_err("a second row under the same key");
+    let database_error = error.as_database_error().expect("a database error");
+    assert_eq!(database_error.code().as_deref(), Some("23505"));
+    assert_eq!(
+        database_error.constraint(),
+        Some("payment_instructions_payment_key_key")
+    );
+
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_instructions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+}
+
+fn envelope_of(accepted: &ReferralAccepted) -> ReceivedEnvelope {
+    ReceivedEnvelope {
+        event_id: Uuid::now_v7(),
+        event_type: "slrt.referral.v1.ReferralAccepted".into(),
+        stream_id: "referral-test".into(),
+        stream_version: 3,
+        case_id: accepted
+            .referral
+            .as_ref()
+            .and_then(|r| Uuid::parse_str(&r.case_id).ok()),
+        causation_id: None,
+        occurred_at: Utc::now(),
+        source_service: "referral".into(),
+        global_position: 0,
+        payload: accepted.encode_to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn two_consumers_handling_the_same_payment_at_once_record_it_once() {
+    let eligibility = FakeEligibility::default();
+    let url = eligibility.start().await;
+    let app = spawn_app(&url).await;
+    // Both release checks are in flight together, so both handlers pass the "already
+    // entitled?" look before either commits: only the database can stop the second.
+    eligibility.answer_after(Duration::from_millis(500));
+    let pool = PgPool::connect(&app.database_url).await.unwrap();
+    let handler = EntitlementsHandler {
+        disbursement: Disbursement {
+            pool: pool.clone(),
+            store: EventStore::new("disbursement", format!("{}slrt.disbursement.events.v1", app.prefix)),
+            eligibility: eligibility_client(&url).unwrap(),
+        },
+    };
+
+    // The same acceptance under two event ids.
+    let accepted = pkh_acceptance(Uuid::now_v7(), "hh-3375-0042");
+    let (once, again) = (envelope_of(&accepted), envelope_of(&accepted));
+    let (a, b) = tokio::join!(
+        apply_once(&pool, ENTITLEMENTS, &handler, &once),
+        apply_once(&pool, ENTITLEMENTS, &handler, &again),
+    );
+    assert!(
+        matches!((&a, &b), (Ok(Applied::Applied), Ok(Applied::Applied))),
+        "{a:?} {b:?}"
+    );
+    assert_eq!(app.payments_of_beneficiary("hh-3375-0042").await.len(), 1);
+    assert_eq!(app.entitlement_count().await, 1);
+    assert_eq!(
+        eligibility.checks_for("hh-3375-0042"),
+        2,
+        "both were in flight together"
+    );
+
+    // Two different referrals racing for the same key: one payment, one conflict.
+    let first = pkh_acceptance(Uuid::now_v7(), "hh-3375-0099");
+    let second = pkh_acceptance(Uuid::now_v7(), "hh-3375-0099");
+    let (first, second) = (envelope_of(&first), envelope_of(&second));
+    let (a, b) = tokio::join!(
+        apply_once(&pool, ENTITLEMENTS, &handler, &first),
+        apply_once(&pool, ENTITLEMENTS, &handler, &second),
+    );
+    let outcomes = [&a, &b];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, Ok(Applied::Applied)))
+            .count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|outcome| matches!(outcome, Err(HandlerError::Permanent(reason)) if reason.contains("already taken"))),
+        "{a:?} {b:?}"
+    );
+    assert_eq!(app.payments_of_beneficiary("hh-3375-0099").await.len(), 1);
+    assert_eq!(app.entitlement_count().await, 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading payments.
+
+#[tokio::test]
+async fn listing_payments_needs_exactly_one_of_case_or_beneficiary() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let mut grpc = app.grpc().await;
+    let request = |case_id: &str, beneficiary_id: &str| disbursement::ListPaymentsRequest {
+        case_id: case_id.into(),
+        beneficiary_id: beneficiary_id.into(),
+    };
+
+    let neither = grpc.list_payments(request("", "")).await.unwrap_err();
+    assert_eq!(neither.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        neither.message(),
+        "case_id: exactly one of case_id or beneficiary_id is required"
+    );
+    let both = grpc
+        .list_payments(request(&Uuid::now_v7().to_string(), "hh-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(both.code(), tonic::Code::InvalidArgument);
+    assert!(both.message().starts_with("beneficiary_id: "), "{}", both.message());
+    let malformed = grpc
+        .list_payments(request("SLRT-3375-2026-000042", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code(), tonic::Code::InvalidArgument);
+    assert_eq!(malformed.message(), "case_id: \"SLRT-3375-2026-000042\" is not a UUID");
+    let none_yet = grpc.list_payments(request("", "hh-1")).await.unwrap().into_inner();
+    assert_eq!(none_yet.payments, vec![]);
+
+    let (status, body) = app.get("/v1/payments").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        serde_json::json!({"error": {"code": "invalid_input", "field": "case_id",
+                                     "message": "exactly one of case_id or beneficiary_id is required"}})
+    );
+    let (status, body) = app.get("/v1/payments?case_id=42").await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &Value::from("case_id")),
+        "{body}"
+    );
+    let (status, body) = app
+        .get(&format!("/v1/payments?case_id={}&beneficiary_id=hh-1", Uuid::now_v7()))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &Value::from("beneficiary_id")),
+        "{body}"
+    );
+
+    let (status, body) = app.get("/v1/entitlements/42").await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &Value::from("entitlement_id")),
+        "{body}"
+    );
+    let (status, body) = app.get(&format!("/v1/entitlements/{}", Uuid::now_v7())).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &Value::from("not_found")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_payments_report_counts_and_sums_by_status_for_a_programme_and_period() {
+    let eligibility = FakeEligibility::default();
+    eligibility.not_payable("hh-3", &["beneficiary deceased"]);
+    let app = spawn_app(&eligibility.start().await).await;
+    let case_id = Uuid::now_v7();
+    for beneficiary in ["hh-1", "hh-2", "hh-3"] {
+        app.accept(&pkh_acceptance(case_id, beneficiary)).await;
+    }
+    let mut food = pkh_acceptance(case_id, "hh-4");
+    let details = details_mut(&mut food);
+    details.programme_code = "BPNT".into();
+    details.cadence = "monthly".into();
+    details.component = "base".into();
+    details.amount_per_period_idr = 200_000;
+    app.accept(&food).await;
+    for beneficiary in ["hh-1", "hh-2", "hh-3", "hh-4"] {
+        app.first_payment_of(beneficiary).await;
+    }
+    let period = app.first_payment_of("hh-1").await["period"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (status, report) = app
+        .get(&format!("/v1/reports/payments?programme=PKH&period={period}"))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report,
+        serde_json::json!({
+            "programme": "PKH", "period": period,
+            "by_status": [
+                {"status": "instructed", "count": 2, "amount_idr": 1_500_000},
+                {"status": "held", "count": 1, "amount_idr": 750_000}
+            ],
+            "total": {"count": 3, "amount_idr": 2_250_000}
+        })
+    );
+    let (_, everything) = app.get("/v1/reports/payments").await;
+    assert_eq!(
+        everything["total"],
+        serde_json::json!({"count": 4, "amount_idr": 2_450_000})
+    );
+    let (_, other_period) = app.get("/v1/reports/payments?programme=PKH&period=1999-Q1").await;
+    assert_eq!(other_period["total"], serde_json::json!({"count": 0, "amount_idr": 0}));
+
+    let (status, body) = app.get("/v1/reports/payments?programme=PKH&period=2026-4").await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &Value::from("period")),
+        "{body}"
+    );
+    let (status, body) = app.get("/v1/reports/payments?programme=pkh").await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &Value::from("programme")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_endpoint() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let (status, document) = app.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    for path in [
+        "/v1/payments",
+        "/v1/entitlements/{entitlement_id}",
+        "/v1/reports/payments",
+    ] {
+        assert!(
+            document["paths"][path]["get"].is_object(),
+            "{path} missing from {}",
+            document["paths"]
+        );
+    }
+}

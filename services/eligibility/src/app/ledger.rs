@@ -1,0 +1,165 @@
+//! The enrolment ledger in the database: one row per enrolment, across every programme and
+//! OPD.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor, Row};
+use uuid::Uuid;
+
+use super::corrupt;
+use crate::domain::{
+    Applicant, Beneficiary, BeneficiaryKind, EnrolmentStatus, HouseholdId, LedgerEntry, LedgerView, PersonId,
+    ProgrammeCode,
+};
+
+/// One ledger row, as the HTTP API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnrolmentView {
+    pub enrolment_id: Uuid,
+    #[schema(example = "PKH")]
+    pub programme_code: String,
+    /// household or person.
+    #[schema(example = "household")]
+    pub beneficiary_kind: String,
+    #[schema(example = "H-000003")]
+    pub beneficiary_id: String,
+    /// active, held (payments paused) or ended.
+    #[schema(example = "active")]
+    pub status: String,
+    /// registry (listed in the registry file) or decision (started by a case decision).
+    #[schema(example = "decision")]
+    pub source: String,
+    /// The case whose decision started the enrolment; absent for registry enrolments.
+    pub case_id: Option<Uuid>,
+    pub need_id: Option<String>,
+    pub started_on: NaiveDate,
+    pub ended_on: Option<NaiveDate>,
+}
+
+/// A new enrolment started by a case decision.
+#[derive(Debug, Clone)]
+pub struct NewEnrolment {
+    pub enrolment_id: Uuid,
+    pub programme: ProgrammeCode,
+    pub beneficiary: Beneficiary,
+    pub case_id: Uuid,
+    pub need_id: String,
+    pub started_on: NaiveDate,
+}
+
+/// The ledger entries of an applicant and their household, every status included (ended
+/// ones tell a decision that a one-off programme was paid before).
+pub async fn view_for(executor: impl PgExecutor<'_>, applicant: &Applicant) -> Result<LedgerView, sqlx::Error> {
+    let Some(facts) = applicant.facts() else {
+        return Ok(LedgerView::empty());
+    };
+    let rows = sqlx::query(
+        "SELECT programme_code, beneficiary_kind, beneficiary_id, status FROM enrolments
+         WHERE (beneficiary_kind = 'person' AND beneficiary_id = $1)
+            OR (beneficiary_kind = 'household' AND beneficiary_id = $2)
+         ORDER BY started_on, enrolment_id",
+    )
+    .bind(facts.person_id.as_str())
+    .bind(facts.household_id.as_str())
+    .fetch_all(executor)
+    .await?;
+    let entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(LedgerView::for_applicant(applicant, entries))
+}
+
+/// The status of the beneficiary's current (not ended) enrolment in a programme, if any.
+pub async fn current_status(
+    executor: impl PgExecutor<'_>,
+    programme: &ProgrammeCode,
+    kind: BeneficiaryKind,
+    beneficiary_id: &str,
+) -> Result<Option<EnrolmentStatus>, sqlx::Error> {
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM enrolments
+         WHERE programme_code = $1 AND beneficiary_kind = $2 AND beneficiary_id = $3 AND status <> 'ended'",
+    )
+    .bind(programme.as_str())
+    .bind(kind.as_str())
+    .bind(beneficiary_id)
+    .fetch_optional(executor)
+    .await?;
+    status.map(|code| parse_status(&code)).transpose()
+}
+
+/// Records an enrolment a decision started. The unique index on current enrolments refuses
+/// a second one for the same programme and beneficiary.
+pub async fn insert(conn: &mut PgConnection, enrolment: &NewEnrolment) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO enrolments (enrolment_id, programme_code, beneficiary_kind, beneficiary_id, status, source,
+                                 case_id, need_id, started_on)
+         VALUES ($1, $2, $3, $4, 'active', 'decision', $5, $6, $7)",
+    )
+    .bind(enrolment.enrolment_id)
+    .bind(enrolment.programme.as_str())
+    .bind(enrolment.beneficiary.kind().as_str())
+    .bind(enrolment.beneficiary.id())
+    .bind(enrolment.case_id)
+    .bind(&enrolment.need_id)
+    .bind(enrolment.started_on)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every enrolment of a household or person, current ones first, then newest first.
+pub async fn of_beneficiary(
+    executor: impl PgExecutor<'_>,
+    beneficiary_id: &str,
+) -> Result<Vec<EnrolmentView>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT enrolment_id, programme_code, beneficiary_kind, beneficiary_id, status, source, case_id, need_id,
+                started_on, ended_on
+         FROM enrolments WHERE beneficiary_id = $1
+         ORDER BY status = 'ended', started_on DESC, programme_code",
+    )
+    .bind(beneficiary_id)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(EnrolmentView {
+                enrolment_id: row.try_get("enrolment_id")?,
+                programme_code: row.try_get("programme_code")?,
+                beneficiary_kind: row.try_get("beneficiary_kind")?,
+                beneficiary_id: row.try_get("beneficiary_id")?,
+                status: row.try_get("status")?,
+                source: row.try_get("source")?,
+                case_id: row.try_get("case_id")?,
+                need_id: row.try_get("need_id")?,
+                started_on: row.try_get("started_on")?,
+                ended_on: row.try_get("ended_on")?,
+            })
+        })
+        .collect()
+}
+
+fn entry_from_row(row: &PgRow) -> Result<LedgerEntry, sqlx::Error> {
+    let programme: String = row.try_get("programme_code")?;
+    let kind: String = row.try_get("beneficiary_kind")?;
+    let id: String = row.try_get("beneficiary_id")?;
+    let status: String = row.try_get("status")?;
+    let beneficiary = match BeneficiaryKind::parse(&kind) {
+        Some(BeneficiaryKind::Household) => {
+            Beneficiary::Household(HouseholdId::parse(&id).map_err(|e| corrupt("beneficiary_id", e))?)
+        }
+        Some(BeneficiaryKind::Person) => {
+            Beneficiary::Person(PersonId::parse(&id).map_err(|e| corrupt("beneficiary_id", e))?)
+        }
+        None => return Err(corrupt("beneficiary_kind", format!("unknown kind {kind:?}"))),
+    };
+    Ok(LedgerEntry {
+        programme: ProgrammeCode::parse(&programme).map_err(|e| corrupt("programme_code", e))?,
+        beneficiary,
+        status: parse_status(&status)?,
+    })
+}
+
+fn parse_status(code: &str) -> Result<EnrolmentStatus, sqlx::Error> {
+    EnrolmentStatus::parse(code).ok_or_else(|| corrupt("status", format!("unknown status {code:?}")))
+}

@@ -1,0 +1,629 @@
+#![expect(clippy::expect_used, reason = "tests")]
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::domain::catalogue::NeedCategory::{
+    CashAssistance, CivilDocuments, ElderlyCare, FoodAssistance, HealthInsurance, HousingRepair, SchoolAid,
+};
+use crate::domain::fixtures::{Seed, granted, needs, person, rules, shipped_catalogue, today};
+use crate::domain::ledger::{EnrolmentStatus, LedgerEntry};
+
+fn code(value: &str) -> ProgrammeCode {
+    ProgrammeCode::parse(value).expect("test codes are valid")
+}
+
+fn household(id: &str) -> Beneficiary {
+    Beneficiary::Household(HouseholdId::parse(id).expect("valid id"))
+}
+
+fn person_id(id: &str) -> Beneficiary {
+    Beneficiary::Person(PersonId::parse(id).expect("valid id"))
+}
+
+fn only(decision: &CaseDecision) -> &NeedDecision {
+    assert_eq!(decision.decisions.len(), 1, "{decision:#?}");
+    &decision.decisions[0]
+}
+
+fn the_grant(decision: &NeedDecision) -> &Grant {
+    decision
+        .grant()
+        .unwrap_or_else(|| panic!("{} should be approved: {:#?}", decision.need_id, decision.reasons))
+}
+
+/// Only BLT-DD meets a cash need here, so that its own rules are what the test sees.
+const BLT_DD_ONLY: &str = r#"
+version = "test-blt-dd"
+effective_from = "2026-01-01"
+
+[serves]
+cash_assistance = ["BLT-DD"]
+
+[[programme]]
+code = "PKH"
+name = "Program Keluarga Harapan"
+opd = "DINSOS"
+benefit = "cash"
+beneficiary = "household"
+requires_registry = true
+max_desil = 4
+[programme.cash]
+cadence = "quarterly"
+amount_per_period_idr = 750_000
+
+[[programme]]
+code = "BPNT"
+name = "Sembako"
+opd = "DINSOS"
+benefit = "cash"
+beneficiary = "household"
+requires_registry = true
+max_desil = 4
+[programme.cash]
+cadence = "monthly"
+amount_per_period_idr = 200_000
+
+[[programme]]
+code = "BLT-DD"
+name = "BLT Dana Desa"
+opd = "PEMDES"
+benefit = "cash"
+beneficiary = "household"
+requires_registry = true
+max_desil = 4
+excludes = ["PKH", "BPNT"]
+[programme.cash]
+cadence = "monthly"
+amount_per_period_idr = 300_000
+"#;
+
+fn decide_blt_dd_for_household_on(programmes: &[(&str, EnrolmentStatus)]) -> CaseDecision {
+    let catalogue = Catalogue::parse(BLT_DD_ONLY).expect("the test catalogue parses");
+    let applicant = Applicant::InRegistry(person(2, "1980-01-01"));
+    let ledger = LedgerView::new(
+        programmes
+            .iter()
+            .map(|(programme, status)| LedgerEntry {
+                programme: code(programme),
+                beneficiary: household("H-TEST"),
+                status: *status,
+            })
+            .collect(),
+    );
+    decide_case(&catalogue, &applicant, &needs(&[CashAssistance]), &ledger, today())
+}
+
+// --- Targeting, programme by programme ---------------------------------------------------
+
+#[test]
+fn pkh_is_granted_to_a_poor_household_not_yet_on_it() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000009"), &[CashAssistance]);
+
+    let need = only(&decision);
+    let grant = the_grant(need);
+    assert_eq!(grant.programme.as_str(), "PKH");
+    assert_eq!(grant.opd, "DINSOS");
+    assert_eq!(grant.beneficiary, Some(household("H-000003")));
+    assert_eq!(
+        grant.benefit,
+        Benefit::Cash {
+            amount_per_period_idr: 750_000,
+            cadence: Cadence::Quarterly,
+            component: "child_0_6".to_owned(),
+        }
+    );
+    assert_eq!(rules(need), ["PKH.desil"]);
+    assert_eq!(
+        decision.enrolments_to_start,
+        [EnrolmentToStart {
+            need_id: need.need_id.clone(),
+            programme: code("PKH"),
+            beneficiary: household("H-000003"),
+            started_on: today(),
+        }]
+    );
+}
+
+#[test]
+fn pkh_pays_the_elderly_component_to_an_applicant_over_seventy() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000020"), &[CashAssistance]);
+
+    let grant = the_grant(only(&decision));
+    assert_eq!(grant.benefit.component(), Some("elderly_70"));
+    assert_eq!(grant.benefit.amount_per_period_idr(), 600_000);
+}
+
+#[test]
+fn a_household_in_desil_8_is_refused_every_cash_programme_for_its_desil() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000013"), &[CashAssistance]);
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None);
+    // PENA's age rule passes and is recorded too: every rule that fired is listed.
+    assert_eq!(rules(need), ["PKH.desil", "BLT-DD.desil", "PENA.desil", "PENA.age"]);
+    assert_eq!(
+        need.reasons[0].message,
+        "PKH is for households in desil 1 to 4; this household is in desil 8."
+    );
+    assert!(decision.enrolments_to_start.is_empty());
+}
+
+#[test]
+fn bpnt_is_granted_up_to_desil_4_and_refused_at_desil_5() {
+    let seed = Seed::load();
+
+    let poor = seed.decide(Some("P-000009"), &[FoodAssistance]);
+    let desil_5 = seed.decide(Some("P-000038"), &[FoodAssistance]);
+
+    let grant = the_grant(only(&poor));
+    assert_eq!(grant.programme.as_str(), "BPNT");
+    assert_eq!(grant.benefit.amount_per_period_idr(), 200_000);
+    assert_eq!(grant.benefit.cadence(), Some(Cadence::Monthly));
+    let refused = only(&desil_5);
+    assert_eq!(granted(refused), None);
+    assert!(rules(refused).contains(&"BPNT.desil"), "{:#?}", refused.reasons);
+}
+
+#[test]
+fn pbi_jk_is_granted_up_to_desil_5_and_refused_at_desil_6() {
+    let catalogue = shipped_catalogue();
+    let decide = |desil| {
+        let applicant = Applicant::InRegistry(person(desil, "1970-01-01"));
+        decide_case(
+            &catalogue,
+            &applicant,
+            &needs(&[HealthInsurance]),
+            &LedgerView::empty(),
+            today(),
+        )
+    };
+
+    let desil_5 = decide(5);
+    let desil_6 = decide(6);
+
+    let grant = the_grant(only(&desil_5));
+    assert_eq!(grant.programme.as_str(), "PBI-JK");
+    assert_eq!(grant.benefit, Benefit::InKind);
+    assert_eq!(grant.beneficiary, Some(person_id("P-TEST")));
+    assert_eq!(granted(only(&desil_6)), None);
+    assert_eq!(rules(only(&desil_6)), ["PBI-JK.desil"]);
+}
+
+#[test]
+fn pip_is_granted_to_a_school_age_child_at_the_rate_for_their_age() {
+    let seed = Seed::load();
+
+    let primary = seed.decide(Some("P-000011"), &[SchoolAid]);
+    let secondary = seed.decide(Some("P-000008"), &[SchoolAid]);
+
+    let grant = the_grant(only(&primary));
+    assert_eq!(grant.programme.as_str(), "PIP");
+    assert_eq!(grant.beneficiary, Some(person_id("P-000011")));
+    assert_eq!(
+        grant.benefit,
+        Benefit::Cash {
+            amount_per_period_idr: 450_000,
+            cadence: Cadence::Yearly,
+            component: "sd".to_owned(),
+        }
+    );
+    assert_eq!(the_grant(only(&secondary)).benefit.amount_per_period_idr(), 1_800_000);
+}
+
+#[test]
+fn pip_is_refused_to_an_adult() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000009"), &[SchoolAid]);
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None);
+    assert!(rules(need).contains(&"PIP.age"));
+    let age = need
+        .reasons
+        .iter()
+        .find(|r| r.rule == "PIP.age")
+        .map(|r| r.message.as_str());
+    assert_eq!(age, Some("PIP is for people aged 6 to 21; the applicant is 48."));
+}
+
+#[test]
+fn permakanan_is_granted_to_a_poor_person_over_sixty() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000020"), &[ElderlyCare]);
+
+    let grant = the_grant(only(&decision));
+    assert_eq!(grant.programme.as_str(), "PERMAKANAN");
+    assert_eq!(grant.benefit, Benefit::InKind);
+    assert_eq!(grant.beneficiary, Some(person_id("P-000020")));
+}
+
+#[test]
+fn permakanan_is_refused_to_a_younger_applicant_who_gets_pkh_instead() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000009"), &[ElderlyCare]);
+
+    let need = only(&decision);
+    assert_eq!(granted(need), Some("PKH"));
+    assert_eq!(rules(need), ["PERMAKANAN.desil", "PERMAKANAN.age", "PKH.desil"]);
+}
+
+#[test]
+fn pena_is_granted_once_to_a_blt_dd_household_asking_for_cash() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000030"), &[CashAssistance]);
+
+    let need = only(&decision);
+    let grant = the_grant(need);
+    assert_eq!(grant.programme.as_str(), "PENA");
+    assert_eq!(
+        grant.benefit,
+        Benefit::Cash {
+            amount_per_period_idr: 2_700_000,
+            cadence: Cadence::Once,
+            component: "base".to_owned(),
+        }
+    );
+    // PKH is refused because the household holds BLT-DD: the rule works both ways round.
+    assert!(rules(need).contains(&"overlap.BLT-DD.PKH"), "{:#?}", need.reasons);
+    assert!(rules(need).contains(&"BLT-DD.already_enrolled"), "{:#?}", need.reasons);
+}
+
+#[test]
+fn pena_is_not_paid_again_to_a_household_that_received_it() {
+    let catalogue = shipped_catalogue();
+    let applicant = Applicant::InRegistry(person(3, "1975-01-01"));
+    let ledger = LedgerView::new(vec![
+        LedgerEntry {
+            programme: code("BLT-DD"),
+            beneficiary: household("H-TEST"),
+            status: EnrolmentStatus::Active,
+        },
+        LedgerEntry {
+            programme: code("PENA"),
+            beneficiary: household("H-TEST"),
+            status: EnrolmentStatus::Ended,
+        },
+    ]);
+
+    let decision = decide_case(&catalogue, &applicant, &needs(&[CashAssistance]), &ledger, today());
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None);
+    assert!(rules(need).contains(&"PENA.once"), "{:#?}", need.reasons);
+}
+
+#[test]
+fn adminduk_is_granted_to_anyone_alive_with_no_enrolment_to_start() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000013"), &[CivilDocuments]);
+
+    let grant = the_grant(only(&decision));
+    assert_eq!(grant.programme.as_str(), "ADMINDUK");
+    assert_eq!(grant.opd, "DISDUKCAPIL");
+    assert_eq!(grant.benefit, Benefit::Service);
+    assert!(decision.enrolments_to_start.is_empty());
+}
+
+// --- BLT-DD and the overlap rules --------------------------------------------------------
+
+#[test]
+fn blt_dd_is_refused_to_a_pkh_household() {
+    let decision = decide_blt_dd_for_household_on(&[("PKH", EnrolmentStatus::Active)]);
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None);
+    assert_eq!(rules(need), ["BLT-DD.desil", "overlap.BLT-DD.PKH"]);
+    assert_eq!(
+        need.reasons[1].message,
+        "BLT-DD cannot be combined with PKH, which the household (H-TEST) already receives."
+    );
+}
+
+#[test]
+fn blt_dd_is_refused_to_a_bpnt_household() {
+    let decision = decide_blt_dd_for_household_on(&[("BPNT", EnrolmentStatus::Active)]);
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None);
+    assert_eq!(rules(need), ["BLT-DD.desil", "overlap.BLT-DD.BPNT"]);
+}
+
+#[test]
+fn blt_dd_is_refused_while_a_bpnt_enrolment_is_on_hold() {
+    let decision = decide_blt_dd_for_household_on(&[("BPNT", EnrolmentStatus::Held)]);
+
+    assert_eq!(granted(only(&decision)), None);
+}
+
+#[test]
+fn blt_dd_is_granted_to_a_poor_household_on_neither_pkh_nor_bpnt() {
+    let decision = decide_blt_dd_for_household_on(&[("PKH", EnrolmentStatus::Ended), ("BPNT", EnrolmentStatus::Ended)]);
+
+    let grant = the_grant(only(&decision));
+    assert_eq!(grant.programme.as_str(), "BLT-DD");
+    assert_eq!(grant.opd, "PEMDES");
+    assert_eq!(
+        grant.benefit,
+        Benefit::Cash {
+            amount_per_period_idr: 300_000,
+            cadence: Cadence::Monthly,
+            component: "base".to_owned(),
+        }
+    );
+    assert_eq!(grant.beneficiary, Some(household("H-TEST")));
+}
+
+#[test]
+fn a_pkh_and_bpnt_household_asking_for_cash_is_told_why_each_programme_is_refused() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000001"), &[CashAssistance]);
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None);
+    assert_eq!(
+        rules(need),
+        [
+            "PKH.desil",
+            "PKH.already_enrolled",
+            "BLT-DD.desil",
+            "overlap.BLT-DD.PKH",
+            "overlap.BLT-DD.BPNT",
+            "PENA.desil",
+            "PENA.age",
+            "overlap.PENA.PKH",
+            "overlap.PENA.BPNT",
+        ]
+    );
+    assert_eq!(
+        need.reasons[1].message,
+        "The household (H-000001) is already enrolled in PKH."
+    );
+}
+
+#[test]
+fn pbi_jk_is_granted_to_a_member_of_a_pkh_household() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000001"), &[HealthInsurance]);
+
+    let need = only(&decision);
+    assert_eq!(granted(need), Some("PBI-JK"));
+    assert_eq!(rules(need), ["PBI-JK.desil"]);
+    assert_eq!(decision.enrolments_to_start[0].beneficiary, person_id("P-000001"));
+}
+
+#[test]
+fn a_second_need_cannot_be_met_by_a_programme_excluded_by_the_first() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000020"), &[CashAssistance, FoodAssistance, ElderlyCare]);
+
+    let [cash, food, elderly] = &decision.decisions[..] else {
+        panic!("three needs, three decisions: {decision:#?}");
+    };
+    assert_eq!(granted(cash), Some("PKH"));
+    assert_eq!(granted(food), Some("BPNT"));
+    assert_eq!(granted(elderly), None);
+    assert_eq!(
+        rules(elderly),
+        [
+            "PERMAKANAN.desil",
+            "PERMAKANAN.age",
+            "overlap.PERMAKANAN.PKH",
+            "overlap.PERMAKANAN.BPNT",
+            "PKH.desil",
+            "PKH.already_granted",
+        ]
+    );
+    assert_eq!(
+        elderly.reasons[2].message,
+        "PERMAKANAN cannot be combined with PKH, which was granted earlier in this case, for need N1."
+    );
+    let started: Vec<&str> = decision
+        .enrolments_to_start
+        .iter()
+        .map(|e| e.programme.as_str())
+        .collect();
+    assert_eq!(started, ["PKH", "BPNT"]);
+}
+
+#[test]
+fn a_need_decided_after_permakanan_is_granted_falls_through_to_blt_dd() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000020"), &[ElderlyCare, CashAssistance]);
+
+    assert_eq!(granted(&decision.decisions[0]), Some("PERMAKANAN"));
+    let cash = &decision.decisions[1];
+    assert_eq!(granted(cash), Some("BLT-DD"));
+    assert!(rules(cash).contains(&"overlap.PERMAKANAN.PKH"), "{:#?}", cash.reasons);
+}
+
+#[test]
+fn a_programme_the_applicant_already_holds_is_not_granted_again() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000007"), &[SchoolAid]);
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None);
+    assert!(rules(need).contains(&"PIP.already_enrolled"), "{:#?}", need.reasons);
+    assert_eq!(
+        need.reasons.last().map(|r| r.message.as_str()),
+        Some("The applicant (P-000007) is already enrolled in PIP.")
+    );
+}
+
+// --- Who the applicant is ----------------------------------------------------------------
+
+#[test]
+fn a_deceased_person_is_refused_every_need_for_that_reason_alone() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000018"), &[HealthInsurance, CashAssistance, CivilDocuments]);
+
+    assert_eq!(decision.decisions.len(), 3);
+    for need in &decision.decisions {
+        assert_eq!(granted(need), None);
+        assert_eq!(rules(need), ["exclusion.deceased"]);
+    }
+    assert!(decision.enrolments_to_start.is_empty());
+}
+
+#[test]
+fn a_person_outside_the_registry_gets_adminduk_but_no_cash() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(None, &[CivilDocuments, CashAssistance]);
+
+    let [documents, cash] = &decision.decisions[..] else {
+        panic!("two needs, two decisions: {decision:#?}");
+    };
+    let grant = the_grant(documents);
+    assert_eq!(grant.programme.as_str(), "ADMINDUK");
+    assert_eq!(grant.beneficiary, None);
+    assert_eq!(rules(documents), ["registry.not_required"]);
+    assert_eq!(granted(cash), None);
+    let registry_reasons: Vec<&Reason> = cash
+        .reasons
+        .iter()
+        .filter(|r| r.rule == "registry.unknown_person")
+        .collect();
+    assert_eq!(registry_reasons.len(), 3, "one per cash programme tried");
+    assert_eq!(
+        registry_reasons[0].message,
+        "PKH is only for people in the social registry (DTSEN), and the applicant is not in it."
+    );
+    assert_eq!(decision.person_id, None);
+    assert!(decision.enrolments_to_start.is_empty());
+}
+
+#[test]
+fn a_service_may_be_asked_for_twice_in_one_case() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(None, &[CivilDocuments, CivilDocuments]);
+
+    assert!(decision.decisions.iter().all(|d| granted(d) == Some("ADMINDUK")));
+}
+
+#[test]
+fn a_need_no_programme_meets_is_refused_saying_so() {
+    let catalogue = Catalogue::parse(BLT_DD_ONLY).expect("the test catalogue parses");
+    let applicant = Applicant::InRegistry(person(1, "1980-01-01"));
+
+    let decision = decide_case(
+        &catalogue,
+        &applicant,
+        &needs(&[HousingRepair]),
+        &LedgerView::empty(),
+        today(),
+    );
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None);
+    assert_eq!(need.reasons[0].rule, "need.unserved");
+    assert_eq!(
+        need.reasons[0].message,
+        "No programme in catalogue test-blt-dd meets the need housing_repair."
+    );
+}
+
+#[test]
+fn the_decision_names_the_catalogue_version_and_the_applicant() {
+    let seed = Seed::load();
+
+    let decision = seed.decide(Some("P-000021"), &[HealthInsurance]);
+
+    assert_eq!(decision.catalogue_version, "2026.1");
+    assert_eq!(decision.person_id, PersonId::parse("P-000021").ok());
+    assert_eq!(decision.household_id, HouseholdId::parse("H-000007").ok());
+    assert_eq!(decision.beneficiary_name.as_deref(), Some("Hj. Maesaroh"));
+}
+
+// --- Invariants over any case ------------------------------------------------------------
+
+fn any_category() -> impl Strategy<Value = NeedCategory> {
+    proptest::sample::select(NeedCategory::ALL.to_vec())
+}
+
+fn any_status() -> impl Strategy<Value = EnrolmentStatus> {
+    prop_oneof![
+        Just(EnrolmentStatus::Active),
+        Just(EnrolmentStatus::Held),
+        Just(EnrolmentStatus::Ended),
+    ]
+}
+
+proptest! {
+    /// Invariant 4 of the design: no forbidden overlap is held by the same person or family,
+    /// whatever they ask for, in whatever order, whatever they hold already.
+    #[test]
+    fn no_case_ever_leaves_an_applicant_holding_programmes_that_exclude_each_other(
+        desil in 1i64..=10,
+        birth_year in 1930i32..=2024,
+        categories in proptest::collection::vec(any_category(), 0..8),
+        held in proptest::collection::vec(
+            (0usize..10, any::<bool>(), any_status()),
+            0..5,
+        ),
+    ) {
+        let catalogue = shipped_catalogue();
+        // Services are delivered case by case and never sit in the ledger.
+        let enrolling: Vec<&Programme> =
+            catalogue.programmes().iter().filter(|p| p.keeps_enrolment()).collect();
+        let facts = person(desil, &format!("{birth_year}-06-15"));
+        let ledger = LedgerView::new(
+            held.iter()
+                .map(|(index, for_household, status)| {
+                    let programme = enrolling[index % enrolling.len()];
+                    LedgerEntry {
+                        programme: programme.code().clone(),
+                        beneficiary: if *for_household { household("H-TEST") } else { person_id("P-TEST") },
+                        status: *status,
+                    }
+                })
+                .collect(),
+        );
+        let applicant = Applicant::InRegistry(facts);
+
+        let decision = decide_case(&catalogue, &applicant, &needs(&categories), &ledger, today());
+
+        let held_now = ledger.current_programmes();
+        let mut grants: Vec<&Grant> = Vec::new();
+        for grant in decision.decisions.iter().filter_map(NeedDecision::grant) {
+            prop_assert!(
+                !ledger.current().any(|e| e.programme == grant.programme
+                    && Some(&e.beneficiary) == grant.beneficiary.as_ref()),
+                "{} granted again to a beneficiary who holds it", grant.programme
+            );
+            // The ledger may hold a forbidden pair already (that is for the registry feeds to
+            // clear); what a case grants must not add one.
+            for other in held_now.iter().chain(grants.iter().map(|g| &g.programme)) {
+                prop_assert!(
+                    catalogue.exclusion_between(&grant.programme, other).is_none(),
+                    "{} granted alongside {other} after {categories:?}", grant.programme
+                );
+            }
+            grants.push(grant);
+        }
+        let started: Vec<&ProgrammeCode> = decision.enrolments_to_start.iter().map(|e| &e.programme).collect();
+        let mut distinct = started.clone();
+        distinct.sort();
+        distinct.dedup();
+        prop_assert_eq!(started.len(), distinct.len(), "an enrolment started twice");
+    }
+}

@@ -1,0 +1,174 @@
+//! Eligibility's HTTP API for the back office and supervisors: decisions with their reasons,
+//! the catalogue in force, and the enrolment ledger. Handlers are thin: parse, call the use
+//! case, map errors through the shared code table.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use slrt_errors::{ApiError, ErrorBody};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use crate::app::catalogue::{CashView, CatalogueView, ComponentView, GeneralRule, OverlapRule, ProgrammeView};
+use crate::app::ledger::EnrolmentView;
+use crate::app::{Eligibility, parse_beneficiary_id};
+use crate::projections::{
+    BeneficiaryView, BenefitView, DecidedApplicant, DecisionView, NeedOutcome, ProgrammeRef, ReasonView,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SLRT eligibility",
+        description = "Decides every need of a case against the versioned programme catalogue, with the rules \
+                       that fired, and keeps the enrolment ledger across all programmes and agencies."
+    ),
+    paths(get_decision, get_catalogue, list_enrolments),
+    components(schemas(
+        DecisionView,
+        DecidedApplicant,
+        NeedOutcome,
+        ProgrammeRef,
+        BenefitView,
+        BeneficiaryView,
+        ReasonView,
+        CatalogueView,
+        ProgrammeView,
+        CashView,
+        ComponentView,
+        OverlapRule,
+        GeneralRule,
+        EnrolmentList,
+        EnrolmentView,
+        ErrorBody
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/decisions/{case_id}", web::get().to(get_decision))
+        .route("/v1/catalogue", web::get().to(get_catalogue))
+        .route(
+            "/v1/beneficiaries/{beneficiary_id}/enrolments",
+            web::get().to(list_enrolments),
+        );
+}
+
+/// The decision of a case.
+///
+/// Every need with its outcome, the programme and benefit granted, and every rule that
+/// fired (approving or rejecting) with its id, under the catalogue version named. A case is
+/// decided shortly after it is opened; until then the answer is 404.
+#[utoipa::path(
+    get,
+    path = "/v1/decisions/{case_id}",
+    params(("case_id" = String, Path, description = "The case id (UUID)")),
+    responses(
+        (status = 200, description = "The decision", body = DecisionView, example = json!({
+            "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "case_number": "SLRT-3375-2026-000042",
+            "catalogue_version": "2026.1", "decided_at": "2026-03-02T03:04:05Z", "decided_on": "2026-03-02",
+            "event_id": "01936f1e-7d00-7000-8000-000000000001",
+            "applicant": {
+                "in_registry": true, "person_id": "P-000009", "household_id": "H-000003", "registry_name": "Darto",
+                "declared_name": "Darto", "nik_masked": "3375********0001", "region_code": "33.75.02.1004"
+            },
+            "needs": [{
+                "need_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e70", "category": "cash_assistance", "outcome": "approved",
+                "programme": {"code": "PKH", "name": "Program Keluarga Harapan (conditional cash transfer)", "opd": "DINSOS"},
+                "benefit": {"kind": "cash", "amount_per_period_idr": 750000, "cadence": "quarterly", "component": "child_0_6"},
+                "beneficiary": {"kind": "household", "id": "H-000003"},
+                "reasons": [{"rule": "PKH.desil", "message": "The household is in desil 3, within PKH's cut-off of desil 4."}]
+            }],
+            "enrolments_started": [{
+                "enrolment_id": "01936f1e-7d00-7000-8000-000000000002", "programme_code": "PKH",
+                "beneficiary_kind": "household", "beneficiary_id": "H-000003", "status": "active", "source": "decision",
+                "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "need_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e70",
+                "started_on": "2026-03-02", "ended_on": null
+            }]
+        })),
+        (status = 400, description = "The case id is not a UUID", body = ErrorBody, example = json!({
+            "error": {"code": "invalid_input", "message": "a case id is a UUID", "field": "case_id"}
+        })),
+        (status = 404, description = "The case is not decided (yet)", body = ErrorBody),
+    )
+)]
+async fn get_decision(
+    eligibility: web::Data<Eligibility>,
+    case_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let case_id = Uuid::parse_str(&case_id).map_err(|_| ApiError::invalid("case_id", "a case id is a UUID"))?;
+    match eligibility.decision(case_id).await? {
+        Some(decision) => Ok(HttpResponse::Ok().json(decision)),
+        None => Err(ApiError::not_found(format!(
+            "no decision for case {case_id}; it may not be decided yet"
+        ))),
+    }
+}
+
+/// The programme catalogue in force.
+///
+/// Version and effective date, the programmes each need can be met by, and every programme
+/// with its benefit, targeting (registry membership, desil cut-off, ages), overlap rules and
+/// cash terms. The rule ids here are the ones decisions cite.
+#[utoipa::path(
+    get,
+    path = "/v1/catalogue",
+    responses((status = 200, description = "The catalogue", body = CatalogueView, example = json!({
+        "version": "2026.1", "effective_from": "2026-01-01",
+        "serves": {"cash_assistance": ["PKH", "BLT-DD", "PENA"], "civil_documents": ["ADMINDUK"]},
+        "programmes": [{
+            "code": "BLT-DD", "name": "Bantuan Langsung Tunai Dana Desa (village cash transfer)", "opd": "PEMDES",
+            "benefit": "cash", "beneficiary": "household", "requires_registry": true, "max_desil": 4,
+            "min_age": null, "max_age": null, "keeps_enrolment": true, "excludes": ["PKH", "BPNT"],
+            "cash": {"cadence": "monthly", "components": [
+                {"id": "base", "amount_per_period_idr": 300000, "min_age": null, "max_age": null, "default": true}
+            ]}
+        }],
+        "overlap_rules": [{"rule": "overlap.BLT-DD.PKH", "programmes": ["BLT-DD", "PKH"]}],
+        "general_rules": [{"rule": "exclusion.deceased", "description": "A person the registry records as deceased is granted nothing."}]
+    })))
+)]
+async fn get_catalogue(eligibility: web::Data<Eligibility>) -> HttpResponse {
+    HttpResponse::Ok().json(eligibility.catalogue_view())
+}
+
+/// A household's or person's enrolments.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EnrolmentList {
+    #[schema(example = "H-000001")]
+    pub beneficiary_id: String,
+    /// Current enrolments (active, held) first, then ended ones; newest first within each.
+    pub enrolments: Vec<EnrolmentView>,
+}
+
+/// The enrolment ledger of a household or person.
+///
+/// Every enrolment the ledger holds for the id, from the registry file or started by a case
+/// decision, with its status. An id with no enrolments gets an empty list. The list is not
+/// paginated: a beneficiary holds at most one current enrolment per catalogue programme.
+#[utoipa::path(
+    get,
+    path = "/v1/beneficiaries/{beneficiary_id}/enrolments",
+    params(("beneficiary_id" = String, Path, description = "A household id (H-000001) or person id (P-000001)")),
+    responses(
+        (status = 200, description = "The enrolments", body = EnrolmentList, example = json!({
+            "beneficiary_id": "H-000001",
+            "enrolments": [{
+                "enrolment_id": "01936f1e-7d00-7000-8000-000000000003", "programme_code": "PKH",
+                "beneficiary_kind": "household", "beneficiary_id": "H-000001", "status": "active", "source": "registry",
+                "case_id": null, "need_id": null, "started_on": "2026-01-05", "ended_on": null
+            }]
+        })),
+        (status = 400, description = "The id is empty, too long or has spaces", body = ErrorBody),
+    )
+)]
+async fn list_enrolments(
+    eligibility: web::Data<Eligibility>,
+    beneficiary_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let beneficiary_id = parse_beneficiary_id(&beneficiary_id)?;
+    let enrolments = eligibility.enrolments(&beneficiary_id).await?;
+    Ok(HttpResponse::Ok().json(EnrolmentList {
+        beneficiary_id,
+        enrolments,
+    }))
+}

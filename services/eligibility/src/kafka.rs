@@ -1,0 +1,48 @@
+//! The decider: intake's `CaseOpened` events, each decided once.
+//!
+//! Two guards make a redelivery harmless: the inbox skips an event id seen before, and the
+//! decision stream (`decision-{case_id}`) exists once a case is decided, so the same case
+//! announced again under another event id is not decided twice.
+
+use slrt_eventstore::envelope::ReceivedEnvelope;
+use slrt_messaging::{EventHandler, HandlerError};
+use slrt_proto::intake::v1::CaseOpened;
+use sqlx::PgConnection;
+
+use crate::app::Eligibility;
+use crate::app::decider::{DecideError, Decided, decide_case_opened};
+
+pub struct Decider {
+    pub eligibility: Eligibility,
+}
+
+impl EventHandler for Decider {
+    async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEnvelope) -> Result<(), HandlerError> {
+        if !event.is::<CaseOpened>() {
+            return Ok(());
+        }
+        let opened: CaseOpened = event.decode()?;
+        let eligibility = &self.eligibility;
+        let decided = decide_case_opened(conn, &eligibility.store, &eligibility.catalogue, event, &opened)
+            .await
+            .map_err(|error| match error {
+                DecideError::Contract { .. } => HandlerError::Permanent(error.to_string()),
+                DecideError::Database(error) => HandlerError::from(error),
+                DecideError::Append(error) => HandlerError::from(error),
+            })?;
+        match decided {
+            Decided::Recorded {
+                approved,
+                rejected,
+                enrolments,
+            } => {
+                tracing::info!(case.id = %opened.case_id, approved, rejected, enrolments, "case decided");
+            }
+            Decided::AlreadyDecided => {
+                tracing::info!(case.id = %opened.case_id, "case already decided; the delivery changes nothing");
+            }
+            Decided::NoNeeds => tracing::info!(case.id = %opened.case_id, "case lists no needs; nothing to decide"),
+        }
+        Ok(())
+    }
+}

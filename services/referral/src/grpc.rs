@@ -1,0 +1,183 @@
+//! The OPD gRPC API (`slrt.referral.v1.OpdReferralService`). Thin: who is calling (the
+//! `x-slrt-opd` metadata), parse, call the use case, map errors through the shared table.
+
+use std::pin::Pin;
+
+use slrt_errors::{ApiError, ErrorCode};
+use slrt_eventstore::Cursor;
+use slrt_proto::referral::v1::opd_referral_service_server::OpdReferralService;
+use slrt_proto::referral::v1::{
+    AcceptRequest, AcknowledgeRequest, CompleteRequest, ListOpenReferralsRequest, ListOpenReferralsResponse,
+    ReferralDetails, ReferralState, ReferralUpdate, RejectRequest, WatchReferralsRequest,
+};
+use tokio::sync::watch;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::app::feed::FeedUpdate;
+use crate::app::{OPD_METADATA, Referrals, page_size};
+use crate::domain::{AcceptReferral, AcknowledgeReferral, CompleteReferral, OpdCode, ReferralCommand, RejectReferral};
+use crate::projections::ReferralRecord;
+
+pub struct OpdReferrals {
+    pub referrals: Referrals,
+    /// Ends open watch streams when the service stops, so shutdown does not wait on them.
+    pub stopped: watch::Receiver<bool>,
+}
+
+impl OpdReferrals {
+    fn caller<T>(&self, request: &Request<T>) -> Result<OpdCode, Status> {
+        let value = match request.metadata().get(OPD_METADATA) {
+            None => None,
+            Some(value) => Some(value.to_str().map_err(|_| {
+                ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "must be an OPD code such as DINSOS, in visible ASCII",
+                )
+                .with_field(OPD_METADATA)
+            })?),
+        };
+        Ok(self.referrals.authenticate(value)?)
+    }
+
+    async fn act(&self, command: ReferralCommand) -> Result<Response<ReferralState>, Status> {
+        let record = self.referrals.act(command).await?;
+        Ok(Response::new(state(record)))
+    }
+}
+
+type UpdateStream = Pin<Box<dyn Stream<Item = Result<ReferralUpdate, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl OpdReferralService for OpdReferrals {
+    type WatchReferralsStream = UpdateStream;
+
+    async fn watch_referrals(
+        &self,
+        request: Request<WatchReferralsRequest>,
+    ) -> Result<Response<Self::WatchReferralsStream>, Status> {
+        let opd = self.caller(&request)?;
+        let after = request.into_inner().after_cursor;
+        let cursor = if after.is_empty() {
+            Cursor::START
+        } else {
+            after.parse::<Cursor>().map_err(|_| {
+                ApiError::invalid(
+                    "after_cursor",
+                    format!(
+                        "{after:?} is not a cursor; pass the cursor of an update as received, or nothing to start over"
+                    ),
+                )
+            })?
+        };
+        let updates =
+            tokio_stream::wrappers::ReceiverStream::new(self.referrals.watch(opd, cursor, self.stopped.clone()))
+                .map(|update| update.map(referral_update).map_err(Status::from));
+        Ok(Response::new(Box::pin(updates)))
+    }
+
+    async fn list_open_referrals(
+        &self,
+        request: Request<ListOpenReferralsRequest>,
+    ) -> Result<Response<ListOpenReferralsResponse>, Status> {
+        let opd = self.caller(&request)?;
+        let limit = page_size("limit", Some(i64::from(request.into_inner().limit)))?;
+        let records = self.referrals.list_open(&opd, limit).await?;
+        Ok(Response::new(ListOpenReferralsResponse {
+            referrals: records.into_iter().map(state).collect(),
+        }))
+    }
+
+    async fn acknowledge(&self, request: Request<AcknowledgeRequest>) -> Result<Response<ReferralState>, Status> {
+        let opd = self.caller(&request)?;
+        let request = request.into_inner();
+        self.act(ReferralCommand::Acknowledge(AcknowledgeReferral {
+            referral_id: referral_id(&request.referral_id)?,
+            opd,
+            actor: request.actor,
+        }))
+        .await
+    }
+
+    async fn accept(&self, request: Request<AcceptRequest>) -> Result<Response<ReferralState>, Status> {
+        let opd = self.caller(&request)?;
+        let request = request.into_inner();
+        self.act(ReferralCommand::Accept(AcceptReferral {
+            referral_id: referral_id(&request.referral_id)?,
+            opd,
+            actor: request.actor,
+            note: request.note,
+        }))
+        .await
+    }
+
+    async fn reject(&self, request: Request<RejectRequest>) -> Result<Response<ReferralState>, Status> {
+        let opd = self.caller(&request)?;
+        let request = request.into_inner();
+        self.act(ReferralCommand::Reject(RejectReferral {
+            referral_id: referral_id(&request.referral_id)?,
+            opd,
+            actor: request.actor,
+            reason: request.reason,
+        }))
+        .await
+    }
+
+    async fn complete(&self, request: Request<CompleteRequest>) -> Result<Response<ReferralState>, Status> {
+        let opd = self.caller(&request)?;
+        let request = request.into_inner();
+        self.act(ReferralCommand::Complete(CompleteReferral {
+            referral_id: referral_id(&request.referral_id)?,
+            opd,
+            actor: request.actor,
+            successful: request.successful,
+            outcome_code: request.outcome_code,
+            note: request.note,
+        }))
+        .await
+    }
+}
+
+fn referral_id(text: &str) -> Result<Uuid, ApiError> {
+    if text.is_empty() {
+        return Err(ApiError::invalid("referral_id", "is required"));
+    }
+    Uuid::parse_str(text)
+        .map_err(|_| ApiError::invalid("referral_id", format!("{text:?} is not a referral id (a UUID)")))
+}
+
+fn referral_update(update: FeedUpdate) -> ReferralUpdate {
+    ReferralUpdate {
+        cursor: update.cursor.to_string(),
+        event_type: update.event_type,
+        referral: Some(state(update.referral)),
+        traceparent: update.traceparent.unwrap_or_default(),
+    }
+}
+
+/// The OPD's view: everything it needs to serve the client, the NIK included.
+fn state(record: ReferralRecord) -> ReferralState {
+    ReferralState {
+        details: Some(ReferralDetails {
+            referral_id: record.referral_id.to_string(),
+            case_id: record.case_id.to_string(),
+            need_id: record.need_id.to_string(),
+            category: record.category,
+            programme_code: record.programme_code.unwrap_or_default(),
+            opd_code: record.opd_code,
+            opd_name: record.opd_name,
+            service: record.service,
+            region_code: record.region_code,
+            client_name: record.client_name,
+            client_nik: record.client_nik.as_str().to_string(),
+            beneficiary_id: record.beneficiary_id.unwrap_or_default(),
+            cash: record.cash,
+            amount_per_period_idr: record.amount_per_period_idr,
+            cadence: record.cadence,
+            component: record.component,
+        }),
+        status: record.status,
+        updated_at: record.updated_at.to_rfc3339(),
+    }
+}

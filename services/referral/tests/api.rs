@@ -1,0 +1,838 @@
+//! Black-box tests of the referral service: the real application on port 0, a fresh
+//! database and a unique topic prefix per test, the shared broker. Eligibility's decisions
+//! are published as eligibility would; agencies act through the gRPC API.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use prost::Message as _;
+use rdkafka::Message as _;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use slrt_proto::eligibility::v1 as eligibility;
+use slrt_proto::referral::v1 as referral;
+use slrt_proto::referral::v1::opd_referral_service_client::OpdReferralServiceClient;
+use slrt_referral::{settings::Settings, startup};
+use slrt_testkit::{brokers, eventually, fresh_database_url, unique_prefix};
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(60);
+const APPLICANT_NIK: &str = "3375014506850003";
+
+struct TestApp {
+    http: String,
+    grpc: String,
+    prefix: String,
+    db: PgPool,
+    stop: watch::Sender<bool>,
+    web: reqwest::Client,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn spawn_app() -> TestApp {
+    let database_url = fresh_database_url().await;
+    let prefix = unique_prefix();
+    let env: HashMap<&str, String> = HashMap::from([
+        ("SLRT_REFERRAL_HTTP_ADDR", "127.0.0.1:0".to_string()),
+        ("SLRT_REFERRAL_GRPC_ADDR", "127.0.0.1:0".to_string()),
+        ("SLRT_REFERRAL_DATABASE_URL", database_url.clone()),
+        ("SLRT_TOPIC_PREFIX", prefix.clone()),
+        ("SLRT_KAFKA_BROKERS", brokers()),
+        ("SLRT_RELAY_POLL_MS", "100".to_string()),
+    ]);
+    let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("settings");
+    let service = startup::build(settings).await.expect("referral starts");
+    let app = TestApp {
+        http: format!("http://127.0.0.1:{}", service.http_port()),
+        grpc: format!("http://127.0.0.1:{}", service.grpc_port()),
+        prefix,
+        db: PgPool::connect(&database_url).await.expect("test pool"),
+        stop: service.stopper(),
+        web: reqwest::Client::new(),
+    };
+    tokio::spawn(service.run_until_stopped());
+    app
+}
+
+impl TestApp {
+    async fn client(&self) -> OpdReferralServiceClient<Channel> {
+        OpdReferralServiceClient::connect(self.grpc.clone())
+            .await
+            .expect("gRPC connects")
+    }
+
+    /// Publishes a decision on eligibility's topic, as eligibility would; returns its event id.
+    async fn publish(&self, decided: &eligibility::CaseDecided) -> Uuid {
+        let topic = format!("{}slrt.eligibility.events.v1", self.prefix);
+        let case_id = Uuid::parse_str(&decided.case_id).ok();
+        slrt_testkit::publish(&brokers(), &topic, "eligibility", case_id, decided).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .web
+            .get(format!("{}{path}", self.http))
+            .send()
+            .await
+            .expect("HTTP answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// The agency's open referrals, once there are at least `count`.
+    async fn open_referrals(&self, opd: &str, count: usize) -> Vec<referral::ReferralState> {
+        eventually(WAIT, &format!("{count} open referral(s) for {opd}"), || async {
+            let request = as_opd(opd, referral::ListOpenReferralsRequest { limit: 0 });
+            let referrals = self
+                .client()
+                .await
+                .list_open_referrals(request)
+                .await
+                .ok()?
+                .into_inner()
+                .referrals;
+            (referrals.len() >= count).then_some(referrals)
+        })
+        .await
+    }
+
+    /// Routes one approved need of `category` under `programme` and returns its referral id.
+    async fn referral_for(&self, opd: &str, category: &str, programme: &str) -> String {
+        let decided = case_decided(&[approved(category, programme, None)]);
+        self.publish(&decided).await;
+        let need_id = decided.decisions[0].need_id.clone();
+        let open = eventually(WAIT, "the referral", || async {
+            let open = self
+                .client()
+                .await
+                .list_open_referrals(as_opd(opd, referral::ListOpenReferralsRequest { limit: 0 }))
+                .await
+                .ok()?;
+            open.into_inner()
+                .referrals
+                .into_iter()
+                .find(|r| details(r).need_id == need_id)
+        })
+        .await;
+        details(&open).referral_id
+    }
+
+    async fn count(&self, sql: &'static str, bind: &str) -> i64 {
+        sqlx::query_scalar(sql).bind(bind).fetch_one(&self.db).await.unwrap()
+    }
+}
+
+fn as_opd<T>(opd: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("x-slrt-opd", opd.parse().unwrap());
+    request
+}
+
+fn details(state: &referral::ReferralState) -> referral::ReferralDetails {
+    state.details.clone().expect("a referral carries its details")
+}
+
+fn approved(category: &str, programme: &str, benefit: Option<eligibility::Benefit>) -> eligibility::NeedDecision {
+    eligibility::NeedDecision {
+        need_id: Uuid::now_v7().to_string(),
+        category: category.to_string(),
+        outcome: eligibility::Outcome::Approved as i32,
+        programme_code: programme.to_string(),
+        programme_name: programme.to_string(),
+        benefit,
+        reasons: vec![eligibility::Reason {
+            rule: format!("{programme}.desil"),
+            message: "desil 1".into(),
+        }],
+    }
+}
+
+fn rejected(category: &str) -> eligibility::NeedDecision {
+    eligibility::NeedDecision {
+        need_id: Uuid::now_v7().to_string(),
+        category: category.to_string(),
+        outcome: eligibility::Outcome::Rejected as i32,
+        reasons: vec![eligibility::Reason {
+            rule: "overlap".into(),
+            message: "already enrolled".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+fn pkh_benefit() -> Option<eligibility::Benefit> {
+    Some(eligibility::Benefit {
+        cash: true,
+        amount_per_period_idr: 750_000,
+        cadence: "quarterly".into(),
+        component: "base".into(),
+    })
+}
+
+fn case_decided(decisions: &[eligibility::NeedDecision]) -> eligibility::CaseDecided {
+    eligibility::CaseDecided {
+        case_id: Uuid::now_v7().to_string(),
+        catalogue_version: "2026.1".into(),
+        person_id: "p-3375-0001".into(),
+        household_id: "hh-3375-0042".into(),
+        beneficiary_name: "Siti Aminah".into(),
+        decisions: decisions.to_vec(),
+        applicant_name: "Siti Aminah".into(),
+        applicant_nik: APPLICANT_NIK.into(),
+        region_code: "33.75.01.1002".into(),
+    }
+}
+
+async fn next_update(stream: &mut tonic::Streaming<referral::ReferralUpdate>) -> referral::ReferralUpdate {
+    tokio::time::timeout(WAIT, stream.message())
+        .await
+        .expect("an update within the wait")
+        .expect("the stream stays healthy")
+        .expect("the stream stays open")
+}
+
+async fn watch(app: &TestApp, opd: &str, after: &str) -> tonic::Streaming<referral::ReferralUpdate> {
+    let request = as_opd(
+        opd,
+        referral::WatchReferralsRequest {
+            after_cursor: after.to_string(),
+        },
+    );
+    app.client()
+        .await
+        .watch_referrals(request)
+        .await
+        .expect("the watch opens")
+        .into_inner()
+}
+
+fn acknowledge(id: &str) -> referral::AcknowledgeRequest {
+    referral::AcknowledgeRequest {
+        referral_id: id.to_string(),
+        actor: "petugas.1".into(),
+    }
+}
+
+fn accept(id: &str) -> referral::AcceptRequest {
+    referral::AcceptRequest {
+        referral_id: id.to_string(),
+        actor: "petugas.1".into(),
+        note: "home visit Monday".into(),
+    }
+}
+
+fn complete(id: &str, successful: bool, outcome_code: &str) -> referral::CompleteRequest {
+    referral::CompleteRequest {
+        referral_id: id.to_string(),
+        actor: "petugas.1".into(),
+        successful,
+        outcome_code: outcome_code.into(),
+        note: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn an_approved_need_becomes_a_referral_its_opd_sees_in_its_list_and_its_watch() {
+    let app = spawn_app().await;
+    let decided = case_decided(&[
+        approved("cash_assistance", "PKH", pkh_benefit()),
+        rejected("housing_repair"),
+    ]);
+    let decision_event = app.publish(&decided).await;
+
+    let open = app.open_referrals("DINSOS", 1).await;
+    assert_eq!(open.len(), 1, "one approved need, one referral");
+    let d = details(&open[0]);
+    assert_eq!(open[0].status, "requested");
+    assert_eq!(
+        (d.case_id.as_str(), d.need_id.as_str()),
+        (decided.case_id.as_str(), decided.decisions[0].need_id.as_str())
+    );
+    assert_eq!(
+        (d.opd_code.as_str(), d.service.as_str()),
+        ("DINSOS", "Program Keluarga Harapan (PKH)")
+    );
+    assert_eq!(
+        (d.client_name.as_str(), d.client_nik.as_str()),
+        ("Siti Aminah", APPLICANT_NIK)
+    );
+    assert_eq!(
+        (d.region_code.as_str(), d.beneficiary_id.as_str()),
+        ("33.75.01.1002", "hh-3375-0042")
+    );
+    assert_eq!(
+        (d.cash, d.amount_per_period_idr, d.cadence.as_str()),
+        (true, 750_000, "quarterly")
+    );
+
+    let mut updates = watch(&app, "DINSOS", "").await;
+    let first = next_update(&mut updates).await;
+    assert_eq!(first.event_type, "slrt.referral.v1.ReferralRequested");
+    assert_eq!(details(first.referral.as_ref().unwrap()).referral_id, d.referral_id);
+    assert!(
+        first.cursor.parse::<slrt_eventstore::Cursor>().is_ok(),
+        "cursor {:?}",
+        first.cursor
+    );
+
+    // The rejected need is neither referred nor reported unrouted.
+    let (_, unrouted) = app.get("/v1/unrouted").await;
+    assert_eq!(unrouted["unrouted"], serde_json::json!([]));
+    let causes: i64 = sqlx::query_scalar("SELECT count(*) FROM es_events WHERE causation_id = $1")
+        .bind(decision_event)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(causes, 1, "the referral is caused by the decision");
+}
+
+#[tokio::test]
+async fn an_opd_acknowledges_accepts_and_completes_its_referral() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let mut client = app.client().await;
+
+    let acknowledged = client
+        .acknowledge(as_opd("DINSOS", acknowledge(&id)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(acknowledged.status, "acknowledged");
+    let accepted = client.accept(as_opd("DINSOS", accept(&id))).await.unwrap().into_inner();
+    assert_eq!(accepted.status, "accepted");
+    let completed = client
+        .complete(as_opd("DINSOS", complete(&id, true, "")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(completed.status, "completed");
+
+    let (status, body) = app.get(&format!("/v1/referrals/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "completed");
+    assert_eq!(body["successful"], true);
+    assert_eq!(body["last_actor"], "petugas.1");
+    assert_eq!(body["note"], "home visit Monday");
+    assert_eq!(
+        body["client"]["nik_masked"], "3375********0003",
+        "supervisors see the NIK masked"
+    );
+    assert!(!body.to_string().contains(APPLICANT_NIK));
+
+    let open = client
+        .list_open_referrals(as_opd("DINSOS", referral::ListOpenReferralsRequest { limit: 0 }))
+        .await
+        .unwrap();
+    assert!(
+        open.into_inner().referrals.is_empty(),
+        "a completed referral is no longer open"
+    );
+}
+
+#[tokio::test]
+async fn rejecting_a_referral_requires_a_reason() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let mut client = app.client().await;
+
+    let request = referral::RejectRequest {
+        referral_id: id.clone(),
+        actor: "petugas.1".into(),
+        reason: "  ".into(),
+    };
+    let refused = client.reject(as_opd("DINSOS", request)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert_eq!(refused.message(), "reason: a reason is required to reject a referral");
+
+    let request = referral::RejectRequest {
+        referral_id: id.clone(),
+        actor: "petugas.1".into(),
+        reason: "client lives outside our area".into(),
+    };
+    let rejected = client.reject(as_opd("DINSOS", request)).await.unwrap().into_inner();
+    assert_eq!(rejected.status, "rejected");
+    let (_, body) = app.get(&format!("/v1/referrals/{id}")).await;
+    assert_eq!(body["rejection_reason"], "client lives outside our area");
+}
+
+#[tokio::test]
+async fn an_illegal_transition_is_refused_with_the_domains_sentence_and_changes_nothing() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let mut client = app.client().await;
+
+    let refused = client
+        .complete(as_opd("DINSOS", complete(&id, true, "")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(
+        refused.message(),
+        "referral is requested but not yet accepted; it cannot be completed"
+    );
+
+    let refused = client
+        .complete(as_opd("DINSOS", complete(&id, false, "")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused
+            .message()
+            .starts_with("outcome_code: an outcome code is required"),
+        "{}",
+        refused.message()
+    );
+
+    let (_, body) = app.get(&format!("/v1/referrals/{id}")).await;
+    assert_eq!(body["status"], "requested");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM es_events WHERE stream_id = $1",
+            &format!("referral-{id}")
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn another_opd_gets_not_found_and_does_not_see_the_referral_in_its_stream() {
+    let app = spawn_app().await;
+    let decided = case_decided(&[
+        approved("cash_assistance", "PKH", pkh_benefit()),
+        approved("health_insurance", "PBI-JK", None),
+    ]);
+    app.publish(&decided).await;
+    let dinsos = details(&app.open_referrals("DINSOS", 1).await[0]).referral_id;
+    let dinkes = details(&app.open_referrals("DINKES", 1).await[0]).referral_id;
+    let mut client = app.client().await;
+
+    let foreign = client.accept(as_opd("DINKES", accept(&dinsos))).await.unwrap_err();
+    assert_eq!(foreign.code(), tonic::Code::NotFound);
+    assert_eq!(foreign.message(), format!("referral {dinsos} not found"));
+    let nowhere = Uuid::now_v7().to_string();
+    let missing = client.accept(as_opd("DINKES", accept(&nowhere))).await.unwrap_err();
+    assert_eq!(
+        (missing.code(), missing.message()),
+        (tonic::Code::NotFound, format!("referral {nowhere} not found").as_str())
+    );
+
+    let listed = client
+        .list_open_referrals(as_opd("DINKES", referral::ListOpenReferralsRequest { limit: 0 }))
+        .await
+        .unwrap();
+    let ids: Vec<String> = listed
+        .into_inner()
+        .referrals
+        .iter()
+        .map(|r| details(r).referral_id)
+        .collect();
+    assert_eq!(ids, vec![dinkes.as_str()]);
+
+    // Both referrals were requested in one transaction; the DINKES watch gets only its own,
+    // and a change to the DINSOS referral in between does not reach it either.
+    let mut updates = watch(&app, "DINKES", "").await;
+    let first = next_update(&mut updates).await;
+    assert_eq!(details(first.referral.as_ref().unwrap()).referral_id, dinkes);
+    client.accept(as_opd("DINSOS", accept(&dinsos))).await.unwrap();
+    client
+        .acknowledge(as_opd("DINKES", acknowledge(&dinkes)))
+        .await
+        .unwrap();
+    let second = next_update(&mut updates).await;
+    assert_eq!(second.event_type, "slrt.referral.v1.ReferralAcknowledged");
+    assert_eq!(details(second.referral.as_ref().unwrap()).referral_id, dinkes);
+}
+
+#[tokio::test]
+async fn a_caller_without_a_known_agency_code_is_unauthenticated() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    let anonymous = client
+        .list_open_referrals(referral::ListOpenReferralsRequest { limit: 0 })
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+    assert!(
+        anonymous.message().starts_with("x-slrt-opd: "),
+        "{}",
+        anonymous.message()
+    );
+    for opd in ["DINAS_X", "dinsos"] {
+        let refused = client
+            .list_open_referrals(as_opd(opd, referral::ListOpenReferralsRequest { limit: 0 }))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{opd}");
+        assert!(refused.message().contains(opd), "{}", refused.message());
+    }
+    // An agency no rule routes to yet may still connect.
+    client
+        .list_open_referrals(as_opd("KEMENAG", referral::ListOpenReferralsRequest { limit: 0 }))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_repeated_accept_answers_the_same_state_and_records_nothing_new() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let mut client = app.client().await;
+
+    let first = client.accept(as_opd("DINSOS", accept(&id))).await.unwrap().into_inner();
+    let again = client.accept(as_opd("DINSOS", accept(&id))).await.unwrap().into_inner();
+    assert_eq!(first, again);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM es_events WHERE stream_id = $1",
+            &format!("referral-{id}")
+        )
+        .await,
+        2
+    );
+
+    // The accepted event carries the whole referral: disbursement acts on it alone.
+    let payload: Vec<u8> = sqlx::query_scalar(
+        "SELECT payload FROM es_events WHERE stream_id = $1 AND event_type = 'slrt.referral.v1.ReferralAccepted'",
+    )
+    .bind(format!("referral-{id}"))
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let accepted = referral::ReferralAccepted::decode(payload.as_slice()).unwrap();
+    assert_eq!(accepted.referral, first.details);
+    assert_eq!(accepted.actor, "petugas.1");
+}
+
+#[tokio::test]
+async fn the_same_case_decided_delivered_twice_makes_one_referral() {
+    let app = spawn_app().await;
+    let decided = case_decided(&[
+        approved("cash_assistance", "PKH", pkh_benefit()),
+        approved("pet_care", "", None),
+    ]);
+    let first = app.publish(&decided).await;
+    let second = app.publish(&decided).await;
+    assert_ne!(first, second, "two deliveries under different event ids");
+
+    eventually(WAIT, "both deliveries to be processed", || async {
+        let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM es_inbox WHERE consumer = 'router'")
+            .fetch_one(&app.db)
+            .await
+            .ok()?;
+        (processed == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM referrals WHERE case_id::text = $1",
+            &decided.case_id
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM unrouted_needs WHERE case_id::text = $1",
+            &decided.case_id
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM es_events WHERE case_id::text = $1",
+            &decided.case_id
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_unroutable_need_appears_in_the_unrouted_list() {
+    let app = spawn_app().await;
+    let decided = case_decided(&[approved("pet_care", "", None)]);
+    app.publish(&decided).await;
+
+    let unrouted = eventually(WAIT, "the unrouted need", || async {
+        let (_, body) = app.get("/v1/unrouted").await;
+        body["unrouted"].as_array().filter(|list| !list.is_empty()).cloned()
+    })
+    .await;
+    assert_eq!(unrouted.len(), 1);
+    assert_eq!(unrouted[0]["case_id"], decided.case_id);
+    assert_eq!(unrouted[0]["need_id"], decided.decisions[0].need_id);
+    assert_eq!(unrouted[0]["category"], "pet_care");
+    assert!(
+        unrouted[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("\"pet_care\" is not a need category"),
+        "{}",
+        unrouted[0]
+    );
+    let (_, referrals) = app.get("/v1/referrals").await;
+    assert_eq!(referrals["referrals"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn a_watch_resumed_from_a_cursor_after_a_disconnect_delivers_only_what_came_after() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let mut client = app.client().await;
+
+    let mut updates = watch(&app, "DINSOS", "").await;
+    let requested = next_update(&mut updates).await;
+    assert_eq!(requested.event_type, "slrt.referral.v1.ReferralRequested");
+    drop(updates);
+
+    client.acknowledge(as_opd("DINSOS", acknowledge(&id))).await.unwrap();
+    client.accept(as_opd("DINSOS", accept(&id))).await.unwrap();
+
+    let mut resumed = watch(&app, "DINSOS", &requested.cursor).await;
+    let acknowledged = next_update(&mut resumed).await;
+    assert_eq!(acknowledged.event_type, "slrt.referral.v1.ReferralAcknowledged");
+    assert_eq!(
+        acknowledged.referral.as_ref().unwrap().status,
+        "acknowledged",
+        "each update shows the referral as of its event"
+    );
+    let accepted = next_update(&mut resumed).await;
+    assert_eq!(accepted.event_type, "slrt.referral.v1.ReferralAccepted");
+    assert_eq!(accepted.referral.as_ref().unwrap().status, "accepted");
+
+    // Live: what happens now arrives on the open stream.
+    client
+        .complete(as_opd("DINSOS", complete(&id, false, "unable_to_contact")))
+        .await
+        .unwrap();
+    let completed = next_update(&mut resumed).await;
+    assert_eq!(completed.event_type, "slrt.referral.v1.ReferralCompleted");
+
+    let malformed = client
+        .watch_referrals(as_opd(
+            "DINSOS",
+            referral::WatchReferralsRequest {
+                after_cursor: "yesterday".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code(), tonic::Code::InvalidArgument);
+    assert!(
+        malformed.message().starts_with("after_cursor: "),
+        "{}",
+        malformed.message()
+    );
+}
+
+#[tokio::test]
+async fn referral_events_reach_the_referral_topic() {
+    let app = spawn_app().await;
+    let decided = case_decided(&[approved("cash_assistance", "PKH", pkh_benefit())]);
+    let decision_event = app.publish(&decided).await;
+    let id = details(&app.open_referrals("DINSOS", 1).await[0]).referral_id;
+    app.client().await.accept(as_opd("DINSOS", accept(&id))).await.unwrap();
+
+    let consumer: StreamConsumer = slrt_messaging::client_config(&brokers())
+        .set("group.id", format!("{}test-reader", app.prefix))
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .unwrap();
+    consumer
+        .subscribe(&[&format!("{}slrt.referral.events.v1", app.prefix)])
+        .unwrap();
+    let mut seen = HashMap::new();
+    tokio::time::timeout(WAIT, async {
+        while seen.len() < 2 {
+            let message = consumer.recv().await.unwrap();
+            let envelope = slrt_eventstore::decode_envelope(message.payload().unwrap()).unwrap();
+            assert_eq!(
+                message.key(),
+                Some(decided.case_id.as_bytes()),
+                "keyed by case, so a case's events keep their order"
+            );
+            seen.insert(envelope.event_type.clone(), envelope);
+        }
+    })
+    .await
+    .expect("both events on the topic");
+
+    let requested = &seen["slrt.referral.v1.ReferralRequested"];
+    assert_eq!(requested.causation_id, Some(decision_event));
+    assert_eq!(
+        requested.case_id.map(|id| id.to_string()),
+        Some(decided.case_id.clone())
+    );
+    assert_eq!(requested.source_service, "referral");
+    let accepted: referral::ReferralAccepted = seen["slrt.referral.v1.ReferralAccepted"].decode().unwrap();
+    let details = accepted.referral.unwrap();
+    assert_eq!(
+        (details.referral_id.as_str(), details.amount_per_period_idr),
+        (id.as_str(), 750_000)
+    );
+    eventually(WAIT, "the outbox to drain", || async {
+        let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM es_outbox")
+            .fetch_one(&app.db)
+            .await
+            .ok()?;
+        (queued == 0).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn supervisors_list_referrals_by_agency_and_status_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let decided = case_decided(&[
+        approved("cash_assistance", "PKH", pkh_benefit()),
+        approved("food_assistance", "BPNT", None),
+        approved("health_insurance", "PBI-JK", None),
+    ]);
+    app.publish(&decided).await;
+    let dinsos = app.open_referrals("DINSOS", 2).await;
+    app.open_referrals("DINKES", 1).await;
+    let first_id = details(&dinsos[0]).referral_id;
+    app.client()
+        .await
+        .accept(as_opd("DINSOS", accept(&first_id)))
+        .await
+        .unwrap();
+
+    let (status, page) = app.get("/v1/referrals?opd=DINSOS&limit=1").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["referrals"].as_array().unwrap().len(), 1);
+    let after = page["next_after"]
+        .as_str()
+        .expect("a full page says where the next begins")
+        .to_string();
+    let (_, rest) = app
+        .get(&format!("/v1/referrals?opd=DINSOS&limit=1&after={after}"))
+        .await;
+    assert_eq!(rest["referrals"].as_array().unwrap().len(), 1);
+    assert_ne!(rest["referrals"][0]["referral_id"], page["referrals"][0]["referral_id"]);
+
+    let (_, accepted) = app.get("/v1/referrals?status=accepted").await;
+    assert_eq!(accepted["referrals"].as_array().unwrap().len(), 1);
+    assert_eq!(accepted["referrals"][0]["referral_id"], first_id);
+    assert_eq!(accepted["next_after"], serde_json::Value::Null);
+    let (_, everything) = app.get("/v1/referrals").await;
+    assert_eq!(everything["referrals"].as_array().unwrap().len(), 3);
+
+    for (query, field) in [
+        ("status=done", "status"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("opd=dinsos", "opd"),
+        ("after=x", "after"),
+    ] {
+        let (status, body) = app.get(&format!("/v1/referrals?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+    let (status, body) = app.get(&format!("/v1/referrals/{}", Uuid::now_v7())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, body) = app.get("/v1/referrals/not-an-id").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("referral_id")));
+    let (status, openapi) = app.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    for path in ["/v1/referrals", "/v1/referrals/{referral_id}", "/v1/unrouted"] {
+        assert!(openapi["paths"].get(path).is_some(), "{path} is documented");
+    }
+}
+
+/// Runs `slrt-opd` against the app as agency `opd`; returns success, stdout and stderr.
+async fn slrt_opd(app: &TestApp, opd: &str, args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_slrt-opd"))
+        .args(["--opd", opd, "--url", &app.grpc, "--actor", "petugas.cli"])
+        .args(args)
+        .output()
+        .await
+        .expect("slrt-opd runs");
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("UTF-8 output");
+    (output.status.success(), text(output.stdout), text(output.stderr))
+}
+
+#[tokio::test]
+async fn an_agency_lists_watches_and_acts_with_the_command_line_client() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+
+    let (ok, listed, _) = slrt_opd(&app, "DINSOS", &["list"]).await;
+    assert!(ok);
+    assert!(listed.starts_with(&format!("{id}  requested")), "{listed}");
+    assert!(listed.contains("Siti Aminah (NIK 3375********0003)"), "{listed}");
+    let (_, revealed, _) = slrt_opd(&app, "DINSOS", &["--show-nik", "list"]).await;
+    assert!(revealed.contains(APPLICANT_NIK), "{revealed}");
+
+    let (ok, accepted, _) = slrt_opd(&app, "DINSOS", &["accept", &id, "--note", "visit Monday"]).await;
+    assert!(ok && accepted.starts_with(&format!("{id}  accepted")), "{accepted}");
+    let (_, body) = app.get(&format!("/v1/referrals/{id}")).await;
+    assert_eq!(
+        (body["last_actor"].as_str(), body["note"].as_str()),
+        (Some("petugas.cli"), Some("visit Monday"))
+    );
+
+    let (ok, _, error) = slrt_opd(
+        &app,
+        "DINSOS",
+        &["complete", &id, "--unsuccessful", "--outcome", "moved_away"],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        error.contains("outcome_code: \"moved_away\" is not an outcome code"),
+        "{error}"
+    );
+    let (ok, _, error) = slrt_opd(&app, "DINKES", &["ack", &id]).await;
+    assert!(!ok);
+    assert_eq!(error.trim(), format!("slrt-opd: referral {id} not found (NotFound)"));
+
+    let (ok, json, _) = slrt_opd(&app, "DINSOS", &["--json", "list"]).await;
+    assert!(ok);
+    let line: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON object");
+    assert_eq!(
+        (line["referral_id"].as_str(), line["status"].as_str()),
+        (Some(id.as_str()), Some("accepted"))
+    );
+
+    let mut watcher = tokio::process::Command::new(env!("CARGO_BIN_EXE_slrt-opd"))
+        .args(["--opd", "DINSOS", "--url", &app.grpc, "--json", "watch"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("slrt-opd watch runs");
+    let stdout = watcher.stdout.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("a line")
+            .unwrap()
+            .expect("watch runs");
+        let update: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(update["referral"]["referral_id"], id.as_str());
+        events.push(update["event_type"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        events,
+        [
+            "slrt.referral.v1.ReferralRequested",
+            "slrt.referral.v1.ReferralAccepted"
+        ]
+    );
+    watcher.kill().await.unwrap();
+}
