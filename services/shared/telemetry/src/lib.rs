@@ -1,7 +1,8 @@
 //! Logs, traces and metrics for every service.
 //!
 //! - Logs: `tracing`, one JSON object per line by default, filtered by `SLRT_LOG` (an
-//!   `EnvFilter` directive, default `info`).
+//!   `EnvFilter` directive, default `info`). The filter governs log output only; which spans
+//!   are traced is `SLRT_TRACE` (default `info`), so a quiet service still propagates traces.
 //! - Traces: OpenTelemetry spans bridged from `tracing`; the W3C `traceparent` is carried in
 //!   HTTP headers, gRPC metadata, Kafka headers and stored with every event, so one case's
 //!   trace spans the desk request, every Kafka hop and every gRPC call. Spans are exported
@@ -27,7 +28,7 @@ pub use prometheus;
 pub enum TelemetryError {
     #[error("cannot build the OTLP exporter for {endpoint}: {reason}")]
     Exporter { endpoint: String, reason: String },
-    #[error("bad SLRT_LOG filter: {0}")]
+    #[error("bad SLRT_LOG or SLRT_TRACE filter: {0}")]
     Filter(String),
 }
 
@@ -110,10 +111,18 @@ pub fn init_with_filter(
         LogStyle::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
     };
     // Ignored when a subscriber is already installed (several applications in one test).
+    // The log filter applies to log output only: spans must exist whatever the log level,
+    // or a quiet service would stop propagating trace context.
+    let trace_filter = EnvFilter::try_from_env("SLRT_TRACE")
+        .or_else(|_| EnvFilter::try_new("info"))
+        .map_err(|error| TelemetryError::Filter(error.to_string()))?;
     let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt_layer)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .with(fmt_layer.with_filter(filter))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(trace_filter),
+        )
         .try_init();
     Ok(TelemetryGuard { provider })
 }
@@ -200,8 +209,8 @@ mod tests {
     }
 
     #[test]
-    fn a_child_span_continues_the_trace_of_its_traceparent() {
-        let _guard = init("telemetry-test", None, LogStyle::Pretty);
+    fn a_child_span_continues_the_trace_of_its_traceparent_even_when_logs_are_quiet() {
+        let _guard = init_with_filter("telemetry-test", None, LogStyle::Pretty, "error");
         let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let span = tracing::info_span!("child");
         set_parent_from_traceparent(&span, Some(parent));
