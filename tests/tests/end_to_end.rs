@@ -3,7 +3,7 @@
 //! routes it to the OPD, the OPD acts over gRPC, disbursement instructs the first payment,
 //! and the case tracker shows every step in one trace.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::time::Duration;
 

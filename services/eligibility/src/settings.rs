@@ -118,8 +118,6 @@ impl DataFile {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
-
     use std::collections::HashMap;
 
     use super::*;

@@ -1,9 +1,4 @@
 //! Test material: the shipped data files, and builders for the facts a test is about.
-#![expect(
-    clippy::expect_used,
-    reason = "test support: broken shipped data should stop the test loudly"
-)]
-
 use chrono::NaiveDate;
 use slrt_identity::Sex;
 

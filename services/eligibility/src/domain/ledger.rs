@@ -158,8 +158,6 @@ pub fn seed_ledger(catalogue: &Catalogue, rows: &[RegistryRow]) -> Result<Vec<Le
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::expect_used, reason = "tests")]
-
     use super::*;
     use crate::domain::fixtures::{Seed, shipped_catalogue, today};
     use crate::domain::registry::parse_registry_csv;

@@ -53,8 +53,6 @@ pub fn release_check(
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::expect_used, reason = "tests")]
-
     use super::*;
 
     fn pkh() -> ProgrammeCode {

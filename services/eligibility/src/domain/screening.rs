@@ -33,8 +33,6 @@ pub fn screen(applicant: &Applicant, ledger: &LedgerView) -> Screening {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::expect_used, reason = "tests")]
-
     use super::*;
     use crate::domain::catalogue::ProgrammeCode;
     use crate::domain::fixtures::{Seed, person};

@@ -1,5 +1,3 @@
-#![expect(clippy::expect_used, reason = "tests")]
-
 use proptest::prelude::*;
 
 use super::*;
