@@ -4,25 +4,17 @@
 pub mod entitlements;
 pub mod payments;
 
-use std::time::Duration;
-
 use slrt_eventstore::EventStore;
 use slrt_proto::eligibility::v1::eligibility_service_client::EligibilityServiceClient;
-use slrt_runtime::grpc::PropagateTrace;
+use slrt_runtime::grpc::PeerChannel;
 use sqlx::PgPool;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
-pub type EligibilityClient = EligibilityServiceClient<InterceptedService<Channel, PropagateTrace>>;
+pub type EligibilityClient = EligibilityServiceClient<PeerChannel>;
 
-/// A client for eligibility's gRPC API. The connection is made on first use, so
-/// disbursement starts (and answers reads) while eligibility is down; payments wait for it.
+/// A client for eligibility's gRPC API. It connects on first use, so disbursement starts
+/// (and answers reads) while eligibility is down; payments wait for it.
 pub fn eligibility_client(url: &str) -> Result<EligibilityClient, tonic::codegen::http::uri::InvalidUri> {
-    let channel = Channel::from_shared(url.to_string())?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(3))
-        .connect_lazy();
-    Ok(EligibilityServiceClient::with_interceptor(channel, PropagateTrace))
+    Ok(EligibilityServiceClient::new(slrt_runtime::grpc::peer_channel(url)?))
 }
 
 /// Disbursement's use cases.

@@ -4,34 +4,26 @@
 pub mod idempotency;
 pub mod tracker;
 
-use std::time::Duration;
-
 use chrono::Utc;
 use slrt_errors::ApiError;
 use slrt_eventstore::{EventStore, ExpectedVersion, NewEvent};
 use slrt_proto::eligibility::v1::ScreenPersonRequest;
 use slrt_proto::eligibility::v1::eligibility_service_client::EligibilityServiceClient;
 use slrt_proto::intake::v1 as proto;
-use slrt_runtime::grpc::PropagateTrace;
+use slrt_runtime::grpc::PeerChannel;
 use sqlx::PgPool;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::domain::OpenCase;
 use crate::projections::{self, TrackedEvent};
 use idempotency::{Claim, IdempotencyKey};
 
-pub type EligibilityClient = EligibilityServiceClient<InterceptedService<Channel, PropagateTrace>>;
+pub type EligibilityClient = EligibilityServiceClient<PeerChannel>;
 
-/// A client for eligibility's gRPC API. The connection is made on first use, so intake
-/// starts (and serves the desk) while eligibility is down.
+/// A client for eligibility's gRPC API. It connects on first use, so intake starts (and
+/// serves the desk) while eligibility is down.
 pub fn eligibility_client(url: &str) -> Result<EligibilityClient, tonic::codegen::http::uri::InvalidUri> {
-    let channel = Channel::from_shared(url.to_string())?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(3))
-        .connect_lazy();
-    Ok(EligibilityServiceClient::with_interceptor(channel, PropagateTrace))
+    Ok(EligibilityServiceClient::new(slrt_runtime::grpc::peer_channel(url)?))
 }
 
 /// The front desk's use cases.
@@ -130,7 +122,7 @@ impl Intake {
                 .iter()
                 .map(|need| proto::Need {
                     need_id: Uuid::now_v7().to_string(),
-                    category: need.category.code().to_string(),
+                    category: need.category.as_str().to_string(),
                     description: need.description.clone(),
                 })
                 .collect(),

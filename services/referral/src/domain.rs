@@ -16,7 +16,6 @@
 //! NIK is the national identity number; Kemendagri region codes are dotted, e.g.
 //! `33.75.01.1002` (province.regency.district.village).
 
-pub mod category;
 pub mod commands;
 pub mod dispatch;
 pub mod events;
@@ -24,7 +23,6 @@ pub mod opd;
 pub mod referral;
 pub mod routing;
 
-pub use category::{NeedCategory, UnknownCategory};
 pub use commands::{
     AcceptReferral, AcknowledgeReferral, CompleteReferral, ReferralCommand, RejectReferral, RequestReferral,
 };
@@ -36,3 +34,4 @@ pub use events::{
 pub use opd::{InvalidOpdCode, OpdCode};
 pub use referral::{HistoryError, Referral, ReferralAction, ReferralError, ReferralStatus, handle};
 pub use routing::{Route, RoutingTable, RoutingTableError};
+pub use slrt_vocabulary::{NeedCategory, UnknownCategory};

@@ -57,67 +57,7 @@ impl fmt::Display for ProgrammeCode {
     }
 }
 
-/// What an applicant asks for, as the intake contract spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum NeedCategory {
-    HealthInsurance,
-    CashAssistance,
-    FoodAssistance,
-    SchoolAid,
-    CivilDocuments,
-    HousingRepair,
-    JobTraining,
-    ElderlyCare,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "\"{0}\" is not a need category: expected one of health_insurance, cash_assistance, food_assistance, school_aid, civil_documents, housing_repair, job_training, elderly_care"
-)]
-pub struct UnknownNeedCategory(pub String);
-
-impl NeedCategory {
-    pub const ALL: [NeedCategory; 8] = [
-        NeedCategory::HealthInsurance,
-        NeedCategory::CashAssistance,
-        NeedCategory::FoodAssistance,
-        NeedCategory::SchoolAid,
-        NeedCategory::CivilDocuments,
-        NeedCategory::HousingRepair,
-        NeedCategory::JobTraining,
-        NeedCategory::ElderlyCare,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NeedCategory::HealthInsurance => "health_insurance",
-            NeedCategory::CashAssistance => "cash_assistance",
-            NeedCategory::FoodAssistance => "food_assistance",
-            NeedCategory::SchoolAid => "school_aid",
-            NeedCategory::CivilDocuments => "civil_documents",
-            NeedCategory::HousingRepair => "housing_repair",
-            NeedCategory::JobTraining => "job_training",
-            NeedCategory::ElderlyCare => "elderly_care",
-        }
-    }
-}
-
-impl FromStr for NeedCategory {
-    type Err = UnknownNeedCategory;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| UnknownNeedCategory(s.to_owned()))
-    }
-}
-
-impl fmt::Display for NeedCategory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use slrt_vocabulary::{NeedCategory, UnknownCategory as UnknownNeedCategory};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BenefitKind {

@@ -3,49 +3,7 @@
 use chrono::NaiveDate;
 use slrt_identity::{KkNumber, Nik, RegionCode, RegionLevel, Sex};
 
-/// What the applicant asks for. The categories are the desk form's vocabulary; the
-/// eligibility catalogue and the referral routing table are keyed by the same codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NeedCategory {
-    HealthInsurance,
-    CashAssistance,
-    FoodAssistance,
-    SchoolAid,
-    CivilDocuments,
-    HousingRepair,
-    JobTraining,
-    ElderlyCare,
-}
-
-impl NeedCategory {
-    pub const ALL: [NeedCategory; 8] = [
-        Self::HealthInsurance,
-        Self::CashAssistance,
-        Self::FoodAssistance,
-        Self::SchoolAid,
-        Self::CivilDocuments,
-        Self::HousingRepair,
-        Self::JobTraining,
-        Self::ElderlyCare,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::HealthInsurance => "health_insurance",
-            Self::CashAssistance => "cash_assistance",
-            Self::FoodAssistance => "food_assistance",
-            Self::SchoolAid => "school_aid",
-            Self::CivilDocuments => "civil_documents",
-            Self::HousingRepair => "housing_repair",
-            Self::JobTraining => "job_training",
-            Self::ElderlyCare => "elderly_care",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|category| category.code() == code)
-    }
-}
+pub use slrt_vocabulary::NeedCategory;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseKind {
@@ -161,18 +119,9 @@ impl OpenCase {
         let mut needs: Vec<NewNeed> = Vec::with_capacity(input.needs.len());
         for (index, (category, description)) in input.needs.iter().enumerate() {
             let field = format!("needs[{index}].category");
-            let category = NeedCategory::parse(category.trim()).ok_or_else(|| {
-                let known: Vec<&str> = NeedCategory::ALL.iter().map(|c| c.code()).collect();
-                invalid(
-                    &field,
-                    format!(
-                        "unknown need category {category:?}; expected one of {}",
-                        known.join(", ")
-                    ),
-                )
-            })?;
+            let category = NeedCategory::parse(category.trim()).map_err(|error| invalid(&field, error.to_string()))?;
             if needs.iter().any(|need| need.category == category) {
-                return Err(invalid(&field, format!("need {} is listed twice", category.code())));
+                return Err(invalid(&field, format!("need {category} is listed twice")));
             }
             if description.chars().count() > MAX_DESCRIPTION_CHARS {
                 return Err(invalid(

@@ -3,10 +3,10 @@
 
 use uuid::Uuid;
 
-use super::category::NeedCategory;
 use super::commands::RequestReferral;
 use super::events::{CashBenefit, Nik, ReferralDetails};
 use super::routing::RoutingTable;
+use slrt_vocabulary::NeedCategory;
 
 /// One approved need of a `CaseDecided` event, with the client it is for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use uuid::Uuid;
 
-use super::category::NeedCategory;
 use super::opd::OpdCode;
+use slrt_vocabulary::NeedCategory;
 
 /// A national identity number, carried for the OPD that serves the client. Its `Debug`
 /// hides it, so that logging a referral never writes a NIK in clear.

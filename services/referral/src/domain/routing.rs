@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::category::NeedCategory;
 use super::opd::OpdCode;
+use slrt_vocabulary::NeedCategory;
 
 /// Where a need goes: the agency and the service of that agency that takes it on.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -79,3 +79,20 @@ impl Interceptor for PropagateTrace {
         Ok(request)
     }
 }
+
+/// A client channel to another service of ours, carrying the current trace with every call.
+pub type PeerChannel = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, PropagateTrace>;
+
+/// A channel to a peer service's gRPC endpoint that connects on first use, so a service
+/// starts (and serves what does not need the peer) while the peer is down. Calls time out
+/// rather than hang: a caller decides what a missing answer means.
+pub fn peer_channel(url: &str) -> Result<PeerChannel, tonic::codegen::http::uri::InvalidUri> {
+    let channel = tonic::transport::Channel::from_shared(url.to_string())?
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .timeout(std::time::Duration::from_secs(3))
+        .connect_lazy();
+    Ok(tonic::service::interceptor::InterceptedService::new(
+        channel,
+        PropagateTrace,
+    ))
+}

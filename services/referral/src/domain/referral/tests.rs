@@ -1,6 +1,6 @@
 use super::*;
-use crate::domain::category::NeedCategory;
 use crate::domain::events::{CashBenefit, Nik};
+use slrt_vocabulary::NeedCategory;
 
 const REFERRAL: Uuid = Uuid::from_u128(0x0199_0000_0000_7000_8000_0000_0000_0001);
 const CASE: Uuid = Uuid::from_u128(0x0199_0000_0000_7000_8000_0000_0000_00ca);

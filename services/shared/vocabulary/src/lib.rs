@@ -1,4 +1,7 @@
-//! Need categories, as the desk records them (`slrt.intake.v1.Need.category`).
+//! The closed vocabularies every service and its data files share. Events carry these as
+//! strings (`slrt.intake.v1.Need.category`, `NeedDecision.category`,
+//! `ReferralDetails.category`); the desk form, the programme catalogue and the routing table
+//! are keyed by the same codes, so each is parsed here, once.
 
 use std::fmt;
 use std::str::FromStr;
