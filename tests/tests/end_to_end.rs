@@ -135,7 +135,8 @@ async fn a_case_flows_from_the_desk_to_the_first_payment_in_one_trace() {
         "the referral carries the case's trace"
     );
 
-    // The OPD acknowledges and accepts, continuing the trace it was handed.
+    // The OPD's system acknowledges, continuing the trace it was handed; an officer at the
+    // command line accepts, with no trace of their own: both land in the case's trace.
     let actor = "officer-dinsos-7".to_string();
     opd.acknowledge(with_opd(
         "DINSOS",
@@ -150,7 +151,7 @@ async fn a_case_flows_from_the_desk_to_the_first_payment_in_one_trace() {
     let accepted = opd
         .accept(with_opd(
             "DINSOS",
-            Some(&update.traceparent),
+            None,
             AcceptRequest {
                 referral_id: details.referral_id.clone(),
                 actor,

@@ -64,7 +64,11 @@ impl Referrals {
 
     /// An OPD acts on one of its referrals. Returns the referral as it stands afterwards; a
     /// repeat of what is already recorded answers the same without recording anything.
-    pub async fn act(&self, command: ReferralCommand) -> Result<ReferralRecord, ApiError> {
+    ///
+    /// When the caller brought no trace context of its own, the events are recorded in the
+    /// case's trace (the one stored with the referral), so the case's timeline stays one
+    /// trace whoever acts on it.
+    pub async fn act(&self, command: ReferralCommand, caller_traced: bool) -> Result<ReferralRecord, ApiError> {
         let referral_id = command.referral_id();
         let stream = referral_stream(referral_id);
         // One retry on a concurrent write: deciding again on the newer state either records
@@ -92,7 +96,13 @@ impl Referrals {
                 }
                 Err(error) => return Err(refusal(referral_id, error)),
             };
-            let new_events = decided.iter().map(codec::encode).collect();
+            let case_trace = tracing::info_span!("opd_action", referral.id = %referral_id);
+            if !caller_traced {
+                let stored = history.last().and_then(|event| event.traceparent.as_deref());
+                slrt_telemetry::set_parent_from_traceparent(&case_trace, stored);
+            }
+            // Events take their trace context from the span they are created in.
+            let new_events = case_trace.in_scope(|| decided.iter().map(codec::encode).collect());
             let recorded = match self
                 .store
                 .append(&mut tx, &stream, ExpectedVersion::Exact(version), new_events)

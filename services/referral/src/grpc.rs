@@ -41,8 +41,8 @@ impl OpdReferrals {
         Ok(self.referrals.authenticate(value)?)
     }
 
-    async fn act(&self, command: ReferralCommand) -> Result<Response<ReferralState>, Status> {
-        let record = self.referrals.act(command).await?;
+    async fn act(&self, caller_traced: bool, command: ReferralCommand) -> Result<Response<ReferralState>, Status> {
+        let record = self.referrals.act(command, caller_traced).await?;
         Ok(Response::new(state(record)))
     }
 }
@@ -91,52 +91,74 @@ impl OpdReferralService for OpdReferrals {
 
     async fn acknowledge(&self, request: Request<AcknowledgeRequest>) -> Result<Response<ReferralState>, Status> {
         let opd = self.caller(&request)?;
+        let traced = carries_trace(&request);
         let request = request.into_inner();
-        self.act(ReferralCommand::Acknowledge(AcknowledgeReferral {
-            referral_id: referral_id(&request.referral_id)?,
-            opd,
-            actor: request.actor,
-        }))
+        self.act(
+            traced,
+            ReferralCommand::Acknowledge(AcknowledgeReferral {
+                referral_id: referral_id(&request.referral_id)?,
+                opd,
+                actor: request.actor,
+            }),
+        )
         .await
     }
 
     async fn accept(&self, request: Request<AcceptRequest>) -> Result<Response<ReferralState>, Status> {
         let opd = self.caller(&request)?;
+        let traced = carries_trace(&request);
         let request = request.into_inner();
-        self.act(ReferralCommand::Accept(AcceptReferral {
-            referral_id: referral_id(&request.referral_id)?,
-            opd,
-            actor: request.actor,
-            note: request.note,
-        }))
+        self.act(
+            traced,
+            ReferralCommand::Accept(AcceptReferral {
+                referral_id: referral_id(&request.referral_id)?,
+                opd,
+                actor: request.actor,
+                note: request.note,
+            }),
+        )
         .await
     }
 
     async fn reject(&self, request: Request<RejectRequest>) -> Result<Response<ReferralState>, Status> {
         let opd = self.caller(&request)?;
+        let traced = carries_trace(&request);
         let request = request.into_inner();
-        self.act(ReferralCommand::Reject(RejectReferral {
-            referral_id: referral_id(&request.referral_id)?,
-            opd,
-            actor: request.actor,
-            reason: request.reason,
-        }))
+        self.act(
+            traced,
+            ReferralCommand::Reject(RejectReferral {
+                referral_id: referral_id(&request.referral_id)?,
+                opd,
+                actor: request.actor,
+                reason: request.reason,
+            }),
+        )
         .await
     }
 
     async fn complete(&self, request: Request<CompleteRequest>) -> Result<Response<ReferralState>, Status> {
         let opd = self.caller(&request)?;
+        let traced = carries_trace(&request);
         let request = request.into_inner();
-        self.act(ReferralCommand::Complete(CompleteReferral {
-            referral_id: referral_id(&request.referral_id)?,
-            opd,
-            actor: request.actor,
-            successful: request.successful,
-            outcome_code: request.outcome_code,
-            note: request.note,
-        }))
+        self.act(
+            traced,
+            ReferralCommand::Complete(CompleteReferral {
+                referral_id: referral_id(&request.referral_id)?,
+                opd,
+                actor: request.actor,
+                successful: request.successful,
+                outcome_code: request.outcome_code,
+                note: request.note,
+            }),
+        )
         .await
     }
+}
+
+/// Whether the OPD's system sent a trace context of its own (as one that follows the
+/// `traceparent` of each `ReferralUpdate` does). A person at the command line sends none.
+fn carries_trace<T>(request: &Request<T>) -> bool {
+    request.metadata().contains_key("traceparent")
 }
 
 fn referral_id(text: &str) -> Result<Uuid, ApiError> {
