@@ -381,6 +381,14 @@ impl Check<'_> {
         for reason in self.held_already().into_iter().chain(self.overlaps()) {
             fired(false, reason);
         }
+        // A programme with no targeting rule (a service such as ADMINDUK) still says why it
+        // was granted: no decision is recorded without its reasons.
+        if reasons.is_empty() {
+            reasons.push(Reason::new(
+                format!("{code}.open"),
+                format!("{code} has no targeting rule: it is open to every resident who asks."),
+            ));
+        }
 
         Assessment { eligible, reasons }
     }

@@ -625,3 +625,30 @@ proptest! {
         prop_assert_eq!(started.len(), distinct.len(), "an enrolment started twice");
     }
 }
+
+#[test]
+fn no_decision_is_recorded_without_its_reasons() {
+    let seed = Seed::load();
+    let mut people: Vec<Option<String>> = seed
+        .rows
+        .iter()
+        .map(|row| Some(row.person_id.as_str().to_owned()))
+        .collect();
+    people.push(None);
+    for person in &people {
+        for category in NeedCategory::ALL {
+            let decision = seed.decide(person.as_deref(), &[category]);
+            for need in &decision.decisions {
+                assert!(!need.reasons.is_empty(), "{person:?} / {category}: {need:#?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_service_open_to_everyone_says_so() {
+    let seed = Seed::load();
+    let decision = seed.decide(Some("P-000009"), &[CivilDocuments]);
+    assert_eq!(granted(only(&decision)), Some("ADMINDUK"));
+    assert_eq!(rules(only(&decision)), ["ADMINDUK.open"]);
+}
