@@ -40,6 +40,21 @@ impl ServiceProcess {
         format!("http://127.0.0.1:{}", self.grpc_port)
     }
 
+    /// The URL of the service's own database.
+    pub fn database_url(&self) -> String {
+        let variable = format!("SLRT_{}_DATABASE_URL", self.name.to_ascii_uppercase());
+        self.env
+            .iter()
+            .find(|(key, _)| *key == variable)
+            .map(|(_, url)| url.clone())
+            .unwrap_or_default()
+    }
+
+    /// The service's whole log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// The end of the service's log, for failure messages.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

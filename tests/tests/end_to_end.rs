@@ -243,6 +243,20 @@ async fn a_case_flows_from_the_desk_to_the_first_payment_in_one_trace() {
     assert_eq!(payments.len(), 1, "{payments:?}");
     let key = payments[0]["payment_key"].as_str().unwrap();
     assert!(key.starts_with("PKH:"), "{key}");
+
+    // Logs name the case's trace and never the applicant's NIK in clear.
+    let mut traced = 0;
+    for name in slrt_system_tests::SERVICES {
+        let log = stack.service(name).log_text();
+        assert!(!log.contains("3375021501780001"), "{name}'s log carries a NIK in clear");
+        if log.contains(&trace_id) {
+            traced += 1;
+        }
+    }
+    assert!(
+        traced >= 2,
+        "the case's trace id appears in the logs of {traced} services"
+    );
 }
 
 #[tokio::test]

@@ -172,8 +172,10 @@ impl<H: EventHandler> InboxConsumer<H> {
             event.id = %envelope.event_id,
             event.r#type = %envelope.event_type,
             case.id = envelope.case_id.map(|id| id.to_string()),
+            trace_id = tracing::field::Empty,
         );
         slrt_telemetry::set_parent_from_traceparent(&span, traceparent);
+        slrt_telemetry::record_trace_id(&span);
 
         let mut attempt: u32 = 0;
         loop {

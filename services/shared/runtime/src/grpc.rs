@@ -26,8 +26,10 @@ pub fn server() -> Server {
             otel.name = %request.uri().path(),
             otel.kind = "server",
             rpc.method = %request.uri().path(),
+            trace_id = tracing::field::Empty,
         );
         slrt_telemetry::set_parent_from(&span, &HttpHeaders(request.headers()));
+        slrt_telemetry::record_trace_id(&span);
         span
     })
 }

@@ -69,8 +69,10 @@ pub async fn trace_requests(
         http.method = %method,
         http.route = %route,
         http.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     );
     slrt_telemetry::set_parent_from(&span, &ActixHeaders(request.headers()));
+    slrt_telemetry::record_trace_id(&span);
     let traceparent = slrt_telemetry::traceparent_of(&span);
 
     let mut response = next.call(request).instrument(span.clone()).await?;

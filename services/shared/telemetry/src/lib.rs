@@ -106,7 +106,9 @@ pub fn init_with_filter(
             .json()
             .flatten_event(true)
             .with_current_span(false)
-            .with_span_list(false)
+            // The request, call or event span carries the trace id; listing the spans puts it
+            // on every line logged inside them.
+            .with_span_list(true)
             .boxed(),
         LogStyle::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
     };
@@ -125,6 +127,16 @@ pub fn init_with_filter(
         )
         .try_init();
     Ok(TelemetryGuard { provider })
+}
+
+/// Records the span's trace id in its `trace_id` field (declared `tracing::field::Empty` at
+/// creation), so every log line inside the span names its trace.
+pub fn record_trace_id(span: &tracing::Span) {
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        span.record("trace_id", tracing::field::display(span_context.trace_id()));
+    }
 }
 
 /// The W3C `traceparent` of the current span, if it has a valid trace context.
