@@ -2,8 +2,6 @@
 //! readiness of database and broker, Prometheus metrics, the OpenAPI document and docs page,
 //! the standard gRPC health service and gRPC reflection.
 
-#![expect(clippy::unwrap_used, reason = "tests")]
-
 use serde_json::Value;
 use slrt_system_tests::{SERVICES, Stack};
 use tokio_stream::StreamExt;
