@@ -17,6 +17,10 @@ pub struct EntitlementsHandler {
 }
 
 impl EventHandler for EntitlementsHandler {
+    fn wants(&self, event_type: &str) -> bool {
+        event_type == <ReferralAccepted as prost::Name>::full_name()
+    }
+
     async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEnvelope) -> Result<(), HandlerError> {
         if !event.is::<ReferralAccepted>() {
             return Ok(());

@@ -17,6 +17,10 @@ pub struct Decider {
 }
 
 impl EventHandler for Decider {
+    fn wants(&self, event_type: &str) -> bool {
+        event_type == <CaseOpened as prost::Name>::full_name()
+    }
+
     async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEnvelope) -> Result<(), HandlerError> {
         if !event.is::<CaseOpened>() {
             return Ok(());

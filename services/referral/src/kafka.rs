@@ -14,6 +14,10 @@ pub struct RouterHandler {
 }
 
 impl EventHandler for RouterHandler {
+    fn wants(&self, event_type: &str) -> bool {
+        event_type == <CaseDecided as prost::Name>::full_name()
+    }
+
     async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEnvelope) -> Result<(), HandlerError> {
         // Eligibility's other events (enrolments and the like) are not referral's concern.
         if !event.is::<CaseDecided>() {

@@ -4,9 +4,9 @@
 //! every generated case can end in a payment. `run` then plays both ends of the system: the
 //! desk (POST /v1/cases, cash assistance for one registry head each) and the OPD (Dinas
 //! Sosial's system on the gRPC stream, acknowledging and accepting every referral), and reads
-//! the disbursement topic to see each case's first payment instruction. It reports cases per
-//! second end to end and the latency from POST to payment instruction, and writes the
-//! figures to a JSON file.
+//! each case's timeline from the case tracker to see its first payment instruction. It
+//! reports cases per second end to end and the latency from the case's opening to its
+//! payment instruction, as stamped by the services, and writes the figures to a JSON file.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -17,12 +17,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use chrono::{Days, NaiveDate};
 use clap::{Parser, Subcommand};
-use rdkafka::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use futures::StreamExt;
 use slrt_proto::referral::v1::opd_referral_service_client::OpdReferralServiceClient;
 use slrt_proto::referral::v1::{AcceptRequest, AcknowledgeRequest, WatchReferralsRequest};
 use tokio::sync::{Mutex, Semaphore};
-use tokio_stream::StreamExt;
 use tonic::metadata::MetadataValue;
 
 #[derive(Parser)]
@@ -60,10 +58,6 @@ enum Command {
         intake: String,
         #[arg(long, default_value = "http://127.0.0.1:50053")]
         referral_grpc: String,
-        #[arg(long, env = "SLRT_KAFKA_BROKERS", default_value = "127.0.0.1:19092")]
-        brokers: String,
-        #[arg(long, env = "SLRT_TOPIC_PREFIX", default_value = "")]
-        topic_prefix: String,
         /// Give up waiting for payments after this many seconds.
         #[arg(long, default_value_t = 600)]
         timeout_secs: u64,
@@ -216,15 +210,36 @@ async fn run_opd(url: String, accepted: Arc<Mutex<usize>>) -> anyhow::Result<()>
     Ok(())
 }
 
-#[expect(clippy::too_many_arguments, reason = "one flat command line")]
+/// When the case was opened and when its first payment was instructed, from its timeline;
+/// `None` while it has no payment yet.
+async fn paid_interval(
+    http: &reqwest::Client,
+    url: &str,
+) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+    let case: serde_json::Value = http.get(url).send().await.ok()?.json().await.ok()?;
+    let at = |event_type: &str| {
+        case["timeline"]
+            .as_array()?
+            .iter()
+            .find(|entry| entry["event_type"] == event_type)
+            .and_then(|entry| {
+                chrono::DateTime::parse_from_rfc3339(entry["occurred_at"].as_str()?)
+                    .ok()
+                    .map(|t| t.to_utc())
+            })
+    };
+    Some((
+        at("slrt.intake.v1.CaseOpened")?,
+        at("slrt.disbursement.v1.PaymentInstructionCreated")?,
+    ))
+}
+
 async fn run(
     registry: PathBuf,
     cases: usize,
     concurrency: usize,
     intake: String,
     referral_grpc: String,
-    brokers: String,
-    topic_prefix: String,
     timeout_secs: u64,
     out: PathBuf,
 ) -> anyhow::Result<()> {
@@ -235,18 +250,6 @@ async fn run(
             households.len()
         );
     }
-
-    // Watch the disbursement topic from now on, before the first case is opened.
-    let topic = format!("{topic_prefix}slrt.disbursement.events.v1");
-    let consumer: StreamConsumer = slrt_messaging::client_config(&brokers)
-        .set("group.id", format!("loadgen-{}", uuid::Uuid::now_v7()))
-        .set("auto.offset.reset", "latest")
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
-        .create()?;
-    consumer.subscribe(&[&topic])?;
-    // Give the group time to be assigned its partitions before anything is produced.
-    tokio::time::sleep(Duration::from_secs(3)).await;
 
     let accepted = Arc::new(Mutex::new(0usize));
     let opd = tokio::spawn(run_opd(referral_grpc, Arc::clone(&accepted)));
@@ -311,40 +314,43 @@ async fn run(
         opened as f64 / posting_secs
     );
 
+    // Each case's own timeline says when it was opened and when its payment was instructed,
+    // stamped by the services themselves: that interval is the end-to-end latency.
+    let mut pending: Vec<String> = started.lock().await.keys().cloned().collect();
     let mut end_to_end = Vec::with_capacity(opened);
-    let mut seen = std::collections::HashSet::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_secs);
-    let mut last_report = Instant::now();
-    while seen.len() < opened {
-        let message = match tokio::time::timeout_at(deadline, consumer.recv()).await {
-            Ok(Ok(message)) => message,
-            Ok(Err(error)) => {
-                eprintln!("consumer: {error}");
-                continue;
+    let mut first_opened: Option<chrono::DateTime<chrono::Utc>> = None;
+    let mut last_paid: Option<chrono::DateTime<chrono::Utc>> = None;
+    let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+    while !pending.is_empty() && Instant::now() < deadline {
+        let checks = futures::stream::iter(pending.clone())
+            .map(|case_id| {
+                let http = http.clone();
+                let url = format!("{intake}/v1/cases/{case_id}");
+                async move { (case_id, paid_interval(&http, &url).await) }
+            })
+            .buffer_unordered(concurrency);
+        let results: Vec<_> = checks.collect().await;
+        pending.clear();
+        for (case_id, interval) in results {
+            match interval {
+                Some((opened_at, paid_at)) => {
+                    end_to_end.push((paid_at - opened_at).num_microseconds().unwrap_or_default() as f64 / 1000.0);
+                    first_opened = Some(first_opened.map_or(opened_at, |t| t.min(opened_at)));
+                    last_paid = Some(last_paid.map_or(paid_at, |t| t.max(paid_at)));
+                }
+                None => pending.push(case_id),
             }
-            Err(_) => break,
-        };
-        let Ok(envelope) = slrt_eventstore::decode_envelope(message.payload().unwrap_or_default()) else {
-            continue;
-        };
-        if envelope.event_type != "slrt.disbursement.v1.PaymentInstructionCreated" {
-            continue;
         }
-        let Some(case_id) = envelope.case_id.map(|id| id.to_string()) else {
-            continue;
-        };
-        if let Some(sent) = started.lock().await.get(&case_id)
-            && seen.insert(case_id)
-        {
-            end_to_end.push(sent.elapsed().as_secs_f64() * 1000.0);
-        }
-        if last_report.elapsed() > Duration::from_secs(5) {
-            println!("{} of {opened} cases paid so far", seen.len());
-            last_report = Instant::now();
+        println!("{} of {opened} cases paid so far", end_to_end.len());
+        if !pending.is_empty() {
+            tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
-    let total_secs = begin.elapsed().as_secs_f64();
     opd.abort();
+    let system_secs = match (first_opened, last_paid) {
+        (Some(first), Some(last)) => (last - first).num_milliseconds() as f64 / 1000.0,
+        _ => 0.0,
+    };
 
     end_to_end.sort_by(f64::total_cmp);
     let mut post = post_latencies.lock().await.clone();
@@ -357,9 +363,9 @@ async fn run(
         "referrals_accepted": *accepted.lock().await,
         "cases_paid": completed,
         "concurrency": concurrency,
-        "elapsed_seconds": total_secs,
+        "first_case_opened_to_last_payment_seconds": system_secs,
         "posting_cases_per_second": opened as f64 / posting_secs,
-        "end_to_end_cases_per_second": completed as f64 / total_secs,
+        "end_to_end_cases_per_second": if system_secs > 0.0 { completed as f64 / system_secs } else { 0.0 },
         "post_latency_ms": {"p50": percentile(&post, 50.0), "p95": percentile(&post, 95.0), "p99": percentile(&post, 99.0)},
         "end_to_end_latency_ms": {
             "p50": percentile(&end_to_end, 50.0), "p95": percentile(&end_to_end, 95.0), "p99": percentile(&end_to_end, 99.0)
@@ -384,24 +390,9 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             intake,
             referral_grpc,
-            brokers,
-            topic_prefix,
             timeout_secs,
             out,
-        } => {
-            run(
-                registry,
-                cases,
-                concurrency,
-                intake,
-                referral_grpc,
-                brokers,
-                topic_prefix,
-                timeout_secs,
-                out,
-            )
-            .await
-        }
+        } => run(registry, cases, concurrency, intake, referral_grpc, timeout_secs, out).await,
     }
 }
 

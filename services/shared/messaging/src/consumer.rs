@@ -58,6 +58,14 @@ impl From<slrt_eventstore::AppendError> for HandlerError {
 /// What a consumer does with each event. Runs inside the transaction that also records the
 /// event in the inbox; everything it writes through `conn` commits or rolls back with it.
 pub trait EventHandler: Send + Sync + 'static {
+    /// Whether this consumer acts on events of `event_type` at all. Others are passed over
+    /// without a transaction: a topic carries every event its service publishes, and most
+    /// consumers act on one or two of them.
+    fn wants(&self, event_type: &str) -> bool {
+        let _ = event_type;
+        true
+    }
+
     fn handle<'a>(
         &'a self,
         conn: &'a mut PgConnection,
@@ -94,14 +102,17 @@ impl<H: EventHandler> InboxConsumer<H> {
             .set("group.id", group)
             .set("auto.offset.reset", "earliest")
             // Offsets are stored by hand after the inbox transaction commits; the client
-            // only commits what was stored.
+            // only commits what was stored. Committing every few seconds is enough: the inbox
+            // absorbs what a restart redelivers, and frequent commits slow the local broker.
             .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "500")
+            .set("auto.commit.interval.ms", "5000")
             .set("enable.auto.offset.store", "false")
             // The local broker holds a fetch for most of this wait even when data is ready.
             .set("fetch.wait.max.ms", "10")
-            .set("session.timeout.ms", "10000")
-            .set("heartbeat.interval.ms", "1000")
+            // The local broker's group coordinator answers slowly under load; a short session
+            // timeout turns that into rebalances, and every rebalance stalls consumption.
+            .set("session.timeout.ms", "30000")
+            .set("heartbeat.interval.ms", "3000")
             .set("topic.metadata.refresh.interval.ms", "5000")
             .create()?;
         let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -164,6 +175,12 @@ impl<H: EventHandler> InboxConsumer<H> {
                 return true;
             }
         };
+        if !self.handler.wants(&envelope.event_type) {
+            metrics::CONSUMED
+                .with_label_values(&[self.name.as_str(), "passed_over"])
+                .inc();
+            return true;
+        }
         let span = tracing::info_span!(
             "consume",
             otel.kind = "consumer",

@@ -68,7 +68,7 @@ pub static CONSUMED: LazyLock<IntCounterVec> = LazyLock::new(|| {
         IntCounterVec::new(
             Opts::new(
                 "slrt_events_consumed_total",
-                "Events a consumer received, by outcome (applied, duplicate, dead_letter)",
+                "Events a consumer received, by outcome (applied, duplicate, dead_letter, passed_over)",
             ),
             &["consumer", "outcome"],
         )

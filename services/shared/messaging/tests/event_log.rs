@@ -370,3 +370,62 @@ async fn a_poison_event_is_dead_lettered_and_the_partition_moves_on() {
     stop.send(true).unwrap();
     task.await.unwrap();
 }
+
+/// Acts only on labelled events; a topic carries other types too.
+struct LabelledOnly;
+
+impl EventHandler for LabelledOnly {
+    fn wants(&self, event_type: &str) -> bool {
+        event_type == "test.v1.Labelled"
+    }
+
+    async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEnvelope) -> Result<(), HandlerError> {
+        CountingHandler.handle(conn, event).await
+    }
+}
+
+#[tokio::test]
+async fn events_a_consumer_does_not_act_on_are_passed_over_without_a_trace() {
+    let brokers = slrt_testkit::brokers();
+    let setup = setup(&brokers).await;
+    sqlx::query("CREATE TABLE effects (label TEXT PRIMARY KEY, applied BIGINT NOT NULL)")
+        .execute(&setup.pool)
+        .await
+        .unwrap();
+    let case = Uuid::now_v7();
+    let mut other = event(case, "other");
+    other.event_type = "test.v1.SomethingElse".into();
+    append(&setup, "s", other).await;
+    let marker = append(&setup, "s", event(case, "marker")).await;
+    OutboxRelay::new(setup.pool.clone(), &brokers, "test", Duration::from_millis(100))
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+
+    let group = format!("{}consumer", slrt_testkit::unique_prefix());
+    let consumer = InboxConsumer::new(
+        "labelled",
+        setup.pool.clone(),
+        &brokers,
+        &group,
+        std::slice::from_ref(&setup.topic),
+        LabelledOnly,
+    )
+    .unwrap();
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(consumer.run(stopped));
+    slrt_testkit::eventually(Duration::from_secs(60), "the marker to be applied", || {
+        let pool = setup.pool.clone();
+        async move { (applied(&pool, "marker").await == 1).then_some(()) }
+    })
+    .await;
+    let inbox: Vec<Uuid> = sqlx::query_scalar("SELECT event_id FROM es_inbox")
+        .fetch_all(&setup.pool)
+        .await
+        .unwrap();
+    assert_eq!(inbox, [marker], "only the event acted on is recorded");
+    assert_eq!(applied(&setup.pool, "other").await, 0);
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
