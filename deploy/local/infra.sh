@@ -142,13 +142,36 @@ pg_down() {
 supervisor_log() { printf '%s slrt-supervisor: %s\n' "$(date -u +%FT%TZ)" "$*"; }
 
 # Runs detached, stdout and stderr already appended to tansu.log.
+# A broker can also stay up and stop answering: tansu 0.6.0 has been seen to panic inside
+# its storage task under load and then fail every request while its process lives on. Every
+# 10 s this asks the broker for its topics; three failures in a row and it is killed, which
+# the supervisor then treats like any other exit.
+watch_health() {
+    local bin="$1" child="$2" failures=0
+    sleep 15
+    while kill -0 "$child" 2>/dev/null; do
+        if timeout 5 "$bin" topic list --broker "$BROKER_URL" >/dev/null 2>&1; then
+            failures=0
+        else
+            failures=$((failures + 1))
+        fi
+        if ((failures >= 3)); then
+            supervisor_log "tansu (pid $child) stopped answering; killing it so that it restarts"
+            kill -KILL "$child" 2>/dev/null || true
+            return
+        fi
+        sleep 10
+    done
+}
+
 supervise() {
-    local bin="$1" child="" rc started delay=1
+    local bin="$1" child="" rc started delay=1 watchdog=""
     echo "$$" >"$SUPERVISOR_PIDFILE"
 
     stop_child() {
         local timer
         supervisor_log "stopping tansu"
+        [[ -n "$watchdog" ]] && kill "$watchdog" 2>/dev/null
         if [[ -n "$child" ]] && kill -TERM "$child" 2>/dev/null; then
             # kill -0 cannot tell a dead child from a live one until it is reaped, so the
             # grace period runs beside the wait instead.
@@ -175,8 +198,12 @@ supervise() {
         child=$!
         echo "$child" >"$TANSU_PIDFILE"
         supervisor_log "tansu started (pid $child)"
+        watch_health "$bin" "$child" &
+        watchdog=$!
         rc=0
         wait "$child" || rc=$?
+        kill "$watchdog" 2>/dev/null || true
+        watchdog=""
         # A broker that dies straight after starting would otherwise spin; back off up to 30 s.
         if ((SECONDS - started < 10)); then
             delay=$((delay * 2 > 30 ? 30 : delay * 2))
