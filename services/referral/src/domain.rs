@@ -9,8 +9,10 @@
 //!   programme, optionally per region, to the responsible OPD and its service.
 //! - [`dispatch`] turns a decided need into a [`RequestReferral`] command or a
 //!   [`ReferralUnrouted`] notice for supervisors.
-//! - [`referral`] holds the referral aggregate and its lifecycle
-//!   (requested -> acknowledged -> accepted | rejected; accepted -> completed).
+//! - [`referral`] holds the referral aggregate and its lifecycle (requested, acknowledged,
+//!   accepted, in progress, completed; rejected, transferred, revoked).
+//! - [`sla`] holds the SLA clocks: working-day deadlines (policy and holiday calendar as
+//!   data, `data/sla.toml` and `data/holidays.toml`) and the escalation chain.
 //!
 //! Glossary: an OPD (organisasi perangkat daerah) is a regional agency such as Dinas Sosial;
 //! NIK is the national identity number; Kemendagri region codes are dotted, e.g.
@@ -22,16 +24,22 @@ pub mod events;
 pub mod opd;
 pub mod referral;
 pub mod routing;
+pub mod sla;
+#[cfg(test)]
+pub mod testing;
 
 pub use commands::{
-    AcceptReferral, AcknowledgeReferral, CompleteReferral, ReferralCommand, RejectReferral, RequestReferral,
+    AcceptReferral, AcknowledgeReferral, CompleteReferral, EscalateReferral, LinkNeed, ReferralCommand, RejectReferral,
+    RequestReferral, RevokeReferral, StartService, TransferReferral,
 };
-pub use dispatch::{DecidedNeed, ReferralUnrouted, RoutingDecision, route_need};
+pub use dispatch::{DecidedNeed, ReferralUnrouted, RoutingContext, RoutingDecision, route_need, route_to};
 pub use events::{
-    CashBenefit, Completion, Nik, OutcomeCode, ReferralAccepted, ReferralAcknowledged, ReferralCompleted,
-    ReferralDetails, ReferralEvent, ReferralRejected, ReferralRequested, UnknownOutcomeCode,
+    CashBenefit, Completion, LinkedNeed, LinkedNeedClosed, Nik, OutcomeCode, ReferralAccepted, ReferralAcknowledged,
+    ReferralCompleted, ReferralDetails, ReferralEscalated, ReferralEvent, ReferralInProgress, ReferralLinked,
+    ReferralRejected, ReferralRequested, ReferralRevoked, ReferralTransferred, RoutedBy, UnknownOutcomeCode,
 };
 pub use opd::{InvalidOpdCode, OpdCode};
-pub use referral::{HistoryError, Referral, ReferralAction, ReferralError, ReferralStatus, handle};
+pub use referral::{HistoryError, Referral, ReferralAction, ReferralError, ReferralStatus, handle, open_with_links};
 pub use routing::{Route, RoutingTable, RoutingTableError};
+pub use sla::{EscalationStep, Sla, SlaClock, SlaConfigError, SlaPolicy, SlaState, SlaTerms, SlaTier, WorkingCalendar};
 pub use slrt_vocabulary::{NeedCategory, UnknownCategory};

@@ -3,12 +3,14 @@
 
 use std::pin::Pin;
 
+use chrono::{DateTime, Utc};
 use slrt_errors::{ApiError, ErrorCode};
 use slrt_eventstore::Cursor;
 use slrt_proto::referral::v1::opd_referral_service_server::OpdReferralService;
 use slrt_proto::referral::v1::{
     AcceptRequest, AcknowledgeRequest, CompleteRequest, ListOpenReferralsRequest, ListOpenReferralsResponse,
-    ReferralDetails, ReferralState, ReferralUpdate, RejectRequest, WatchReferralsRequest,
+    ReferralDetails, ReferralState, ReferralUpdate, RejectRequest, StartServiceRequest, TransferRequest,
+    WatchReferralsRequest,
 };
 use tokio::sync::watch;
 use tokio_stream::{Stream, StreamExt};
@@ -17,7 +19,10 @@ use uuid::Uuid;
 
 use crate::app::feed::FeedUpdate;
 use crate::app::{OPD_METADATA, Referrals, page_size};
-use crate::domain::{AcceptReferral, AcknowledgeReferral, CompleteReferral, OpdCode, ReferralCommand, RejectReferral};
+use crate::domain::{
+    AcceptReferral, AcknowledgeReferral, CompleteReferral, OpdCode, ReferralCommand, ReferralStatus, RejectReferral,
+    SlaState, StartService, TransferReferral,
+};
 use crate::projections::ReferralRecord;
 
 pub struct OpdReferrals {
@@ -43,7 +48,7 @@ impl OpdReferrals {
 
     async fn act(&self, caller_traced: bool, command: ReferralCommand) -> Result<Response<ReferralState>, Status> {
         let record = self.referrals.act(command, caller_traced).await?;
-        Ok(Response::new(state(record)))
+        Ok(Response::new(state(record, self.referrals.clock.now())))
     }
 }
 
@@ -71,9 +76,15 @@ impl OpdReferralService for OpdReferrals {
                 )
             })?
         };
+        let clock = self.referrals.clock.clone();
         let updates =
-            tokio_stream::wrappers::ReceiverStream::new(self.referrals.watch(opd, cursor, self.stopped.clone()))
-                .map(|update| update.map(referral_update).map_err(Status::from));
+            tokio_stream::wrappers::ReceiverStream::new(self.referrals.watch(opd, cursor, self.stopped.clone())).map(
+                move |update| {
+                    update
+                        .map(|update| referral_update(update, clock.now()))
+                        .map_err(Status::from)
+                },
+            );
         Ok(Response::new(Box::pin(updates)))
     }
 
@@ -82,10 +93,27 @@ impl OpdReferralService for OpdReferrals {
         request: Request<ListOpenReferralsRequest>,
     ) -> Result<Response<ListOpenReferralsResponse>, Status> {
         let opd = self.caller(&request)?;
-        let limit = page_size("limit", Some(i64::from(request.into_inner().limit)))?;
-        let records = self.referrals.list_open(&opd, limit).await?;
+        let request = request.into_inner();
+        let limit = page_size("limit", Some(i64::from(request.limit)))?;
+        let after = match request.page_token.as_str() {
+            "" => None,
+            token => Some(Uuid::parse_str(token).map_err(|_| {
+                ApiError::invalid(
+                    "page_token",
+                    format!("{token:?} is not a page token; pass next_page_token as received"),
+                )
+            })?),
+        };
+        let records = self.referrals.list_open(&opd, after, limit).await?;
+        let next_page_token = if records.len() as i64 == limit {
+            records.last().map(|r| r.referral_id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let now = self.referrals.clock.now();
         Ok(Response::new(ListOpenReferralsResponse {
-            referrals: records.into_iter().map(state).collect(),
+            referrals: records.into_iter().map(|record| state(record, now)).collect(),
+            next_page_token,
         }))
     }
 
@@ -136,6 +164,41 @@ impl OpdReferralService for OpdReferrals {
         .await
     }
 
+    async fn start_service(&self, request: Request<StartServiceRequest>) -> Result<Response<ReferralState>, Status> {
+        let opd = self.caller(&request)?;
+        let traced = carries_trace(&request);
+        let request = request.into_inner();
+        self.act(
+            traced,
+            ReferralCommand::StartService(StartService {
+                referral_id: referral_id(&request.referral_id)?,
+                opd,
+                actor: request.actor,
+                note: request.note,
+            }),
+        )
+        .await
+    }
+
+    async fn transfer(&self, request: Request<TransferRequest>) -> Result<Response<ReferralState>, Status> {
+        let opd = self.caller(&request)?;
+        let traced = carries_trace(&request);
+        let request = request.into_inner();
+        let referral_id = referral_id(&request.referral_id)?;
+        let to_opd = self.referrals.known_opd("to_opd_code", &request.to_opd_code)?;
+        self.act(
+            traced,
+            ReferralCommand::Transfer(TransferReferral {
+                referral_id,
+                opd,
+                actor: request.actor,
+                to_opd,
+                reason: request.reason,
+            }),
+        )
+        .await
+    }
+
     async fn complete(&self, request: Request<CompleteRequest>) -> Result<Response<ReferralState>, Status> {
         let opd = self.caller(&request)?;
         let traced = carries_trace(&request);
@@ -169,18 +232,34 @@ fn referral_id(text: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::invalid("referral_id", format!("{text:?} is not a referral id (a UUID)")))
 }
 
-fn referral_update(update: FeedUpdate) -> ReferralUpdate {
+fn referral_update(update: FeedUpdate, now: DateTime<Utc>) -> ReferralUpdate {
     ReferralUpdate {
         cursor: update.cursor.to_string(),
         event_type: update.event_type,
-        referral: Some(state(update.referral)),
+        referral: Some(state(update.referral, now)),
         traceparent: update.traceparent.unwrap_or_default(),
     }
 }
 
+/// Where the referral stands against its deadlines at `now`.
+pub fn sla_state(record: &ReferralRecord, now: DateTime<Utc>) -> SlaState {
+    let status = record.status().unwrap_or(ReferralStatus::Requested);
+    SlaState::of(
+        status,
+        record.response_due_at,
+        record.resolution_due_at,
+        record.closed_at,
+        now,
+    )
+}
+
 /// The OPD's view: everything it needs to serve the client, the NIK included.
-fn state(record: ReferralRecord) -> ReferralState {
+fn state(record: ReferralRecord, now: DateTime<Utc>) -> ReferralState {
+    let sla_state = sla_state(&record, now).as_str().to_string();
     ReferralState {
+        sla_state,
+        escalation_level: record.escalation_level,
+        linked_needs: record.linked_needs,
         details: Some(ReferralDetails {
             referral_id: record.referral_id.to_string(),
             case_id: record.case_id.to_string(),
@@ -198,6 +277,13 @@ fn state(record: ReferralRecord) -> ReferralState {
             amount_per_period_idr: record.amount_per_period_idr,
             cadence: record.cadence,
             component: record.component,
+            attempt: record.attempt,
+            previous_referral_id: record.previous_referral_id.map(|id| id.to_string()).unwrap_or_default(),
+            sla_tier: record.sla_tier,
+            need_referred_at: record.need_referred_at.to_rfc3339(),
+            response_due_at: record.response_due_at.to_rfc3339(),
+            resolution_due_at: record.resolution_due_at.to_rfc3339(),
+            requested_at: record.created_at.to_rfc3339(),
         }),
         status: record.status,
         updated_at: record.updated_at.to_rfc3339(),

@@ -6,8 +6,8 @@ use slrt_messaging::{EventHandler, HandlerError};
 use slrt_proto::eligibility::v1::CaseDecided;
 use sqlx::PgConnection;
 
-use crate::app::Referrals;
-use crate::app::router::{self, RouteError};
+use crate::app::router::RouteError;
+use crate::app::{RecordError, Referrals};
 
 pub struct RouterHandler {
     pub referrals: Referrals,
@@ -24,23 +24,20 @@ impl EventHandler for RouterHandler {
             return Ok(());
         }
         let decided: CaseDecided = event.decode()?;
-        let referrals = &self.referrals;
-        router::route_case(
-            conn,
-            &referrals.store,
-            &referrals.routing,
-            event.event_id,
-            event.case_id,
-            &decided,
-        )
-        .await
-        .map(|_| ())
-        .map_err(|error| match error {
-            RouteError::Database(error) => HandlerError::from(error),
-            // A conflict or a duplicate means a concurrent delivery got there first; the
-            // retry finds its work in the read model and skips it.
-            RouteError::Append(error) => HandlerError::from(error),
-            invalid @ RouteError::Invalid { .. } => HandlerError::Permanent(invalid.to_string()),
-        })
+        self.referrals
+            .route_case(conn, event.event_id, event.case_id, &decided)
+            .await
+            .map(|_| ())
+            .map_err(|error| match error {
+                RouteError::Database(error) | RouteError::Record(RecordError::Database(error)) => {
+                    HandlerError::from(error)
+                }
+                // A conflict or a duplicate means a concurrent delivery (or an agency acting on
+                // the referral a need is linked to) got there first; the retry finds its work
+                // in the read model and skips it, or decides again on the newer state.
+                RouteError::Record(RecordError::Append(error)) => HandlerError::from(error),
+                RouteError::Record(other) => HandlerError::Permanent(other.to_string()),
+                invalid @ RouteError::Invalid { .. } => HandlerError::Permanent(invalid.to_string()),
+            })
     }
 }

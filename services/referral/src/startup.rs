@@ -1,7 +1,9 @@
 //! Wiring: the platform, the use cases, the router consumer and both servers.
 
 use actix_web::web;
+use chrono::Datelike;
 use slrt_proto::referral::v1::opd_referral_service_server::OpdReferralServiceServer;
+use slrt_runtime::clock::Clock;
 use slrt_runtime::platform::{Platform, RunningService};
 use slrt_settings::Service;
 use utoipa::OpenApi;
@@ -19,12 +21,40 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         routing.source = %settings.routing_source,
         "routing table loaded"
     );
+    let clock = if settings.test_clock {
+        tracing::warn!(
+            "SLRT_REFERRAL_TEST_CLOCK is set: PUT /v1/test-clock moves this service's clock; never in production"
+        );
+        Clock::adjustable()
+    } else {
+        Clock::system()
+    };
+    let calendar = &settings.sla.calendar;
+    let next_year = clock.now().with_timezone(&calendar.zone()).year() + 1;
+    if !calendar.covers(next_year) {
+        // Deadlines reaching into next year would count its holidays as working days.
+        tracing::warn!(
+            calendar = calendar.name(),
+            year = next_year,
+            "the holiday calendar does not list next year's holidays; add them to keep SLA deadlines right"
+        );
+    }
+    tracing::info!(
+        sla.version = settings.sla.policy.version(),
+        calendar = calendar.name(),
+        "SLA policy loaded"
+    );
     let referrals = Referrals {
         pool: platform.pool.clone(),
         store: platform.store.clone(),
         routing: settings.routing,
+        sla: settings.sla,
+        clock,
     };
     platform.spawn_relay()?;
+    let timers = referrals.clone();
+    let poll = settings.timer_poll;
+    platform.spawn(move |stopped| timers.run_timers(poll, stopped));
     platform.spawn_consumer(
         "router",
         &[Service::Eligibility],

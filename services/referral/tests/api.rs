@@ -24,6 +24,7 @@ const WAIT: Duration = Duration::from_secs(60);
 const APPLICANT_NIK: &str = "3375014506850003";
 
 struct TestApp {
+    database_url: String,
     http: String,
     grpc: String,
     prefix: String,
@@ -39,9 +40,18 @@ impl Drop for TestApp {
 }
 
 async fn spawn_app() -> TestApp {
-    let database_url = fresh_database_url().await;
-    let prefix = unique_prefix();
+    spawn_app_on(fresh_database_url().await, unique_prefix(), false).await
+}
+
+/// The app on an adjustable clock (`PUT /v1/test-clock`), its SLA timers checked often.
+async fn spawn_app_with_test_clock() -> TestApp {
+    spawn_app_on(fresh_database_url().await, unique_prefix(), true).await
+}
+
+async fn spawn_app_on(database_url: String, prefix: String, test_clock: bool) -> TestApp {
     let env: HashMap<&str, String> = HashMap::from([
+        ("SLRT_REFERRAL_TEST_CLOCK", test_clock.to_string()),
+        ("SLRT_REFERRAL_TIMER_POLL_MS", "100".to_string()),
         ("SLRT_REFERRAL_HTTP_ADDR", "127.0.0.1:0".to_string()),
         ("SLRT_REFERRAL_GRPC_ADDR", "127.0.0.1:0".to_string()),
         ("SLRT_REFERRAL_DATABASE_URL", database_url.clone()),
@@ -52,6 +62,7 @@ async fn spawn_app() -> TestApp {
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("settings");
     let service = startup::build(settings).await.expect("referral starts");
     let app = TestApp {
+        database_url: database_url.clone(),
         http: format!("http://127.0.0.1:{}", service.http_port()),
         grpc: format!("http://127.0.0.1:{}", service.grpc_port()),
         prefix,
@@ -91,7 +102,13 @@ impl TestApp {
     /// The agency's open referrals, once there are at least `count`.
     async fn open_referrals(&self, opd: &str, count: usize) -> Vec<referral::ReferralState> {
         eventually(WAIT, &format!("{count} open referral(s) for {opd}"), || async {
-            let request = as_opd(opd, referral::ListOpenReferralsRequest { limit: 0 });
+            let request = as_opd(
+                opd,
+                referral::ListOpenReferralsRequest {
+                    limit: 0,
+                    ..Default::default()
+                },
+            );
             let referrals = self
                 .client()
                 .await
@@ -114,7 +131,13 @@ impl TestApp {
             let open = self
                 .client()
                 .await
-                .list_open_referrals(as_opd(opd, referral::ListOpenReferralsRequest { limit: 0 }))
+                .list_open_referrals(as_opd(
+                    opd,
+                    referral::ListOpenReferralsRequest {
+                        limit: 0,
+                        ..Default::default()
+                    },
+                ))
                 .await
                 .ok()?;
             open.into_inner()
@@ -124,6 +147,53 @@ impl TestApp {
         })
         .await;
         details(&open).referral_id
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self
+            .web
+            .request(method, format!("{}{path}", self.http))
+            .json(&body)
+            .send()
+            .await
+            .expect("HTTP answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// Moves the service clock to `now` (RFC 3339).
+    async fn set_clock(&self, now: &str) {
+        let (status, body) = self
+            .send(
+                reqwest::Method::PUT,
+                "/v1/test-clock",
+                serde_json::json!({ "now": now }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Stops this instance and starts another on the same database and topics.
+    async fn restart(self, test_clock: bool) -> TestApp {
+        let (database_url, prefix) = (self.database_url.clone(), self.prefix.clone());
+        let _ = self.stop.send(true);
+        drop(self);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        spawn_app_on(database_url, prefix, test_clock).await
+    }
+
+    /// The referral as supervisors see it, once `check` holds.
+    async fn referral_when(
+        &self,
+        id: &str,
+        what: &str,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        eventually(WAIT, what, || async {
+            let (status, body) = self.get(&format!("/v1/referrals/{id}")).await;
+            (status == 200 && check(&body)).then_some(body)
+        })
+        .await
     }
 
     async fn count(&self, sql: &'static str, bind: &str) -> i64 {
@@ -329,7 +399,13 @@ async fn an_opd_acknowledges_accepts_and_completes_its_referral() {
     assert!(!body.to_string().contains(APPLICANT_NIK));
 
     let open = client
-        .list_open_referrals(as_opd("DINSOS", referral::ListOpenReferralsRequest { limit: 0 }))
+        .list_open_referrals(as_opd(
+            "DINSOS",
+            referral::ListOpenReferralsRequest {
+                limit: 0,
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap();
     assert!(
@@ -428,7 +504,13 @@ async fn another_opd_gets_not_found_and_does_not_see_the_referral_in_its_stream(
     );
 
     let listed = client
-        .list_open_referrals(as_opd("DINKES", referral::ListOpenReferralsRequest { limit: 0 }))
+        .list_open_referrals(as_opd(
+            "DINKES",
+            referral::ListOpenReferralsRequest {
+                limit: 0,
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap();
     let ids: Vec<String> = listed
@@ -459,7 +541,10 @@ async fn a_caller_without_a_known_agency_code_is_unauthenticated() {
     let app = spawn_app().await;
     let mut client = app.client().await;
     let anonymous = client
-        .list_open_referrals(referral::ListOpenReferralsRequest { limit: 0 })
+        .list_open_referrals(referral::ListOpenReferralsRequest {
+            limit: 0,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
@@ -470,7 +555,13 @@ async fn a_caller_without_a_known_agency_code_is_unauthenticated() {
     );
     for opd in ["DINAS_X", "dinsos"] {
         let refused = client
-            .list_open_referrals(as_opd(opd, referral::ListOpenReferralsRequest { limit: 0 }))
+            .list_open_referrals(as_opd(
+                opd,
+                referral::ListOpenReferralsRequest {
+                    limit: 0,
+                    ..Default::default()
+                },
+            ))
             .await
             .unwrap_err();
         assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{opd}");
@@ -478,7 +569,13 @@ async fn a_caller_without_a_known_agency_code_is_unauthenticated() {
     }
     // An agency no rule routes to yet may still connect.
     client
-        .list_open_referrals(as_opd("KEMENAG", referral::ListOpenReferralsRequest { limit: 0 }))
+        .list_open_referrals(as_opd(
+            "KEMENAG",
+            referral::ListOpenReferralsRequest {
+                limit: 0,
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap();
 }
@@ -835,4 +932,576 @@ async fn an_agency_lists_watches_and_acts_with_the_command_line_client() {
         ]
     );
     watcher.kill().await.unwrap();
+}
+
+// --- the full lifecycle ---------------------------------------------------------------------
+
+fn reject(id: &str, reason: &str) -> referral::RejectRequest {
+    referral::RejectRequest {
+        referral_id: id.to_string(),
+        actor: "petugas.1".into(),
+        reason: reason.into(),
+    }
+}
+
+fn transfer(id: &str, to: &str, reason: &str) -> referral::TransferRequest {
+    referral::TransferRequest {
+        referral_id: id.to_string(),
+        actor: "petugas.1".into(),
+        to_opd_code: to.into(),
+        reason: reason.into(),
+    }
+}
+
+fn start(id: &str) -> referral::StartServiceRequest {
+    referral::StartServiceRequest {
+        referral_id: id.to_string(),
+        actor: "petugas.1".into(),
+        note: "first visit done".into(),
+    }
+}
+
+#[tokio::test]
+async fn an_accepted_referral_goes_in_progress_then_completes_and_each_step_is_refused_out_of_order() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let mut client = app.client().await;
+
+    let early = client.start_service(as_opd("DINSOS", start(&id))).await.unwrap_err();
+    assert_eq!(early.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(
+        early.message(),
+        "referral is requested but not yet accepted; it cannot be put in progress"
+    );
+    client.accept(as_opd("DINSOS", accept(&id))).await.unwrap();
+    let started = client
+        .start_service(as_opd("DINSOS", start(&id)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(started.status, "in_progress");
+    let again = client
+        .start_service(as_opd("DINSOS", start(&id)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.status, "in_progress", "a repeat answers the same");
+    let no_reject = client
+        .reject(as_opd("DINSOS", reject(&id, "changed our mind")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        no_reject.message(),
+        "referral is already in_progress; it cannot be rejected"
+    );
+    let done = client
+        .complete(as_opd("DINSOS", complete(&id, true, "")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.status, "completed");
+    let (_, body) = app.get(&format!("/v1/referrals/{id}")).await;
+    assert_eq!(body["sla"]["state"], "met", "{body}");
+    assert!(
+        body["first_response_at"].is_string() && body["closed_at"].is_string(),
+        "{body}"
+    );
+    let no_transfer = client
+        .transfer(as_opd("DINSOS", transfer(&id, "BAZNAS", "too late")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        no_transfer.message(),
+        "referral is already completed, which is final; it cannot be transferred"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM es_events WHERE stream_id = 'referral-' || $1",
+            &id
+        )
+        .await,
+        4,
+        "requested, accepted, in progress, completed: refusals and repeats record nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_referral_is_rerouted_to_the_next_agency_and_then_waits_for_a_supervisor() {
+    let app = spawn_app().await;
+    let first = app.referral_for("DISDIK", "school_aid", "PIP").await;
+    let mut client = app.client().await;
+    client
+        .reject(as_opd("DISDIK", reject(&first, "the pupil attends a madrasah")))
+        .await
+        .unwrap();
+
+    // The same transaction gave the need to Kemenag, the rule's alternate.
+    let kemenag = app.open_referrals("KEMENAG", 1).await;
+    let second = details(&kemenag[0]);
+    assert_eq!(second.attempt, 2);
+    assert_eq!(second.previous_referral_id, first);
+    assert_eq!(second.service, "Program Indonesia Pintar (PIP) madrasah");
+    let (_, journey) = app.get(&format!("/v1/referrals/{}", second.referral_id)).await;
+    assert_eq!(journey["routed_by"], "rerouted_after_rejection");
+    assert_eq!(
+        journey["routing_note"],
+        "DISDIK declined it: the pupil attends a madrasah"
+    );
+    let travelled: Vec<(&str, &str)> = journey["need_referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["opd_code"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(travelled, [("DISDIK", "rejected"), ("KEMENAG", "requested")]);
+    // The resolution clock kept the need's first referral date.
+    let (_, original) = app.get(&format!("/v1/referrals/{first}")).await;
+    assert_eq!(journey["sla"]["need_referred_at"], original["sla"]["need_referred_at"]);
+    assert_eq!(
+        journey["sla"]["resolution_due_at"],
+        original["sla"]["resolution_due_at"]
+    );
+
+    // Kemenag declines too: no agency is left, and the need waits for a supervisor.
+    client
+        .reject(as_opd(
+            "KEMENAG",
+            reject(&second.referral_id, "not enrolled in any madrasah here"),
+        ))
+        .await
+        .unwrap();
+    let (_, unrouted) = app.get("/v1/unrouted").await;
+    let waiting = &unrouted["unrouted"][0];
+    assert_eq!(waiting["need_id"], second.need_id.as_str(), "{unrouted}");
+    assert_eq!(waiting["tried_opd_codes"], serde_json::json!(["DISDIK", "KEMENAG"]));
+    assert!(
+        waiting["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("every agency of its route declined it")
+    );
+
+    // A supervisor places it with Dinas Sosial; bad placements change nothing.
+    let path = format!("/v1/unrouted/{}/{}/placement", second.case_id, second.need_id);
+    for (body, field) in [
+        (
+            serde_json::json!({"opd_code": "NOPE", "actor": "manajer", "reason": "r"}),
+            "opd_code",
+        ),
+        (
+            serde_json::json!({"opd_code": "DINSOS", "actor": "manajer", "reason": " "}),
+            "reason",
+        ),
+        (
+            serde_json::json!({"opd_code": "DINSOS", "actor": "", "reason": "r"}),
+            "actor",
+        ),
+    ] {
+        let (status, error) = app.send(reqwest::Method::POST, &path, body).await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{error}"
+        );
+    }
+    let (status, placed) = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            serde_json::json!({"opd_code": "DINSOS", "actor": "manajer.slrt", "reason": "school fees from the social fund"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{placed}");
+    assert_eq!(
+        (placed["opd_code"].as_str(), placed["attempt"].as_i64()),
+        (Some("DINSOS"), Some(3))
+    );
+    assert_eq!(placed["routed_by"], "placed_by_supervisor");
+    assert_eq!(placed["sla"]["resolution_due_at"], original["sla"]["resolution_due_at"]);
+    let (_, unrouted) = app.get("/v1/unrouted").await;
+    assert_eq!(unrouted["unrouted"].as_array().unwrap().len(), 0);
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            serde_json::json!({"opd_code": "DINSOS", "actor": "manajer.slrt", "reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, 404, "placed once only");
+}
+
+#[tokio::test]
+async fn a_transferred_referral_leaves_the_agency_and_reaches_the_named_one() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let mut client = app.client().await;
+    client.acknowledge(as_opd("DINSOS", acknowledge(&id))).await.unwrap();
+
+    for (request, field) in [
+        (transfer(&id, "NOPE", "x"), "to_opd_code"),
+        (transfer(&id, "DINSOS", "x"), "to_opd_code"),
+        (transfer(&id, "BAZNAS", ""), "reason"),
+    ] {
+        let error = client.transfer(as_opd("DINSOS", request)).await.unwrap_err();
+        assert_eq!(error.code(), tonic::Code::InvalidArgument, "{error:?}");
+        assert!(error.message().starts_with(&format!("{field}: ")), "{error:?}");
+    }
+    let denied = client
+        .transfer(as_opd("DINKES", transfer(&id, "BAZNAS", "not yours")))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::NotFound);
+
+    let moved = client
+        .transfer(as_opd(
+            "DINSOS",
+            transfer(&id, "BAZNAS", "zakat-funded help agreed with the family"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(moved.status, "transferred");
+    let open = client
+        .list_open_referrals(as_opd("DINSOS", referral::ListOpenReferralsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(open.referrals.is_empty(), "no longer DINSOS's work");
+    let baznas = app.open_referrals("BAZNAS", 1).await;
+    let taken = details(&baznas[0]);
+    assert_eq!((taken.attempt, taken.previous_referral_id.as_str()), (2, id.as_str()));
+    // BAZNAS has no rule for PKH: the service stays the one the need was referred for.
+    assert_eq!(taken.service, "Program Keluarga Harapan (PKH)");
+    let (_, body) = app.get(&format!("/v1/referrals/{id}")).await;
+    assert_eq!(body["transferred_to"], "BAZNAS");
+    assert_eq!(body["sla"]["state"], "met");
+}
+
+#[tokio::test]
+async fn supervisors_revoke_a_referral_and_cannot_revoke_a_finished_one() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let path = format!("/v1/referrals/{id}/revoke");
+    let (status, error) = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            serde_json::json!({"actor": "manajer.slrt"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (400, Some("reason")),
+        "{error}"
+    );
+    let (status, error) = app.send(reqwest::Method::POST, &path, serde_json::json!([1, 2])).await;
+    assert_eq!(status, 400, "{error}");
+    let body = serde_json::json!({"actor": "manajer.slrt", "reason": "the applicant withdrew at the desk"});
+    let (status, revoked) = app.send(reqwest::Method::POST, &path, body.clone()).await;
+    assert_eq!(
+        (status, revoked["status"].as_str()),
+        (200, Some("revoked")),
+        "{revoked}"
+    );
+    assert_eq!(revoked["revocation_reason"], "the applicant withdrew at the desk");
+    let (status, again) = app.send(reqwest::Method::POST, &path, body).await;
+    assert_eq!(
+        (status, again["status"].as_str()),
+        (200, Some("revoked")),
+        "a repeat answers the same"
+    );
+    let error = app
+        .client()
+        .await
+        .accept(as_opd("DINSOS", accept(&id)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.message(),
+        "referral is already revoked, which is final; it cannot be accepted"
+    );
+    let (_, unrouted) = app.get("/v1/unrouted").await;
+    assert_eq!(
+        unrouted["unrouted"].as_array().unwrap().len(),
+        0,
+        "a revoked need is not re-routed"
+    );
+
+    let done = app.referral_for("DINKES", "health_insurance", "PBI-JK").await;
+    let mut client = app.client().await;
+    client.accept(as_opd("DINKES", accept(&done))).await.unwrap();
+    client
+        .complete(as_opd("DINKES", complete(&done, true, "")))
+        .await
+        .unwrap();
+    let (status, error) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/referrals/{done}/revoke"),
+            serde_json::json!({"actor": "manajer.slrt", "reason": "late"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (422, Some("rejected")),
+        "{error}"
+    );
+}
+
+// --- SLA clocks and escalation ------------------------------------------------------------
+
+#[tokio::test]
+async fn a_missed_response_deadline_escalates_step_by_step_and_the_agency_sees_it() {
+    let app = spawn_app_with_test_clock().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let (_, body) = app.get(&format!("/v1/referrals/{id}")).await;
+    assert_eq!(body["sla"]["state"], "on_track");
+    assert_eq!(body["sla"]["tier"], "field");
+    let due: chrono::DateTime<chrono::Utc> = body["sla"]["response_due_at"].as_str().unwrap().parse().unwrap();
+    let mut stream = watch(&app, "DINSOS", "").await;
+    assert_eq!(
+        next_update(&mut stream).await.event_type,
+        "slrt.referral.v1.ReferralRequested"
+    );
+
+    // One minute past the response deadline: step 1, the Koordinator Puskesos.
+    app.set_clock(&(due + chrono::TimeDelta::minutes(1)).to_rfc3339()).await;
+    let body = app
+        .referral_when(&id, "the first escalation", |r| r["escalation_level"] == 1)
+        .await;
+    assert_eq!(body["sla"]["state"], "response_overdue");
+    assert_eq!(body["escalations"][0]["escalated_to"], "KOORDINATOR_PUSKESOS");
+    assert_eq!(body["escalations"][0]["clock"], "response");
+    let update = next_update(&mut stream).await;
+    assert_eq!(update.event_type, "slrt.referral.v1.ReferralEscalated");
+    let state = update.referral.unwrap();
+    assert_eq!((state.status.as_str(), state.escalation_level), ("requested", 1));
+    assert_eq!(state.sla_state, "response_overdue");
+
+    // A week later, still no answer: Manajer SLRT (2 working days) and Kepala Dinas (5).
+    app.set_clock(&(due + chrono::TimeDelta::days(8)).to_rfc3339()).await;
+    let body = app
+        .referral_when(&id, "three escalation steps", |r| r["escalation_level"] == 3)
+        .await;
+    let roles: Vec<&str> = body["escalations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["escalated_to"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["KOORDINATOR_PUSKESOS", "MANAJER_SLRT", "KEPALA_DINAS"]);
+    assert!(body["sla"]["working_days_overdue"].as_u64().unwrap() >= 5, "{body}");
+    let (_, overdue) = app.get("/v1/referrals?sla=overdue").await;
+    assert_eq!(overdue["referrals"][0]["referral_id"], id.as_str());
+    let (_, escalations) = app.get("/v1/escalations?role=MANAJER_SLRT&open=true").await;
+    assert_eq!(escalations["escalations"].as_array().unwrap().len(), 1, "{escalations}");
+    let (status, error) = app.get("/v1/escalations?role=BUPATI").await;
+    assert_eq!((status, error["error"]["field"].as_str()), (400, Some("role")));
+
+    // The answer stops the response clock: nothing more fires for it.
+    app.client()
+        .await
+        .acknowledge(as_opd("DINSOS", acknowledge(&id)))
+        .await
+        .unwrap();
+    app.set_clock(&(due + chrono::TimeDelta::days(30)).to_rfc3339()).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM escalations WHERE referral_id = $1::uuid AND clock = 'response'",
+            &id
+        )
+        .await,
+        3
+    );
+    let (_, body) = app.get(&format!("/v1/referrals/{id}")).await;
+    assert_eq!(
+        body["sla"]["state"], "on_track",
+        "answered, and still inside the resolution deadline"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM es_events WHERE event_type = $1",
+            "slrt.referral.v1.ReferralEscalated"
+        )
+        .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn the_clock_cannot_be_moved_on_a_service_without_a_test_clock_nor_backwards() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            "/v1/test-clock",
+            serde_json::json!({"now": "2030-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("rejected")),
+        "{body}"
+    );
+    let (_, clock) = app.get("/v1/test-clock").await;
+    assert_eq!(clock["adjustable"], false);
+
+    let app = spawn_app_with_test_clock().await;
+    for (now, field) in [("yesterday", "now"), ("2020-01-01T00:00:00Z", "now")] {
+        let (status, body) = app
+            .send(
+                reqwest::Method::PUT,
+                "/v1/test-clock",
+                serde_json::json!({ "now": now }),
+            )
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (400, Some(field)), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_timer_set_before_a_restart_fires_after_it() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINKES", "health_insurance", "PBI-JK").await;
+    let (_, body) = app.get(&format!("/v1/referrals/{id}")).await;
+    let resolution_due: chrono::DateTime<chrono::Utc> =
+        body["sla"]["resolution_due_at"].as_str().unwrap().parse().unwrap();
+    app.client().await.accept(as_opd("DINKES", accept(&id))).await.unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sla_timers WHERE referral_id = $1::uuid", &id)
+            .await,
+        1,
+        "the resolution timer is stored; the response clock stopped at the answer"
+    );
+
+    // The service goes down; while it is down the deadline passes (on the new instance's clock).
+    let app = app.restart(true).await;
+    app.set_clock(&(resolution_due + chrono::TimeDelta::hours(1)).to_rfc3339())
+        .await;
+    let body = app
+        .referral_when(&id, "the escalation after the restart", |r| r["escalation_level"] == 1)
+        .await;
+    assert_eq!(body["escalations"][0]["clock"], "resolution");
+    assert_eq!(body["sla"]["state"], "resolution_overdue");
+}
+
+// --- one open referral per person and need ------------------------------------------------
+
+#[tokio::test]
+async fn a_second_case_for_the_same_person_and_need_is_linked_to_the_open_referral() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    // The same person comes to another desk with the same need: another case.
+    let second = case_decided(&[approved("cash_assistance", "PKH", None)]);
+    app.publish(&second).await;
+    let body = app
+        .referral_when(&id, "the second case linked", |r| r["linked_needs"] == 1)
+        .await;
+    assert_eq!(body["status"], "requested");
+    let (_, all) = app.get("/v1/referrals").await;
+    assert_eq!(
+        all["referrals"].as_array().unwrap().len(),
+        1,
+        "not referred twice: {all}"
+    );
+    let open = app.open_referrals("DINSOS", 1).await;
+    assert_eq!(open[0].linked_needs, 1);
+
+    // Delivered again, still one link.
+    app.publish(&second).await;
+    let mut client = app.client().await;
+    client.accept(as_opd("DINSOS", accept(&id))).await.unwrap();
+    client
+        .complete(as_opd("DINSOS", complete(&id, true, "")))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM referral_links WHERE referral_id = $1::uuid AND closed_at IS NOT NULL",
+            &id
+        )
+        .await,
+        1,
+        "the linked need closed with the referral"
+    );
+    let closed = app
+        .count(
+            "SELECT COUNT(*) FROM es_events WHERE event_type = 'slrt.referral.v1.LinkedNeedClosed' AND case_id = $1::uuid",
+            &second.case_id,
+        )
+        .await;
+    assert_eq!(closed, 1, "recorded in the second case's timeline");
+
+    // Once the first referral is closed, a new request for the same need is referred afresh.
+    let third = case_decided(&[approved("cash_assistance", "PKH", None)]);
+    app.publish(&third).await;
+    let fresh = app.open_referrals("DINSOS", 1).await;
+    assert_eq!(details(&fresh[0]).case_id, third.case_id);
+}
+
+#[tokio::test]
+async fn per_agency_performance_counts_answers_and_resolutions() {
+    let app = spawn_app().await;
+    let done = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    app.referral_for("DINSOS", "food_assistance", "BPNT").await;
+    let declined = app.referral_for("DINKES", "health_insurance", "PBI-JK").await;
+    let mut client = app.client().await;
+    client.accept(as_opd("DINSOS", accept(&done))).await.unwrap();
+    client
+        .complete(as_opd("DINSOS", complete(&done, true, "")))
+        .await
+        .unwrap();
+    client
+        .reject(as_opd(
+            "DINKES",
+            reject(&declined, "already insured through an employer"),
+        ))
+        .await
+        .unwrap();
+
+    let (status, report) = app.get("/v1/performance").await;
+    assert_eq!(status, 200, "{report}");
+    let row = |opd: &str| {
+        report["opds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["opd_code"] == opd)
+            .cloned()
+            .unwrap_or_else(|| panic!("{opd} in {report}"))
+    };
+    let dinsos = row("DINSOS");
+    assert_eq!(
+        (
+            dinsos["referrals"].as_i64(),
+            dinsos["open"].as_i64(),
+            dinsos["completed"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(
+        (dinsos["responded"].as_i64(), dinsos["responded_within_sla"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert!(dinsos["median_hours_to_resolve"].as_f64().is_some(), "{dinsos}");
+    let dinkes = row("DINKES");
+    assert_eq!(
+        (dinkes["rejected"].as_i64(), dinkes["open"].as_i64()),
+        (Some(1), Some(0))
+    );
+    assert!(
+        dinkes["median_hours_to_resolve"].is_null(),
+        "nothing completed: {dinkes}"
+    );
+
+    let (status, empty) = app.get("/v1/performance?from=2030-01-01T00:00:00Z").await;
+    assert_eq!((status, empty["opds"].as_array().map(Vec::len)), (200, Some(0)));
+    for (query, field) in [
+        ("from=yesterday", "from"),
+        ("from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z", "to"),
+    ] {
+        let (status, body) = app.get(&format!("/v1/performance?{query}")).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (400, Some(field)), "{body}");
+    }
 }

@@ -16,8 +16,8 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
-use super::{Referrals, codec, referral_of_stream};
-use crate::domain::{OpdCode, ReferralEvent, ReferralStatus};
+use super::{RecordError, Referrals, codec, referral_of_stream};
+use crate::domain::{OpdCode, Referral, ReferralEvent, ReferralStatus};
 use crate::projections::{self, ReferralRecord};
 
 /// How often an idle feed looks for new events: an OPD sees a change within this long.
@@ -52,19 +52,25 @@ impl Referrals {
         stopped: watch::Receiver<bool>,
     ) -> mpsc::Receiver<Result<FeedUpdate, ApiError>> {
         let (sender, receiver) = mpsc::channel(BUFFER);
-        let pool = self.pool.clone();
+        let referrals = self.clone();
         tokio::spawn(async move {
             tokio::select! {
                 _ = slrt_runtime::shutdown::stopped(stopped) => {}
                 _ = sender.closed() => {}
-                _ = follow(&pool, &opd, after, &sender) => {}
+                _ = follow(&referrals, &opd, after, &sender) => {}
             }
         });
         receiver
     }
 }
 
-async fn follow(pool: &PgPool, opd: &OpdCode, mut cursor: Cursor, sender: &mpsc::Sender<Result<FeedUpdate, ApiError>>) {
+async fn follow(
+    referrals: &Referrals,
+    opd: &OpdCode,
+    mut cursor: Cursor,
+    sender: &mpsc::Sender<Result<FeedUpdate, ApiError>>,
+) {
+    let pool = &referrals.pool;
     loop {
         let batch = match slrt_eventstore::read_all(pool, cursor, BATCH).await {
             Ok(batch) => batch,
@@ -87,7 +93,7 @@ async fn follow(pool: &PgPool, opd: &OpdCode, mut cursor: Cursor, sender: &mpsc:
                 // Another agency's referral, or not a referral at all (an unrouted notice).
                 continue;
             };
-            let update = match as_of(record, &event) {
+            let update = match as_of(referrals, record, &event).await {
                 Ok(referral) => FeedUpdate {
                     cursor: event.cursor,
                     event_type: event.event_type,
@@ -131,14 +137,32 @@ async fn owned_referrals(
 
 // The read model holds the referral as it is now; an update replayed from an old cursor
 // describes the referral as that event left it. The details never change after the
-// request, and each event sets exactly one status, so the two together are exact.
-fn as_of(record: &ReferralRecord, event: &RecordedEvent) -> Result<ReferralRecord, codec::CodecError> {
+// request, and most events set exactly one status, so the two together are exact. The
+// events that leave the status alone (escalations, links) take it from the stream as it
+// stood at that event.
+async fn as_of(
+    referrals: &Referrals,
+    record: &ReferralRecord,
+    event: &RecordedEvent,
+) -> Result<ReferralRecord, RecordError> {
     let status = match codec::decode(event)? {
         ReferralEvent::Requested(_) => ReferralStatus::Requested,
         ReferralEvent::Acknowledged(_) => ReferralStatus::Acknowledged,
         ReferralEvent::Accepted(_) => ReferralStatus::Accepted,
+        ReferralEvent::InProgress(_) => ReferralStatus::InProgress,
         ReferralEvent::Rejected(_) => ReferralStatus::Rejected,
         ReferralEvent::Completed(_) => ReferralStatus::Completed,
+        ReferralEvent::Transferred(_) => ReferralStatus::Transferred,
+        ReferralEvent::Revoked(_) => ReferralStatus::Revoked,
+        ReferralEvent::Escalated(_) | ReferralEvent::Linked(_) | ReferralEvent::LinkedNeedClosed(_) => {
+            let history = referrals.store.load(&referrals.pool, &event.stream_id).await?;
+            let events = history
+                .iter()
+                .take_while(|stored| stored.stream_version <= event.stream_version)
+                .map(codec::decode)
+                .collect::<Result<Vec<_>, _>>()?;
+            Referral::from_history(&events)?.map_or(ReferralStatus::Requested, |referral| referral.status())
+        }
     };
     let mut referral = record.clone();
     referral.status = status.as_str().to_string();

@@ -11,7 +11,7 @@ use serde::Serialize;
 use slrt_proto::referral::v1::opd_referral_service_client::OpdReferralServiceClient;
 use slrt_proto::referral::v1::{
     AcceptRequest, AcknowledgeRequest, CompleteRequest, ListOpenReferralsRequest, ReferralState, ReferralUpdate,
-    RejectRequest, WatchReferralsRequest,
+    RejectRequest, StartServiceRequest, TransferRequest, WatchReferralsRequest,
 };
 use slrt_referral::domain::Nik;
 use tonic::metadata::MetadataValue;
@@ -46,11 +46,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Your agency's referrals that are not finished, oldest first.
+    /// Your agency's referrals that are not finished, oldest first, with their SLA state
+    /// (on_track, response_overdue, resolution_overdue) and the deadline that matters next.
     List {
-        /// How many, 1 to 500.
+        /// How many per page, 1 to 500.
         #[arg(long, default_value_t = 100)]
         limit: i32,
+        /// Every page, not just the first.
+        #[arg(long)]
+        all: bool,
     },
     /// Every new and changed referral, as it happens (Ctrl-C to stop). Reconnects by itself
     /// when the service restarts.
@@ -77,6 +81,25 @@ enum Command {
         /// The referral's id, as `list` and `watch` show it.
         referral_id: String,
         /// Why: the next agency and the supervisors read it.
+        #[arg(long)]
+        reason: String,
+    },
+    /// You started serving an accepted referral (a visit, a procedure under way).
+    Start {
+        /// The referral's id, as `list` and `watch` show it.
+        referral_id: String,
+        /// A note for the case file.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The referral belongs to another agency: it goes there, and leaves your list.
+    Transfer {
+        /// The referral's id, as `list` and `watch` show it.
+        referral_id: String,
+        /// The agency that should serve it, e.g. BAZNAS.
+        #[arg(long)]
+        to: String,
+        /// Why it belongs there: the other agency and the supervisors read it.
         #[arg(long)]
         reason: String,
     },
@@ -137,17 +160,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .unwrap_or_else(|| "opd-officer".to_string());
     let mut client = connect(&cli.url, &cli.opd).await?;
     match cli.command {
-        Command::List { limit } => {
-            let referrals = client
-                .list_open_referrals(ListOpenReferralsRequest { limit })
-                .await?
-                .into_inner()
-                .referrals;
-            if referrals.is_empty() && !output.json {
-                println!("no open referrals for {}", cli.opd);
+        Command::List { limit, all } => {
+            let mut page_token = String::new();
+            let mut shown = 0;
+            loop {
+                let page = client
+                    .list_open_referrals(ListOpenReferralsRequest { limit, page_token })
+                    .await?
+                    .into_inner();
+                for referral in &page.referrals {
+                    output.referral(referral)?;
+                }
+                shown += page.referrals.len();
+                page_token = page.next_page_token;
+                if !all || page_token.is_empty() {
+                    break;
+                }
             }
-            for referral in &referrals {
-                output.referral(referral)?;
+            if shown == 0 && !output.json {
+                println!("no open referrals for {}", cli.opd);
             }
         }
         Command::Watch { after } => watch(&mut client, after.unwrap_or_default(), &output).await?,
@@ -173,6 +204,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 reason,
             };
             output.referral(&client.reject(request).await?.into_inner())?;
+        }
+        Command::Start { referral_id, note } => {
+            let request = StartServiceRequest {
+                referral_id,
+                actor,
+                note: note.unwrap_or_default(),
+            };
+            output.referral(&client.start_service(request).await?.into_inner())?;
+        }
+        Command::Transfer {
+            referral_id,
+            to,
+            reason,
+        } => {
+            let request = TransferRequest {
+                referral_id,
+                actor,
+                to_opd_code: to,
+                reason,
+            };
+            output.referral(&client.transfer(request).await?.into_inner())?;
         }
         Command::Complete {
             referral_id,
@@ -301,8 +353,19 @@ impl Output {
         } else {
             String::new()
         };
+        // The deadline that matters next: the first answer while none was given.
+        let due = if state.status == "requested" {
+            format!("respond by {}", d.response_due_at)
+        } else {
+            format!("resolve by {}", d.resolution_due_at)
+        };
+        let sla = match (state.sla_state.as_str(), state.escalation_level) {
+            ("", _) => String::new(),
+            (sla, 0) => format!("  {sla}, {due}"),
+            (sla, level) => format!("  {sla} (escalated, level {level}), {due}"),
+        };
         format!(
-            "{}  {:<12}  {need}  {} (NIK {})  {}  {}{benefit}  updated {}",
+            "{}  {:<12}  {need}  {} (NIK {})  {}  {}{benefit}{sla}  updated {}",
             d.referral_id,
             state.status,
             d.client_name,
@@ -333,6 +396,13 @@ impl Output {
             amount_per_period_idr: d.amount_per_period_idr,
             cadence: d.cadence,
             component: d.component,
+            attempt: d.attempt,
+            sla_tier: d.sla_tier,
+            sla_state: state.sla_state.clone(),
+            response_due_at: d.response_due_at,
+            resolution_due_at: d.resolution_due_at,
+            escalation_level: state.escalation_level,
+            linked_needs: state.linked_needs,
         }
     }
 }
@@ -356,6 +426,13 @@ struct ReferralJson {
     amount_per_period_idr: i64,
     cadence: String,
     component: String,
+    attempt: i32,
+    sla_tier: String,
+    sla_state: String,
+    response_due_at: String,
+    resolution_due_at: String,
+    escalation_level: i32,
+    linked_needs: i32,
 }
 
 #[derive(Serialize)]
@@ -404,6 +481,15 @@ mod tests {
         assert!(!parse(&["complete", "x", "--unsuccessful"]));
         assert!(!parse(&["complete", "x", "--outcome", "client_refused"]));
         assert!(!parse(&["reject", "x"]));
+        assert!(!parse(&["transfer", "x", "--reason", "madrasah pupil"]));
+        assert!(parse(&[
+            "transfer",
+            "x",
+            "--to",
+            "KEMENAG",
+            "--reason",
+            "madrasah pupil"
+        ]));
     }
 
     #[test]
@@ -420,10 +506,14 @@ mod tests {
                 cash: true,
                 amount_per_period_idr: 750_000,
                 cadence: "quarterly".into(),
+                response_due_at: "2026-11-26T17:00:00+00:00".into(),
                 ..Default::default()
             }),
             status: "requested".into(),
             updated_at: "2026-11-22T03:14:07+00:00".into(),
+            sla_state: "response_overdue".into(),
+            escalation_level: 2,
+            linked_needs: 0,
         };
         let masked = Output {
             json: false,
@@ -433,7 +523,8 @@ mod tests {
         assert_eq!(
             masked,
             "r-1  requested     cash_assistance PKH  Siti Aminah (NIK 3375********0001)  33.75.01.1002  PKH  \
-             Rp 750.000 quarterly  updated 2026-11-22T03:14:07+00:00"
+             Rp 750.000 quarterly  response_overdue (escalated, level 2), respond by 2026-11-26T17:00:00+00:00  \
+             updated 2026-11-22T03:14:07+00:00"
         );
         let shown = Output {
             json: false,

@@ -4,9 +4,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::opd::OpdCode;
+use super::referral::ReferralStatus;
+use super::sla::{SlaClock, SlaTerms};
 use slrt_vocabulary::NeedCategory;
 
 /// A national identity number, carried for the OPD that serves the client. Its `Debug`
@@ -81,6 +84,54 @@ pub struct ReferralDetails {
     pub beneficiary_id: Option<String>,
     /// `Some` for cash programmes only.
     pub benefit: Option<CashBenefit>,
+    /// 1 for the need's first referral, one more for each re-routing or placement.
+    pub attempt: u32,
+    /// The referral this one replaces.
+    pub previous_referral_id: Option<Uuid>,
+    /// The deadlines, fixed at the request.
+    pub sla: SlaTerms,
+}
+
+/// How a referral came to its agency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RoutedBy {
+    /// The routing table chose the agency for a decided need.
+    RoutingTable,
+    /// The agency before declined; the next agency of the route took over.
+    ReroutedAfterRejection,
+    /// The agency before named this one.
+    Transferred,
+    /// A supervisor chose the agency for a need nothing routed.
+    PlacedBySupervisor,
+}
+
+impl RoutedBy {
+    pub const ALL: [Self; 4] = [
+        Self::RoutingTable,
+        Self::ReroutedAfterRejection,
+        Self::Transferred,
+        Self::PlacedBySupervisor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RoutingTable => "routing_table",
+            Self::ReroutedAfterRejection => "rerouted_after_rejection",
+            Self::Transferred => "transferred",
+            Self::PlacedBySupervisor => "placed_by_supervisor",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|routed_by| routed_by.as_str() == code)
+    }
+}
+
+/// A need of another case that waits on a referral for the same person and need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkedNeed {
+    pub case_id: Uuid,
+    pub need_id: Uuid,
 }
 
 /// Why a referral that was accepted could not be completed successfully.
@@ -166,6 +217,9 @@ impl Completion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferralRequested {
     pub details: ReferralDetails,
+    pub routed_by: RoutedBy,
+    /// For people: the table version, who passed it on and why, or who placed it.
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +257,69 @@ pub struct ReferralCompleted {
     pub note: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralInProgress {
+    pub referral_id: Uuid,
+    pub case_id: Uuid,
+    pub opd_code: OpdCode,
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralTransferred {
+    pub referral_id: Uuid,
+    pub case_id: Uuid,
+    pub opd_code: OpdCode,
+    pub actor: String,
+    pub to_opd_code: OpdCode,
+    pub reason: String,
+}
+
+/// Withdrawn by the SLRT; `opd_code` is the agency that held it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralRevoked {
+    pub referral_id: Uuid,
+    pub case_id: Uuid,
+    pub opd_code: OpdCode,
+    pub actor: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralEscalated {
+    pub referral_id: Uuid,
+    pub case_id: Uuid,
+    pub opd_code: OpdCode,
+    pub clock: SlaClock,
+    pub level: u32,
+    pub escalated_to: String,
+    pub escalated_to_name: String,
+    pub due_at: DateTime<Utc>,
+    pub escalated_at: DateTime<Utc>,
+    pub working_days_overdue: u32,
+}
+
+/// Recorded on the open referral's stream; correlated with the linked case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralLinked {
+    pub referral_id: Uuid,
+    pub case_id: Uuid,
+    pub opd_code: OpdCode,
+    pub linked: LinkedNeed,
+}
+
+/// The referral ended (completed or revoked), and a need linked to it ends with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedNeedClosed {
+    pub referral_id: Uuid,
+    pub linked: LinkedNeed,
+    /// Completed or revoked.
+    pub referral_status: ReferralStatus,
+    /// `Some` when the referral was completed.
+    pub completion: Option<Completion>,
+}
+
 /// Everything that can happen to one referral; its stream holds nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReferralEvent {
@@ -210,7 +327,13 @@ pub enum ReferralEvent {
     Acknowledged(ReferralAcknowledged),
     Accepted(ReferralAccepted),
     Rejected(ReferralRejected),
+    InProgress(ReferralInProgress),
     Completed(ReferralCompleted),
+    Transferred(ReferralTransferred),
+    Revoked(ReferralRevoked),
+    Escalated(ReferralEscalated),
+    Linked(ReferralLinked),
+    LinkedNeedClosed(LinkedNeedClosed),
 }
 
 impl ReferralEvent {
@@ -221,7 +344,13 @@ impl ReferralEvent {
             Self::Acknowledged(_) => "slrt.referral.v1.ReferralAcknowledged",
             Self::Accepted(_) => "slrt.referral.v1.ReferralAccepted",
             Self::Rejected(_) => "slrt.referral.v1.ReferralRejected",
+            Self::InProgress(_) => "slrt.referral.v1.ReferralInProgress",
             Self::Completed(_) => "slrt.referral.v1.ReferralCompleted",
+            Self::Transferred(_) => "slrt.referral.v1.ReferralTransferred",
+            Self::Revoked(_) => "slrt.referral.v1.ReferralRevoked",
+            Self::Escalated(_) => "slrt.referral.v1.ReferralEscalated",
+            Self::Linked(_) => "slrt.referral.v1.ReferralLinked",
+            Self::LinkedNeedClosed(_) => "slrt.referral.v1.LinkedNeedClosed",
         }
     }
 
@@ -231,18 +360,31 @@ impl ReferralEvent {
             Self::Accepted(e) => e.details.referral_id,
             Self::Acknowledged(e) => e.referral_id,
             Self::Rejected(e) => e.referral_id,
+            Self::InProgress(e) => e.referral_id,
             Self::Completed(e) => e.referral_id,
+            Self::Transferred(e) => e.referral_id,
+            Self::Revoked(e) => e.referral_id,
+            Self::Escalated(e) => e.referral_id,
+            Self::Linked(e) => e.referral_id,
+            Self::LinkedNeedClosed(e) => e.referral_id,
         }
     }
 
-    /// The correlation id for the envelope.
+    /// The correlation id for the envelope: the case whose timeline shows the event. For
+    /// the events about a linked need, that is the linked case.
     pub fn case_id(&self) -> Uuid {
         match self {
             Self::Requested(e) => e.details.case_id,
             Self::Accepted(e) => e.details.case_id,
             Self::Acknowledged(e) => e.case_id,
             Self::Rejected(e) => e.case_id,
+            Self::InProgress(e) => e.case_id,
             Self::Completed(e) => e.case_id,
+            Self::Transferred(e) => e.case_id,
+            Self::Revoked(e) => e.case_id,
+            Self::Escalated(e) => e.case_id,
+            Self::Linked(e) => e.linked.case_id,
+            Self::LinkedNeedClosed(e) => e.linked.case_id,
         }
     }
 }

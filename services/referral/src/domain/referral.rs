@@ -1,44 +1,58 @@
-//! The referral aggregate: one need handed to one OPD, and what that OPD did with it.
+//! The referral aggregate: one need handed to one OPD, and what became of it.
 //!
 //! ```text
-//! requested ──> acknowledged ──> accepted ──> completed (successful | not, with outcome code)
-//!     │              │
-//!     └──────────────┴─────────> rejected (with reason)
+//! requested ──> acknowledged ──> accepted ──> in_progress ──> completed (successful | not, with outcome code)
+//!     │              │               └──────────────────────────^
+//!     ├──────────────┴──> rejected (reason required; the app re-routes the need)
+//!     └─ any open status ──> transferred (to a named agency; the app re-routes the need there)
+//!                        ──> revoked (by the SLRT; terminal)
 //! ```
 //!
-//! Acknowledging is optional. Only the owning OPD may act; to anyone else the referral does
-//! not exist. Repeating a command whose effect is already recorded is reported as
-//! [`ReferralError::AlreadyInState`], so the app can answer it like the first time.
+//! Acknowledging and starting the service are optional steps. Only the owning OPD may act;
+//! to anyone else the referral does not exist. The SLRT may revoke any open referral. SLA
+//! timers record escalations while the clock they belong to still runs, and needs of other
+//! cases may be linked to an open referral; both leave the status as it is. Repeating a
+//! command whose effect is already recorded is reported as [`ReferralError::AlreadyInState`],
+//! so the app can answer it like the first time.
 
 use std::fmt;
 
 use uuid::Uuid;
 
 use super::commands::{
-    AcceptReferral, AcknowledgeReferral, CompleteReferral, ReferralCommand, RejectReferral, RequestReferral,
+    AcceptReferral, AcknowledgeReferral, CompleteReferral, EscalateReferral, LinkNeed, ReferralCommand, RejectReferral,
+    RequestReferral, RevokeReferral, StartService, TransferReferral,
 };
 use super::events::{
-    Completion, OutcomeCode, ReferralAccepted, ReferralAcknowledged, ReferralCompleted, ReferralDetails, ReferralEvent,
-    ReferralRejected, ReferralRequested, UnknownOutcomeCode,
+    Completion, LinkedNeed, LinkedNeedClosed, OutcomeCode, ReferralAccepted, ReferralAcknowledged, ReferralCompleted,
+    ReferralDetails, ReferralEscalated, ReferralEvent, ReferralInProgress, ReferralLinked, ReferralRejected,
+    ReferralRequested, ReferralRevoked, ReferralTransferred, UnknownOutcomeCode,
 };
 use super::opd::OpdCode;
+use super::sla::SlaClock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReferralStatus {
     Requested,
     Acknowledged,
     Accepted,
-    Rejected,
+    InProgress,
     Completed,
+    Rejected,
+    Transferred,
+    Revoked,
 }
 
 impl ReferralStatus {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 8] = [
         Self::Requested,
         Self::Acknowledged,
         Self::Accepted,
-        Self::Rejected,
+        Self::InProgress,
         Self::Completed,
+        Self::Rejected,
+        Self::Transferred,
+        Self::Revoked,
     ];
 
     /// The status named `code` (as [`ReferralStatus::as_str`] spells it).
@@ -52,14 +66,38 @@ impl ReferralStatus {
             Self::Requested => "requested",
             Self::Acknowledged => "acknowledged",
             Self::Accepted => "accepted",
-            Self::Rejected => "rejected",
+            Self::InProgress => "in_progress",
             Self::Completed => "completed",
+            Self::Rejected => "rejected",
+            Self::Transferred => "transferred",
+            Self::Revoked => "revoked",
         }
     }
 
-    /// Still waiting for the OPD: what `ListOpenReferrals` and the SLA clocks care about.
+    /// Still in the agency's hands: what `ListOpenReferrals` and the SLA clocks care about.
     pub fn is_open(self) -> bool {
-        !matches!(self, Self::Rejected | Self::Completed)
+        matches!(
+            self,
+            Self::Requested | Self::Acknowledged | Self::Accepted | Self::InProgress
+        )
+    }
+
+    /// The open statuses, for queries.
+    pub fn open() -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|status| status.is_open())
+            .map(Self::as_str)
+            .collect()
+    }
+
+    /// Whether the SLA clock `clock` runs in this status: the response clock until the
+    /// agency first answers, the resolution clock while the referral is open.
+    pub fn runs(self, clock: SlaClock) -> bool {
+        match clock {
+            SlaClock::Response => self == Self::Requested,
+            SlaClock::Resolution => self.is_open(),
+        }
     }
 }
 
@@ -76,17 +114,25 @@ pub enum ReferralAction {
     Acknowledge,
     Accept,
     Reject,
+    StartService,
     Complete,
+    Transfer,
+    Revoke,
+    Link,
 }
 
 impl ReferralAction {
-    fn participle(self) -> &'static str {
+    fn phrase(self) -> &'static str {
         match self {
             Self::Request => "requested",
             Self::Acknowledge => "acknowledged",
             Self::Accept => "accepted",
             Self::Reject => "rejected",
+            Self::StartService => "put in progress",
             Self::Complete => "completed",
+            Self::Transfer => "transferred",
+            Self::Revoke => "revoked",
+            Self::Link => "linked to",
         }
     }
 }
@@ -94,18 +140,19 @@ impl ReferralAction {
 /// Why the domain said no. The Display is the sentence the caller reads.
 ///
 /// For the app layer: `NotFound` is not-found; `AlreadyInState` is an idempotent repeat
-/// (answer with the current state); `Conflict` and `AlreadyExists` are conflicts; everything
-/// else is a rejection, with [`ReferralError::field`] naming the offending input if any.
+/// (answer with the current state); `Conflict` and `AlreadyExists` are conflicts;
+/// `ClockStopped` tells a timer it has nothing to do; everything else is a rejection, with
+/// [`ReferralError::field`] naming the offending input if any.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReferralError {
     /// No such referral, or one routed to another OPD: the two are deliberately the same
     /// answer, so that an agency cannot learn another agency's referral ids.
     #[error("referral not found")]
     NotFound,
-    #[error("actor is required: name the officer acting for the OPD")]
+    #[error("actor is required: name the officer acting")]
     ActorRequired,
-    #[error("a reason is required to reject a referral")]
-    ReasonRequired,
+    #[error("a reason is required to {0} a referral")]
+    ReasonRequired(&'static str),
     #[error(
         "an outcome code is required when a referral is completed without success \
          (one of: {list})",
@@ -116,6 +163,8 @@ pub enum ReferralError {
     UnknownOutcomeCode(#[from] UnknownOutcomeCode),
     #[error("a successful completion takes no outcome code")]
     OutcomeCodeOnSuccess,
+    #[error("a referral cannot be transferred to the agency that holds it ({0})")]
+    TransferToSelf(OpdCode),
     #[error("{}", refusal(*.status, *.action))]
     InvalidTransition {
         status: ReferralStatus,
@@ -130,16 +179,24 @@ pub enum ReferralError {
     },
     #[error("a referral with this id already exists with different details")]
     AlreadyExists,
+    #[error("the {clock} clock no longer runs: the referral is {status}")]
+    ClockStopped { clock: SlaClock, status: ReferralStatus },
 }
 
 fn refusal(status: ReferralStatus, action: ReferralAction) -> String {
-    let action = action.participle();
+    let action = action.phrase();
     match status {
         ReferralStatus::Requested | ReferralStatus::Acknowledged => {
             format!("referral is {status} but not yet accepted; it cannot be {action}")
         }
-        ReferralStatus::Accepted | ReferralStatus::Rejected | ReferralStatus::Completed => {
+        ReferralStatus::Accepted | ReferralStatus::InProgress => {
             format!("referral is already {status}; it cannot be {action}")
+        }
+        ReferralStatus::Completed
+        | ReferralStatus::Rejected
+        | ReferralStatus::Transferred
+        | ReferralStatus::Revoked => {
+            format!("referral is already {status}, which is final; it cannot be {action}")
         }
     }
 }
@@ -149,15 +206,17 @@ impl ReferralError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             Self::ActorRequired => Some("actor"),
-            Self::ReasonRequired => Some("reason"),
+            Self::ReasonRequired(_) => Some("reason"),
             Self::OutcomeCodeRequired | Self::UnknownOutcomeCode(_) | Self::OutcomeCodeOnSuccess => {
                 Some("outcome_code")
             }
+            Self::TransferToSelf(_) => Some("to_opd_code"),
             Self::NotFound
             | Self::InvalidTransition { .. }
             | Self::AlreadyInState { .. }
             | Self::Conflict { .. }
-            | Self::AlreadyExists => None,
+            | Self::AlreadyExists
+            | Self::ClockStopped { .. } => None,
         }
     }
 }
@@ -185,6 +244,12 @@ pub struct Referral {
     status: ReferralStatus,
     rejection_reason: Option<String>,
     completion: Option<Completion>,
+    transferred_to: Option<OpdCode>,
+    revocation_reason: Option<String>,
+    /// Escalation steps recorded, per clock.
+    escalations: Vec<(SlaClock, u32)>,
+    /// Needs of other cases that wait on this referral, in the order they were linked.
+    links: Vec<LinkedNeed>,
 }
 
 impl Referral {
@@ -224,6 +289,10 @@ impl Referral {
             status: ReferralStatus::Requested,
             rejection_reason: None,
             completion: None,
+            transferred_to: None,
+            revocation_reason: None,
+            escalations: Vec::new(),
+            links: Vec::new(),
         }
     }
 
@@ -232,9 +301,10 @@ impl Referral {
     /// ever starts a stream and changes nothing here.
     pub fn apply(&mut self, event: &ReferralEvent) {
         match event {
-            ReferralEvent::Requested(_) => {}
+            ReferralEvent::Requested(_) | ReferralEvent::LinkedNeedClosed(_) => {}
             ReferralEvent::Acknowledged(_) => self.status = ReferralStatus::Acknowledged,
             ReferralEvent::Accepted(_) => self.status = ReferralStatus::Accepted,
+            ReferralEvent::InProgress(_) => self.status = ReferralStatus::InProgress,
             ReferralEvent::Rejected(e) => {
                 self.status = ReferralStatus::Rejected;
                 self.rejection_reason = Some(e.reason.clone());
@@ -242,6 +312,20 @@ impl Referral {
             ReferralEvent::Completed(e) => {
                 self.status = ReferralStatus::Completed;
                 self.completion = Some(e.completion);
+            }
+            ReferralEvent::Transferred(e) => {
+                self.status = ReferralStatus::Transferred;
+                self.transferred_to = Some(e.to_opd_code.clone());
+            }
+            ReferralEvent::Revoked(e) => {
+                self.status = ReferralStatus::Revoked;
+                self.revocation_reason = Some(e.reason.clone());
+            }
+            ReferralEvent::Escalated(e) => self.escalations.push((e.clock, e.level)),
+            ReferralEvent::Linked(e) => {
+                if !self.links.contains(&e.linked) {
+                    self.links.push(e.linked);
+                }
             }
         }
     }
@@ -271,9 +355,43 @@ impl Referral {
         self.completion
     }
 
+    pub fn transferred_to(&self) -> Option<&OpdCode> {
+        self.transferred_to.as_ref()
+    }
+
+    /// Needs of other cases waiting on this referral; they follow the need when it is
+    /// re-routed.
+    pub fn links(&self) -> &[LinkedNeed] {
+        &self.links
+    }
+
+    /// The highest escalation step recorded for `clock`; 0 when none.
+    pub fn escalation_level(&self, clock: SlaClock) -> u32 {
+        self.escalations
+            .iter()
+            .filter(|(c, _)| *c == clock)
+            .map(|(_, level)| *level)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Whether `opd` may see this referral; queries use it as well as commands.
     pub fn is_visible_to(&self, opd: &OpdCode) -> bool {
         self.owner() == opd
+    }
+
+    fn closes_links(&self, completion: Option<Completion>, status: ReferralStatus) -> Vec<ReferralEvent> {
+        self.links
+            .iter()
+            .map(|linked| {
+                ReferralEvent::LinkedNeedClosed(LinkedNeedClosed {
+                    referral_id: self.id(),
+                    linked: *linked,
+                    referral_status: status,
+                    completion,
+                })
+            })
+            .collect()
     }
 }
 
@@ -287,26 +405,40 @@ pub fn handle(state: Option<&Referral>, command: &ReferralCommand) -> Result<Vec
         ReferralCommand::Acknowledge(cmd) => acknowledge(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
         ReferralCommand::Accept(cmd) => accept(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
         ReferralCommand::Reject(cmd) => reject(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
+        ReferralCommand::StartService(cmd) => start_service(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
         ReferralCommand::Complete(cmd) => complete(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
+        ReferralCommand::Transfer(cmd) => transfer(owned(state, cmd.referral_id, &cmd.opd)?, cmd),
+        ReferralCommand::Revoke(cmd) => revoke(existing(state, cmd.referral_id)?, cmd),
+        ReferralCommand::Escalate(cmd) => escalate(existing(state, cmd.referral_id)?, cmd),
+        ReferralCommand::Link(cmd) => link(existing(state, cmd.referral_id)?, cmd),
     }
 }
 
 fn owned<'a>(state: Option<&'a Referral>, referral_id: Uuid, opd: &OpdCode) -> Result<&'a Referral, ReferralError> {
-    state
-        .filter(|r| r.id() == referral_id && r.is_visible_to(opd))
-        .ok_or(ReferralError::NotFound)
+    existing(state, referral_id).and_then(|r| r.is_visible_to(opd).then_some(r).ok_or(ReferralError::NotFound))
+}
+
+/// For the SLRT's own commands (revoke, timers, links), which any agency's referral takes.
+fn existing(state: Option<&Referral>, referral_id: Uuid) -> Result<&Referral, ReferralError> {
+    state.filter(|r| r.id() == referral_id).ok_or(ReferralError::NotFound)
 }
 
 fn request(state: Option<&Referral>, cmd: &RequestReferral) -> Result<Vec<ReferralEvent>, ReferralError> {
     match state {
         None => Ok(vec![ReferralEvent::Requested(ReferralRequested {
             details: cmd.details.clone(),
+            routed_by: cmd.routed_by,
+            note: cmd.note.clone(),
         })]),
         Some(existing) if existing.details == cmd.details => Err(ReferralError::AlreadyInState {
             status: existing.status,
         }),
         Some(_) => Err(ReferralError::AlreadyExists),
     }
+}
+
+fn invalid(status: ReferralStatus, action: ReferralAction) -> ReferralError {
+    ReferralError::InvalidTransition { status, action }
 }
 
 fn acknowledge(referral: &Referral, cmd: &AcknowledgeReferral) -> Result<Vec<ReferralEvent>, ReferralError> {
@@ -321,12 +453,7 @@ fn acknowledge(referral: &Referral, cmd: &AcknowledgeReferral) -> Result<Vec<Ref
         ReferralStatus::Acknowledged => Err(ReferralError::AlreadyInState {
             status: referral.status,
         }),
-        status @ (ReferralStatus::Accepted | ReferralStatus::Rejected | ReferralStatus::Completed) => {
-            Err(ReferralError::InvalidTransition {
-                status,
-                action: ReferralAction::Acknowledge,
-            })
-        }
+        status => Err(invalid(status, ReferralAction::Acknowledge)),
     }
 }
 
@@ -343,16 +470,13 @@ fn accept(referral: &Referral, cmd: &AcceptReferral) -> Result<Vec<ReferralEvent
         ReferralStatus::Accepted => Err(ReferralError::AlreadyInState {
             status: referral.status,
         }),
-        status @ (ReferralStatus::Rejected | ReferralStatus::Completed) => Err(ReferralError::InvalidTransition {
-            status,
-            action: ReferralAction::Accept,
-        }),
+        status => Err(invalid(status, ReferralAction::Accept)),
     }
 }
 
 fn reject(referral: &Referral, cmd: &RejectReferral) -> Result<Vec<ReferralEvent>, ReferralError> {
     let actor = required_actor(&cmd.actor)?;
-    let reason = optional(&cmd.reason).ok_or(ReferralError::ReasonRequired)?;
+    let reason = optional(&cmd.reason).ok_or(ReferralError::ReasonRequired("reject"))?;
     match referral.status {
         ReferralStatus::Requested | ReferralStatus::Acknowledged => {
             Ok(vec![ReferralEvent::Rejected(ReferralRejected {
@@ -372,10 +496,24 @@ fn reject(referral: &Referral, cmd: &RejectReferral) -> Result<Vec<ReferralEvent
             status: referral.status,
             field: "reason",
         }),
-        status @ (ReferralStatus::Accepted | ReferralStatus::Completed) => Err(ReferralError::InvalidTransition {
-            status,
-            action: ReferralAction::Reject,
+        status => Err(invalid(status, ReferralAction::Reject)),
+    }
+}
+
+fn start_service(referral: &Referral, cmd: &StartService) -> Result<Vec<ReferralEvent>, ReferralError> {
+    let actor = required_actor(&cmd.actor)?;
+    match referral.status {
+        ReferralStatus::Accepted => Ok(vec![ReferralEvent::InProgress(ReferralInProgress {
+            referral_id: referral.id(),
+            case_id: referral.details.case_id,
+            opd_code: cmd.opd.clone(),
+            actor,
+            note: optional(&cmd.note),
+        })]),
+        ReferralStatus::InProgress => Err(ReferralError::AlreadyInState {
+            status: referral.status,
         }),
+        status => Err(invalid(status, ReferralAction::StartService)),
     }
 }
 
@@ -383,14 +521,18 @@ fn complete(referral: &Referral, cmd: &CompleteReferral) -> Result<Vec<ReferralE
     let actor = required_actor(&cmd.actor)?;
     let completion = completion(cmd.successful, &cmd.outcome_code)?;
     match referral.status {
-        ReferralStatus::Accepted => Ok(vec![ReferralEvent::Completed(ReferralCompleted {
-            referral_id: referral.id(),
-            case_id: referral.details.case_id,
-            opd_code: cmd.opd.clone(),
-            actor,
-            completion,
-            note: optional(&cmd.note),
-        })]),
+        ReferralStatus::Accepted | ReferralStatus::InProgress => {
+            let mut events = vec![ReferralEvent::Completed(ReferralCompleted {
+                referral_id: referral.id(),
+                case_id: referral.details.case_id,
+                opd_code: cmd.opd.clone(),
+                actor,
+                completion,
+                note: optional(&cmd.note),
+            })];
+            events.extend(referral.closes_links(Some(completion), ReferralStatus::Completed));
+            Ok(events)
+        }
         ReferralStatus::Completed if referral.completion == Some(completion) => Err(ReferralError::AlreadyInState {
             status: referral.status,
         }),
@@ -398,13 +540,125 @@ fn complete(referral: &Referral, cmd: &CompleteReferral) -> Result<Vec<ReferralE
             status: referral.status,
             field: "outcome",
         }),
-        status @ (ReferralStatus::Requested | ReferralStatus::Acknowledged | ReferralStatus::Rejected) => {
-            Err(ReferralError::InvalidTransition {
-                status,
-                action: ReferralAction::Complete,
+        status => Err(invalid(status, ReferralAction::Complete)),
+    }
+}
+
+fn transfer(referral: &Referral, cmd: &TransferReferral) -> Result<Vec<ReferralEvent>, ReferralError> {
+    let actor = required_actor(&cmd.actor)?;
+    let reason = optional(&cmd.reason).ok_or(ReferralError::ReasonRequired("transfer"))?;
+    match referral.status {
+        _ if &cmd.to_opd == referral.owner() => Err(ReferralError::TransferToSelf(cmd.to_opd.clone())),
+        status if status.is_open() => Ok(vec![ReferralEvent::Transferred(ReferralTransferred {
+            referral_id: referral.id(),
+            case_id: referral.details.case_id,
+            opd_code: cmd.opd.clone(),
+            actor,
+            to_opd_code: cmd.to_opd.clone(),
+            reason,
+        })]),
+        ReferralStatus::Transferred if referral.transferred_to() == Some(&cmd.to_opd) => {
+            Err(ReferralError::AlreadyInState {
+                status: referral.status,
             })
         }
+        ReferralStatus::Transferred => Err(ReferralError::Conflict {
+            status: referral.status,
+            field: "to_opd_code",
+        }),
+        status => Err(invalid(status, ReferralAction::Transfer)),
     }
+}
+
+fn revoke(referral: &Referral, cmd: &RevokeReferral) -> Result<Vec<ReferralEvent>, ReferralError> {
+    let actor = required_actor(&cmd.actor)?;
+    let reason = optional(&cmd.reason).ok_or(ReferralError::ReasonRequired("revoke"))?;
+    match referral.status {
+        status if status.is_open() => {
+            let mut events = vec![ReferralEvent::Revoked(ReferralRevoked {
+                referral_id: referral.id(),
+                case_id: referral.details.case_id,
+                opd_code: referral.owner().clone(),
+                actor,
+                reason,
+            })];
+            events.extend(referral.closes_links(None, ReferralStatus::Revoked));
+            Ok(events)
+        }
+        ReferralStatus::Revoked if referral.revocation_reason.as_deref() == Some(reason.as_str()) => {
+            Err(ReferralError::AlreadyInState {
+                status: referral.status,
+            })
+        }
+        ReferralStatus::Revoked => Err(ReferralError::Conflict {
+            status: referral.status,
+            field: "reason",
+        }),
+        status => Err(invalid(status, ReferralAction::Revoke)),
+    }
+}
+
+fn escalate(referral: &Referral, cmd: &EscalateReferral) -> Result<Vec<ReferralEvent>, ReferralError> {
+    if !referral.status.runs(cmd.clock) {
+        return Err(ReferralError::ClockStopped {
+            clock: cmd.clock,
+            status: referral.status,
+        });
+    }
+    if referral.escalation_level(cmd.clock) >= cmd.step.level {
+        return Err(ReferralError::AlreadyInState {
+            status: referral.status,
+        });
+    }
+    Ok(vec![ReferralEvent::Escalated(ReferralEscalated {
+        referral_id: referral.id(),
+        case_id: referral.details.case_id,
+        opd_code: referral.owner().clone(),
+        clock: cmd.clock,
+        level: cmd.step.level,
+        escalated_to: cmd.step.role.clone(),
+        escalated_to_name: cmd.step.name.clone(),
+        due_at: referral.details.sla.due_at(cmd.clock),
+        escalated_at: cmd.now,
+        working_days_overdue: cmd.working_days_overdue,
+    })])
+}
+
+fn link(referral: &Referral, cmd: &LinkNeed) -> Result<Vec<ReferralEvent>, ReferralError> {
+    if referral.links.contains(&cmd.linked) {
+        return Err(ReferralError::AlreadyInState {
+            status: referral.status,
+        });
+    }
+    if !referral.status.is_open() {
+        return Err(invalid(referral.status, ReferralAction::Link));
+    }
+    Ok(vec![ReferralEvent::Linked(ReferralLinked {
+        referral_id: referral.id(),
+        case_id: referral.details.case_id,
+        opd_code: referral.owner().clone(),
+        linked: cmd.linked,
+    })])
+}
+
+/// The events that open a re-routed referral: the request, then a link for each need of
+/// another case that waited on the referral before it, so that they follow the need.
+pub fn open_with_links(request: &RequestReferral, links: &[LinkedNeed]) -> Vec<ReferralEvent> {
+    let details = &request.details;
+    std::iter::once(ReferralEvent::Requested(ReferralRequested {
+        details: details.clone(),
+        routed_by: request.routed_by,
+        note: request.note.clone(),
+    }))
+    .chain(links.iter().map(|linked| {
+        ReferralEvent::Linked(ReferralLinked {
+            referral_id: details.referral_id,
+            case_id: details.case_id,
+            opd_code: details.opd_code.clone(),
+            linked: *linked,
+        })
+    }))
+    .collect()
 }
 
 fn completion(successful: bool, outcome_code: &str) -> Result<Completion, ReferralError> {

@@ -6,12 +6,17 @@
 //! a longer region prefix (`33.75.01`) beats a shorter one (`33.75`), and a rule that also
 //! names the category beats one that does not. Two rules with the same match are refused
 //! when the table is parsed, so the winner is never a matter of file order.
+//!
+//! A rule names its agency and, in order, the alternates that take the need when the
+//! agencies before them decline it; and the SLA tier of the service (how long resolving
+//! it may take).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use super::opd::OpdCode;
+use super::sla::SlaTier;
 use slrt_vocabulary::NeedCategory;
 
 /// Where a need goes: the agency and the service of that agency that takes it on.
@@ -20,6 +25,7 @@ pub struct Route {
     pub opd_code: OpdCode,
     pub opd_name: String,
     pub service: String,
+    pub sla_tier: SlaTier,
 }
 
 /// A validated routing table. Build it with [`RoutingTable::parse`].
@@ -37,6 +43,8 @@ struct Rule {
     programme: Option<String>,
     region: Option<RegionPrefix>,
     route: Route,
+    /// Who takes the need, in order, when the agencies before decline it.
+    alternates: Vec<Route>,
 }
 
 /// Why a routing table was refused. Rule indexes count from 0 in file order, as in
@@ -85,6 +93,16 @@ struct RawRule {
     category: Option<String>,
     programme: Option<String>,
     region: Option<String>,
+    opd: String,
+    service: String,
+    sla: String,
+    #[serde(default)]
+    alternates: Vec<RawAlternate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlternate {
     opd: String,
     service: String,
 }
@@ -159,11 +177,27 @@ impl RoutingTable {
     /// `region_code` is the client's Kemendagri village code (e.g. `33.75.01.1002`); a
     /// malformed or empty one simply matches no regional rule.
     pub fn route(&self, category: NeedCategory, programme_code: Option<&str>, region_code: &str) -> Option<Route> {
+        self.rule(category, programme_code, region_code)
+            .map(|rule| rule.route.clone())
+    }
+
+    /// The winning rule's agency followed by its alternates: who takes the need, in order,
+    /// as agencies decline it. Empty when no rule matches.
+    pub fn chain(&self, category: NeedCategory, programme_code: Option<&str>, region_code: &str) -> Vec<Route> {
+        self.rule(category, programme_code, region_code)
+            .map(|rule| {
+                std::iter::once(rule.route.clone())
+                    .chain(rule.alternates.iter().cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn rule(&self, category: NeedCategory, programme_code: Option<&str>, region_code: &str) -> Option<&Rule> {
         self.rules
             .iter()
             .filter(|rule| rule.matches(category, programme_code, region_code))
             .max_by_key(|rule| rule.specificity())
-            .map(|rule| rule.route.clone())
     }
 }
 
@@ -226,6 +260,32 @@ impl Rule {
         if service.is_empty() {
             return Err(field_error("service", "must not be empty".to_owned()));
         }
+        let sla_tier = SlaTier::parse(raw.sla.trim()).map_err(|e| field_error("sla", e.to_string()))?;
+
+        let mut alternates: Vec<Route> = Vec::with_capacity(raw.alternates.len());
+        for (position, alternate) in raw.alternates.into_iter().enumerate() {
+            let problem = |problem: String| RoutingTableError::Rule {
+                index,
+                problem: format!("alternates[{position}]: {problem}"),
+            };
+            let code = OpdCode::parse(&alternate.opd).map_err(|e| problem(format!("opd: {e}")))?;
+            let Some(name) = opds.get(&code) else {
+                return Err(problem(format!("opd: \"{code}\" is not listed under [opds]")));
+            };
+            if code == opd_code || alternates.iter().any(|route| route.opd_code == code) {
+                return Err(problem(format!("opd: {code} is already in this rule's chain")));
+            }
+            let alternate_service = alternate.service.trim();
+            if alternate_service.is_empty() {
+                return Err(problem("service: must not be empty".to_owned()));
+            }
+            alternates.push(Route {
+                opd_code: code,
+                opd_name: name.clone(),
+                service: alternate_service.to_owned(),
+                sla_tier,
+            });
+        }
 
         Ok(Self {
             category,
@@ -235,7 +295,9 @@ impl Rule {
                 opd_code,
                 opd_name: opd_name.clone(),
                 service: service.to_owned(),
+                sla_tier,
             },
+            alternates,
         })
     }
 

@@ -65,6 +65,13 @@ impl NewEvent {
         self.causation_id = Some(event_id);
         self
     }
+
+    /// Stamps the event with the service's clock instead of the system's, so that a service
+    /// run on a controlled clock (SLA tests, training environments) records consistent times.
+    pub fn at(mut self, occurred_at: DateTime<Utc>) -> Self {
+        self.occurred_at = occurred_at;
+        self
+    }
 }
 
 /// An event as stored.

@@ -8,7 +8,9 @@
 //!   service, reflection, and a client interceptor that passes the trace on.
 //! - [`shutdown`]: one signal that stops servers, consumers and relays together.
 //! - [`platform`]: the wiring every service shares, from database pool to running servers.
+//! - [`clock`]: the time a service decides by; the system's, or one a test moves on.
 
+pub mod clock;
 pub mod grpc;
 pub mod http;
 pub mod ops;

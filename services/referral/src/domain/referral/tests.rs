@@ -1,5 +1,9 @@
 use super::*;
-use crate::domain::events::{CashBenefit, Nik};
+use crate::domain::commands::StartService;
+use crate::domain::events::LinkedNeed;
+use crate::domain::events::{CashBenefit, Nik, RoutedBy};
+use crate::domain::sla::EscalationStep;
+use crate::domain::testing::{monday, terms};
 use slrt_vocabulary::NeedCategory;
 
 const REFERRAL: Uuid = Uuid::from_u128(0x0199_0000_0000_7000_8000_0000_0000_0001);
@@ -35,13 +39,20 @@ fn details() -> ReferralDetails {
             cadence: "quarterly".to_owned(),
             component: "child_0_6".to_owned(),
         }),
+        attempt: 1,
+        previous_referral_id: None,
+        sla: terms(),
     }
 }
 
 // --- given: recorded events ---------------------------------------------------------------
 
 fn requested() -> ReferralEvent {
-    ReferralEvent::Requested(ReferralRequested { details: details() })
+    ReferralEvent::Requested(ReferralRequested {
+        details: details(),
+        routed_by: RoutedBy::RoutingTable,
+        note: "routing table t1".to_owned(),
+    })
 }
 
 fn acknowledged() -> ReferralEvent {
@@ -82,7 +93,110 @@ fn completed(completion: Completion) -> ReferralEvent {
     })
 }
 
+fn in_progress() -> ReferralEvent {
+    ReferralEvent::InProgress(ReferralInProgress {
+        referral_id: REFERRAL,
+        case_id: CASE,
+        opd_code: dinsos(),
+        actor: "petugas.dinsos.1".to_owned(),
+        note: None,
+    })
+}
+
+fn transferred(to: &str) -> ReferralEvent {
+    ReferralEvent::Transferred(ReferralTransferred {
+        referral_id: REFERRAL,
+        case_id: CASE,
+        opd_code: dinsos(),
+        actor: "petugas.dinsos.1".to_owned(),
+        to_opd_code: opd(to),
+        reason: "belongs there".to_owned(),
+    })
+}
+
+fn revoked(reason: &str) -> ReferralEvent {
+    ReferralEvent::Revoked(ReferralRevoked {
+        referral_id: REFERRAL,
+        case_id: CASE,
+        opd_code: dinsos(),
+        actor: "manajer.slrt".to_owned(),
+        reason: reason.to_owned(),
+    })
+}
+
+fn linked(case: u128) -> ReferralEvent {
+    ReferralEvent::Linked(ReferralLinked {
+        referral_id: REFERRAL,
+        case_id: CASE,
+        opd_code: dinsos(),
+        linked: LinkedNeed {
+            case_id: Uuid::from_u128(case),
+            need_id: Uuid::from_u128(case + 1),
+        },
+    })
+}
+
 // --- when: commands -----------------------------------------------------------------------
+
+fn request() -> RequestReferral {
+    RequestReferral {
+        details: details(),
+        routed_by: RoutedBy::RoutingTable,
+        note: "routing table t1".to_owned(),
+    }
+}
+
+fn start(by: OpdCode) -> ReferralCommand {
+    ReferralCommand::StartService(StartService {
+        referral_id: REFERRAL,
+        opd: by,
+        actor: "petugas.dinsos.1".to_owned(),
+        note: String::new(),
+    })
+}
+
+fn transfer(by: OpdCode, to: &str, reason: &str) -> ReferralCommand {
+    ReferralCommand::Transfer(TransferReferral {
+        referral_id: REFERRAL,
+        opd: by,
+        actor: "petugas.dinsos.1".to_owned(),
+        to_opd: opd(to),
+        reason: reason.to_owned(),
+    })
+}
+
+fn revoke(reason: &str) -> ReferralCommand {
+    ReferralCommand::Revoke(RevokeReferral {
+        referral_id: REFERRAL,
+        actor: "manajer.slrt".to_owned(),
+        reason: reason.to_owned(),
+    })
+}
+
+fn escalate(clock: SlaClock, level: u32) -> ReferralCommand {
+    ReferralCommand::Escalate(EscalateReferral {
+        referral_id: REFERRAL,
+        clock,
+        step: EscalationStep {
+            level,
+            role: "MANAJER_SLRT".to_owned(),
+            name: "Manajer SLRT".to_owned(),
+            after_working_days: 2,
+        },
+        now: monday(),
+        working_days_overdue: 2,
+    })
+}
+
+fn link(case: u128) -> ReferralCommand {
+    ReferralCommand::Link(LinkNeed {
+        referral_id: REFERRAL,
+        linked: LinkedNeed {
+            case_id: Uuid::from_u128(case),
+            need_id: Uuid::from_u128(case + 1),
+        },
+    })
+}
 
 fn acknowledge(by: OpdCode) -> ReferralCommand {
     ReferralCommand::Acknowledge(AcknowledgeReferral {
@@ -142,13 +256,13 @@ fn message(result: Result<Vec<ReferralEvent>, ReferralError>) -> String {
 
 #[test]
 fn requesting_a_new_referral_records_it_with_its_details() {
-    let when = ReferralCommand::Request(RequestReferral { details: details() });
+    let when = ReferralCommand::Request(request());
     assert_eq!(decide(&[], &when), Ok(vec![requested()]));
 }
 
 #[test]
 fn requesting_the_same_referral_again_is_reported_as_already_done() {
-    let when = ReferralCommand::Request(RequestReferral { details: details() });
+    let when = ReferralCommand::Request(request());
     assert_eq!(
         decide(&[requested(), accepted()], &when),
         Err(ReferralError::AlreadyInState {
@@ -161,7 +275,10 @@ fn requesting_the_same_referral_again_is_reported_as_already_done() {
 fn requesting_an_existing_referral_id_with_other_details_is_refused() {
     let mut other = details();
     other.service = "Another service".to_owned();
-    let when = ReferralCommand::Request(RequestReferral { details: other });
+    let when = ReferralCommand::Request(RequestReferral {
+        details: other,
+        ..request()
+    });
     assert_eq!(decide(&[requested()], &when), Err(ReferralError::AlreadyExists));
 }
 
@@ -250,7 +367,7 @@ fn rejecting_an_acknowledged_referral_records_the_reason() {
 fn rejecting_without_a_reason_is_refused_and_names_the_field() {
     for blank in ["", "   "] {
         let result = decide(&[requested()], &reject(dinsos(), blank));
-        assert_eq!(result, Err(ReferralError::ReasonRequired));
+        assert_eq!(result, Err(ReferralError::ReasonRequired("reject")));
         assert_eq!(result.err().and_then(|e| e.field()), Some("reason"), "{blank:?}");
     }
     assert_eq!(
@@ -386,32 +503,32 @@ fn every_illegal_transition_is_refused_with_a_sentence_saying_why() {
         (
             &when_rejected,
             acknowledge(dinsos()),
-            "referral is already rejected; it cannot be acknowledged",
+            "referral is already rejected, which is final; it cannot be acknowledged",
         ),
         (
             &when_rejected,
             accept(dinsos()),
-            "referral is already rejected; it cannot be accepted",
+            "referral is already rejected, which is final; it cannot be accepted",
         ),
         (
             &when_rejected,
             complete(dinsos(), true, ""),
-            "referral is already rejected; it cannot be completed",
+            "referral is already rejected, which is final; it cannot be completed",
         ),
         (
             &when_completed,
             acknowledge(dinsos()),
-            "referral is already completed; it cannot be acknowledged",
+            "referral is already completed, which is final; it cannot be acknowledged",
         ),
         (
             &when_completed,
             accept(dinsos()),
-            "referral is already completed; it cannot be accepted",
+            "referral is already completed, which is final; it cannot be accepted",
         ),
         (
             &when_completed,
             reject(dinsos(), "too late"),
-            "referral is already completed; it cannot be rejected",
+            "referral is already completed, which is final; it cannot be rejected",
         ),
     ];
     for (given, when, expected) in cases {
@@ -577,5 +694,237 @@ fn every_status_parses_back_from_its_name_and_only_rejected_and_completed_are_cl
     }
     assert_eq!(ReferralStatus::parse("done"), None);
     let closed: Vec<ReferralStatus> = ReferralStatus::ALL.into_iter().filter(|s| !s.is_open()).collect();
-    assert_eq!(closed, [ReferralStatus::Rejected, ReferralStatus::Completed]);
+    assert_eq!(
+        closed,
+        [
+            ReferralStatus::Completed,
+            ReferralStatus::Rejected,
+            ReferralStatus::Transferred,
+            ReferralStatus::Revoked
+        ]
+    );
+}
+
+// --- in progress, transfer, revoke --------------------------------------------------------
+
+#[test]
+fn an_accepted_referral_goes_in_progress_and_is_completed_from_there() {
+    assert_eq!(
+        decide(&[requested(), accepted()], &start(dinsos())),
+        Ok(vec![in_progress()])
+    );
+    assert_eq!(
+        decide(&[requested(), accepted(), in_progress()], &start(dinsos())),
+        Err(ReferralError::AlreadyInState {
+            status: ReferralStatus::InProgress
+        })
+    );
+    let done = decide(&[requested(), accepted(), in_progress()], &complete(dinsos(), true, ""));
+    assert!(matches!(done.as_deref(), Ok([ReferralEvent::Completed(_)])), "{done:?}");
+    assert_eq!(
+        message(decide(&[requested()], &start(dinsos()))),
+        "referral is requested but not yet accepted; it cannot be put in progress"
+    );
+}
+
+#[test]
+fn an_open_referral_is_transferred_to_a_named_agency_with_a_reason() {
+    for given in [
+        vec![requested()],
+        vec![requested(), acknowledged()],
+        vec![requested(), accepted()],
+        vec![requested(), accepted(), in_progress()],
+    ] {
+        assert_eq!(
+            decide(&given, &transfer(dinsos(), "BAZNAS", " belongs there ")),
+            Ok(vec![transferred("BAZNAS")]),
+            "{given:?}"
+        );
+    }
+}
+
+#[test]
+fn a_transfer_needs_a_reason_and_another_agency() {
+    let result = decide(&[requested()], &transfer(dinsos(), "BAZNAS", ""));
+    assert_eq!(result, Err(ReferralError::ReasonRequired("transfer")));
+    assert_eq!(result.err().and_then(|e| e.field()), Some("reason"));
+    let result = decide(&[requested()], &transfer(dinsos(), "DINSOS", "loop"));
+    assert_eq!(
+        message(result.clone()),
+        "a referral cannot be transferred to the agency that holds it (DINSOS)"
+    );
+    assert_eq!(result.err().and_then(|e| e.field()), Some("to_opd_code"));
+}
+
+#[test]
+fn a_repeated_transfer_is_already_done_and_another_target_is_a_conflict() {
+    let given = [requested(), transferred("BAZNAS")];
+    assert_eq!(
+        decide(&given, &transfer(dinsos(), "BAZNAS", "belongs there")),
+        Err(ReferralError::AlreadyInState {
+            status: ReferralStatus::Transferred
+        })
+    );
+    assert_eq!(
+        decide(&given, &transfer(dinsos(), "DINKES", "no, here")),
+        Err(ReferralError::Conflict {
+            status: ReferralStatus::Transferred,
+            field: "to_opd_code"
+        })
+    );
+}
+
+#[test]
+fn the_slrt_revokes_any_open_referral_whoever_holds_it_and_linked_needs_close_with_it() {
+    let events = decide(&[requested(), accepted(), linked(7)], &revoke("applicant withdrew"));
+    let Ok(events) = events else {
+        panic!("revoke was refused: {events:?}");
+    };
+    assert_eq!(events[0], revoked("applicant withdrew"));
+    assert_eq!(
+        events[1],
+        ReferralEvent::LinkedNeedClosed(LinkedNeedClosed {
+            referral_id: REFERRAL,
+            linked: LinkedNeed {
+                case_id: Uuid::from_u128(7),
+                need_id: Uuid::from_u128(8),
+            },
+            referral_status: ReferralStatus::Revoked,
+            completion: None,
+        })
+    );
+    assert_eq!(events[1].case_id(), Uuid::from_u128(7), "shown in the linked case");
+    assert_eq!(
+        decide(&[requested()], &revoke(" ")),
+        Err(ReferralError::ReasonRequired("revoke"))
+    );
+    assert_eq!(
+        message(decide(
+            &[requested(), accepted(), completed(Completion::Successful)],
+            &revoke("late")
+        )),
+        "referral is already completed, which is final; it cannot be revoked"
+    );
+}
+
+#[test]
+fn completing_closes_every_linked_need_with_the_outcome() {
+    let events = decide(
+        &[requested(), linked(7), accepted(), linked(9)],
+        &complete(dinsos(), false, "unable_to_contact"),
+    );
+    let Ok(events) = events else {
+        panic!("complete was refused: {events:?}");
+    };
+    let closed: Vec<(Uuid, Option<Completion>)> = events
+        .iter()
+        .filter_map(|event| match event {
+            ReferralEvent::LinkedNeedClosed(e) => Some((e.linked.case_id, e.completion)),
+            _ => None,
+        })
+        .collect();
+    let outcome = Some(Completion::NotSuccessful(OutcomeCode::UnableToContact));
+    assert_eq!(closed, [(Uuid::from_u128(7), outcome), (Uuid::from_u128(9), outcome)]);
+}
+
+#[test]
+fn nothing_happens_after_a_final_status() {
+    for given in [
+        vec![requested(), rejected("no")],
+        vec![requested(), transferred("BAZNAS")],
+        vec![requested(), revoked("withdrawn")],
+    ] {
+        for when in [
+            acknowledge(dinsos()),
+            accept(dinsos()),
+            start(dinsos()),
+            complete(dinsos(), true, ""),
+        ] {
+            let result = decide(&given, &when);
+            assert!(
+                matches!(result, Err(ReferralError::InvalidTransition { .. })),
+                "{when:?} after {given:?}: {result:?}"
+            );
+        }
+    }
+}
+
+// --- SLA escalation -----------------------------------------------------------------------
+
+#[test]
+fn a_running_clock_escalates_once_per_step() {
+    let events = decide(&[requested()], &escalate(SlaClock::Response, 1));
+    let Ok([ReferralEvent::Escalated(escalated)]) = events.as_deref() else {
+        panic!("expected one escalation, got {events:?}");
+    };
+    assert_eq!((escalated.clock, escalated.level), (SlaClock::Response, 1));
+    assert_eq!(escalated.due_at, terms().response_due_at);
+    assert_eq!(escalated.escalated_to, "MANAJER_SLRT");
+    let again = [requested(), ReferralEvent::Escalated(escalated.clone())];
+    assert_eq!(
+        decide(&again, &escalate(SlaClock::Response, 1)),
+        Err(ReferralError::AlreadyInState {
+            status: ReferralStatus::Requested
+        })
+    );
+    assert!(decide(&again, &escalate(SlaClock::Response, 2)).is_ok());
+    let state = Referral::from_history(&again).ok().flatten();
+    assert_eq!(state.map(|r| r.escalation_level(SlaClock::Response)), Some(1));
+}
+
+#[test]
+fn the_response_clock_stops_at_the_first_answer_and_the_resolution_clock_at_the_end() {
+    assert_eq!(
+        decide(&[requested(), acknowledged()], &escalate(SlaClock::Response, 1)),
+        Err(ReferralError::ClockStopped {
+            clock: SlaClock::Response,
+            status: ReferralStatus::Acknowledged
+        })
+    );
+    assert!(
+        decide(
+            &[requested(), accepted(), in_progress()],
+            &escalate(SlaClock::Resolution, 1)
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        decide(
+            &[requested(), accepted(), completed(Completion::Successful)],
+            &escalate(SlaClock::Resolution, 1)
+        ),
+        Err(ReferralError::ClockStopped {
+            clock: SlaClock::Resolution,
+            status: ReferralStatus::Completed
+        })
+    );
+}
+
+// --- links --------------------------------------------------------------------------------
+
+#[test]
+fn another_case_for_the_same_need_is_linked_once_to_an_open_referral() {
+    assert_eq!(decide(&[requested()], &link(7)), Ok(vec![linked(7)]));
+    assert_eq!(
+        decide(&[requested(), linked(7)], &link(7)),
+        Err(ReferralError::AlreadyInState {
+            status: ReferralStatus::Requested
+        })
+    );
+    assert!(matches!(
+        decide(&[requested(), rejected("no")], &link(7)),
+        Err(ReferralError::InvalidTransition { .. })
+    ));
+}
+
+#[test]
+fn a_rerouted_referral_opens_with_the_links_of_the_one_before() {
+    let links = [LinkedNeed {
+        case_id: Uuid::from_u128(7),
+        need_id: Uuid::from_u128(8),
+    }];
+    let events = open_with_links(&request(), &links);
+    assert_eq!(events, vec![requested(), linked(7)]);
+    let state = Referral::from_history(&events).ok().flatten();
+    assert_eq!(state.map(|r| r.links().to_vec()), Some(links.to_vec()));
 }

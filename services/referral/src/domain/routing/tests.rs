@@ -26,23 +26,27 @@ const EVERY_TIER: &str = r#"
 category = "cash_assistance"
 opd = "DINSOS"
 service = "category"
+sla = "information"
 
 [[rules]]
 category = "cash_assistance"
 region = "33.24"
 opd = "BAZNAS"
 service = "category + region"
+sla = "information"
 
 [[rules]]
 programme = "BLT-DD"
 opd = "PEMDES"
 service = "programme"
+sla = "information"
 
 [[rules]]
 programme = "BLT-DD"
 region = "33.24"
 opd = "DINKES"
 service = "programme + region"
+sla = "information"
 "#;
 
 #[test]
@@ -70,11 +74,13 @@ fn programme_beats_category_and_region_inside_the_region() -> Result<(), Routing
         region = "33.24"
         opd = "BAZNAS"
         service = "category + region"
+        sla = "information"
 
         [[rules]]
         programme = "BLT-DD"
         opd = "PEMDES"
         service = "programme"
+        sla = "information"
         "#,
     )?;
     let route = routes.route(NeedCategory::CashAssistance, Some("BLT-DD"), "33.24.05.2003");
@@ -107,18 +113,21 @@ fn a_longer_region_prefix_beats_a_shorter_one() -> Result<(), RoutingTableError>
         region = "33"
         opd = "DINSOS"
         service = "province"
+        sla = "information"
 
         [[rules]]
         category = "elderly_care"
         region = "33.75.01"
         opd = "BAZNAS"
         service = "district"
+        sla = "information"
 
         [[rules]]
         category = "elderly_care"
         region = "33.75"
         opd = "DINKES"
         service = "city"
+        sla = "information"
         "#,
     )?;
     let service = |region| routes.route(NeedCategory::ElderlyCare, None, region).map(|r| r.service);
@@ -137,12 +146,14 @@ fn a_rule_naming_programme_and_category_beats_one_naming_the_programme_only() ->
         programme = "PKH"
         opd = "DINSOS"
         service = "programme"
+        sla = "information"
 
         [[rules]]
         programme = "PKH"
         category = "health_insurance"
         opd = "DINKES"
         service = "programme + category"
+        sla = "information"
         "#,
     )?;
     assert_eq!(
@@ -165,6 +176,7 @@ fn a_region_prefix_matches_whole_segments_only() -> Result<(), RoutingTableError
         region = "33.75.01"
         opd = "BAZNAS"
         service = "district"
+        sla = "information"
         "#,
     )?;
     let opd = |region| opd_of(routes.route(NeedCategory::FoodAssistance, None, region));
@@ -183,6 +195,7 @@ fn no_matching_rule_is_no_route_rather_than_an_error() -> Result<(), RoutingTabl
         programme = "BLT-DD"
         opd = "PEMDES"
         service = "BLT Dana Desa"
+        sla = "information"
         "#,
     )?;
     assert_eq!(
@@ -201,6 +214,7 @@ fn a_route_carries_the_opd_name_from_the_directory() -> Result<(), RoutingTableE
         programme = "BLT-DD"
         opd = "PEMDES"
         service = "BLT Dana Desa"
+        sla = "information"
         "#,
     )?;
     let route = routes.route(NeedCategory::CashAssistance, Some("BLT-DD"), "33.24.05.2003");
@@ -227,11 +241,13 @@ fn an_unknown_category_is_refused_naming_the_rule_and_field() {
         category = "cash_assistance"
         opd = "DINSOS"
         service = "ok"
+        sla = "information"
 
         [[rules]]
         category = "cash"
         opd = "DINSOS"
         service = "typo"
+        sla = "information"
         "#,
     )
     .err();
@@ -257,6 +273,7 @@ fn a_lower_case_programme_code_is_refused() {
             programme = "pkh"
             opd = "DINSOS"
             service = "PKH"
+            sla = "information"
             "#
         ),
         Some(
@@ -272,7 +289,7 @@ fn a_malformed_region_prefix_is_refused() {
     for region in ["3375", "33.7", "33.75.", "33.75.01.102", "33.75.01.1002.1", "xx.75"] {
         let error = table(&format!(
             "[[rules]]\ncategory = \"school_aid\"\nregion = \"{region}\"\nopd = \"DINSOS\"\n\
-             service = \"s\"\n"
+             service = \"s\"\nsla = \"information\"\n"
         ))
         .err();
         assert!(
@@ -298,6 +315,7 @@ fn a_rule_without_category_or_programme_is_refused() {
             region = "33.75"
             opd = "DINSOS"
             service = "everything in the city"
+            sla = "information"
             "#
         ),
         Some("rules[0]: needs a category, a programme, or both".to_owned())
@@ -313,6 +331,7 @@ fn a_rule_for_an_opd_missing_from_the_directory_is_refused() {
             category = "civil_documents"
             opd = "DISDUKCAPIL"
             service = "KTP-el"
+            sla = "information"
             "#
         ),
         Some("rules[0].opd: \"DISDUKCAPIL\" is not listed under [opds]".to_owned())
@@ -328,6 +347,7 @@ fn a_rule_with_a_blank_service_is_refused() {
             category = "civil_documents"
             opd = "DINSOS"
             service = "   "
+            sla = "information"
             "#
         ),
         Some("rules[0].service: must not be empty".to_owned())
@@ -344,17 +364,20 @@ fn two_rules_with_the_same_match_are_refused() {
             region = "33.75"
             opd = "DINSOS"
             service = "first"
+            sla = "information"
 
             [[rules]]
             programme = "PKH"
             opd = "DINSOS"
             service = "other"
+            sla = "information"
 
             [[rules]]
             region = "33.75"
             programme = "PKH"
             opd = "BAZNAS"
             service = "second"
+            sla = "information"
             "#
         ),
         Some("rules[2]: matches exactly what rules[0] matches; keep one of them".to_owned())
@@ -365,7 +388,7 @@ fn two_rules_with_the_same_match_are_refused() {
 fn an_opd_with_a_bad_code_or_blank_name_is_refused() {
     let bad_code = RoutingTable::parse(
         "version = \"v\"\n[opds]\ndinsos = { name = \"Dinas Sosial\" }\n\
-         [[rules]]\ncategory = \"school_aid\"\nopd = \"DINSOS\"\nservice = \"s\"\n",
+         [[rules]]\ncategory = \"school_aid\"\nopd = \"DINSOS\"\nservice = \"s\"\nsla = \"information\"\n",
     );
     assert!(
         matches!(&bad_code, Err(RoutingTableError::Opd { code, .. }) if code == "dinsos"),
@@ -374,7 +397,7 @@ fn an_opd_with_a_bad_code_or_blank_name_is_refused() {
 
     let blank_name = RoutingTable::parse(
         "version = \"v\"\n[opds]\nDINSOS = { name = \"\" }\n\
-         [[rules]]\ncategory = \"school_aid\"\nopd = \"DINSOS\"\nservice = \"s\"\n",
+         [[rules]]\ncategory = \"school_aid\"\nopd = \"DINSOS\"\nservice = \"s\"\nsla = \"information\"\n",
     );
     assert_eq!(
         blank_name.err().map(|e| e.to_string()),
@@ -390,6 +413,7 @@ fn a_misspelt_key_is_refused_with_its_line() {
         programe = "PKH"
         opd = "DINSOS"
         service = "PKH"
+        sla = "information"
         "#,
     );
     assert!(
@@ -404,7 +428,7 @@ fn a_misspelt_key_is_refused_with_its_line() {
 fn a_table_without_rules_or_version_is_refused() {
     assert_eq!(table("").err(), Some(RoutingTableError::NoRules));
     assert_eq!(
-        RoutingTable::parse("version = \" \"\n[[rules]]\ncategory = \"school_aid\"\nopd = \"X\"\nservice = \"s\"\n")
+        RoutingTable::parse("version = \" \"\n[[rules]]\ncategory = \"school_aid\"\nopd = \"X\"\nservice = \"s\"\nsla = \"information\"\n")
             .err(),
         Some(RoutingTableError::MissingVersion)
     );
@@ -413,8 +437,41 @@ fn a_table_without_rules_or_version_is_refused() {
 #[test]
 fn the_shipped_table_parses() -> Result<(), RoutingTableError> {
     let routes = RoutingTable::parse(SHIPPED)?;
-    assert_eq!(routes.version(), "2026.1");
+    assert_eq!(routes.version(), "2026.2");
     Ok(())
+}
+
+#[test]
+fn the_shipped_table_sends_a_declined_madrasah_pupil_to_kemenag() -> Result<(), RoutingTableError> {
+    let routes = RoutingTable::parse(SHIPPED)?;
+    let chain: Vec<String> = routes
+        .chain(NeedCategory::SchoolAid, Some("PIP"), "33.75.01.1002")
+        .into_iter()
+        .map(|route| format!("{} ({})", route.opd_code, route.sla_tier))
+        .collect();
+    assert_eq!(chain, ["DISDIK (dispute)", "KEMENAG (dispute)"]);
+    Ok(())
+}
+
+#[test]
+fn a_rule_without_an_sla_tier_or_with_an_unknown_one_is_refused() {
+    let table = |sla: &str| {
+        format!(
+            "version = \"t\"\n[opds]\nX = {{ name = \"x\" }}\n[[rules]]\ncategory = \"school_aid\"\nopd = \"X\"\nservice = \"s\"\n{sla}"
+        )
+    };
+    assert!(matches!(
+        RoutingTable::parse(&table("")),
+        Err(RoutingTableError::Syntax(message)) if message.contains("missing field `sla`")
+    ));
+    assert_eq!(
+        RoutingTable::parse(&table("sla = \"urgent\"\n")).err(),
+        Some(RoutingTableError::RuleField {
+            index: 0,
+            field: "sla",
+            problem: "\"urgent\" is not an SLA tier (one of: information, dispute, field)".to_owned()
+        })
+    );
 }
 
 #[test]
