@@ -351,6 +351,9 @@ fn pkh_acceptance(case_id: Uuid, beneficiary_id: &str) -> ReferralAccepted {
             amount_per_period_idr: 750_000,
             cadence: "quarterly".into(),
             component: "child_0_6".into(),
+            attempt: 1,
+            sla_tier: "field".into(),
+            ..Default::default()
         }),
         actor: "dinsos-officer-17".into(),
         note: String::new(),

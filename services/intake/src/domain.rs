@@ -5,4 +5,4 @@ pub mod case;
 pub mod status;
 
 pub use case::{Applicant, CaseKind, NeedCategory, NewNeed, OpenCase, OpenCaseError};
-pub use status::{CaseStatus, NeedStatus, case_status};
+pub use status::{CaseStatus, NeedStatus, NeedStep, SlaClock, TrackedNeed, case_status};

@@ -9,6 +9,10 @@ use crate::projections::{self, ProjectionError, TrackedEvent};
 pub struct TrackerHandler;
 
 impl EventHandler for TrackerHandler {
+    fn wants(&self, event_type: &str) -> bool {
+        projections::follows(event_type)
+    }
+
     async fn handle(&self, conn: &mut PgConnection, event: &ReceivedEnvelope) -> Result<(), HandlerError> {
         let traceparent = slrt_telemetry::current_traceparent();
         let tracked = TrackedEvent {

@@ -1,7 +1,8 @@
 //! The case tracker's read model: every case with its needs and a timeline of every step,
 //! built from the events of all four services. Applying the same event twice changes
-//! nothing (the timeline is keyed by event id, and each step only moves a need forward),
-//! so the model can be rebuilt from the log at any time.
+//! nothing (the timeline is keyed by event id, and an event already on it is not applied
+//! again), so the model can be rebuilt from the log at any time. How each event moves a
+//! need is decided in `domain::status`.
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -9,10 +10,10 @@ use slrt_proto::disbursement::v1 as disbursement;
 use slrt_proto::eligibility::v1 as eligibility;
 use slrt_proto::intake::v1 as intake;
 use slrt_proto::referral::v1 as referral;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use crate::domain::{NeedStatus, case_status};
+use crate::domain::{NeedStatus, NeedStep, SlaClock, TrackedNeed, case_status};
 
 /// One event as the tracker sees it, whichever service it came from.
 #[derive(Debug, Clone, Copy)]
@@ -67,169 +68,63 @@ pub fn rupiah(amount: i64) -> String {
     format!("Rp {sign}{grouped}")
 }
 
+/// The event types the tracker follows; every other event is passed over.
+pub const TRACKED_EVENT_TYPES: [&str; 18] = [
+    "slrt.intake.v1.CaseOpened",
+    "slrt.eligibility.v1.CaseDecided",
+    "slrt.eligibility.v1.EnrolmentStarted",
+    "slrt.referral.v1.ReferralRequested",
+    "slrt.referral.v1.ReferralUnrouted",
+    "slrt.referral.v1.ReferralAcknowledged",
+    "slrt.referral.v1.ReferralAccepted",
+    "slrt.referral.v1.ReferralRejected",
+    "slrt.referral.v1.ReferralInProgress",
+    "slrt.referral.v1.ReferralCompleted",
+    "slrt.referral.v1.ReferralTransferred",
+    "slrt.referral.v1.ReferralRevoked",
+    "slrt.referral.v1.ReferralEscalated",
+    "slrt.referral.v1.ReferralLinked",
+    "slrt.referral.v1.LinkedNeedClosed",
+    "slrt.disbursement.v1.EntitlementCreated",
+    "slrt.disbursement.v1.PaymentInstructionCreated",
+    "slrt.disbursement.v1.PaymentHeld",
+];
+
+pub fn follows(event_type: &str) -> bool {
+    TRACKED_EVENT_TYPES.contains(&event_type)
+}
+
+/// What an event changes in the tracker besides its timeline line.
+enum Change {
+    Nothing,
+    OpenCase(Box<intake::CaseOpened>),
+    Decide(Vec<Decision>),
+    Need { need: NeedRef, step: NeedStep },
+}
+
+struct Decision {
+    need_id: Uuid,
+    approved: bool,
+    programme_code: String,
+}
+
+/// How an event names the need it is about: by id, or only by the referral the need follows.
+enum NeedRef {
+    Id(Uuid),
+    Referral(Uuid),
+}
+
 /// Applies one event to the tracker. Events of types the tracker does not follow, or not
 /// about a case, are ignored.
 pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<(), ProjectionError> {
     let Some(case_id) = event.case_id else { return Ok(()) };
-    let summary = match event.event_type {
-        "slrt.intake.v1.CaseOpened" => {
-            let opened: intake::CaseOpened = decode(event)?;
-            open_case(conn, event, case_id, &opened).await?;
-            let applicant = opened.applicant.unwrap_or_default();
-            format!(
-                "Case {} opened at desk {} by {} for {} with {} need(s): {}",
-                opened.case_number,
-                opened.desk_region_code,
-                opened.opened_by,
-                applicant.full_name,
-                opened.needs.len(),
-                opened
-                    .needs
-                    .iter()
-                    .map(|need| need.category.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-        "slrt.eligibility.v1.CaseDecided" => {
-            let decided: eligibility::CaseDecided = decode(event)?;
-            let mut parts = Vec::new();
-            for decision in &decided.decisions {
-                let need_id = uuid_field(event, "need_id", &decision.need_id)?;
-                let approved = decision.outcome == eligibility::Outcome::Approved as i32;
-                let status = if approved {
-                    NeedStatus::Approved
-                } else {
-                    NeedStatus::Rejected
-                };
-                advance_need(conn, case_id, need_id, status, event.occurred_at).await?;
-                if approved {
-                    sqlx::query("UPDATE tracked_needs SET programme_code = $3 WHERE case_id = $1 AND need_id = $2")
-                        .bind(case_id)
-                        .bind(need_id)
-                        .bind(&decision.programme_code)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                let reasons: Vec<&str> = decision.reasons.iter().map(|reason| reason.message.as_str()).collect();
-                parts.push(if approved {
-                    format!(
-                        "{} approved under {} ({})",
-                        decision.category,
-                        decision.programme_code,
-                        reasons.join("; ")
-                    )
-                } else {
-                    format!("{} rejected ({})", decision.category, reasons.join("; "))
-                });
-            }
-            format!(
-                "Eligibility decided under catalogue {}: {}",
-                decided.catalogue_version,
-                parts.join(". ")
-            )
-        }
-        "slrt.eligibility.v1.EnrolmentStarted" => {
-            let started: eligibility::EnrolmentStarted = decode(event)?;
-            format!(
-                "Enrolled in {} ({} {})",
-                started.programme_code, started.beneficiary_kind, started.beneficiary_id
-            )
-        }
-        "slrt.referral.v1.ReferralRequested" => {
-            let requested: referral::ReferralRequested = decode(event)?;
-            let details = requested.referral.unwrap_or_default();
-            let need_id = uuid_field(event, "need_id", &details.need_id)?;
-            let referral_id = uuid_field(event, "referral_id", &details.referral_id)?;
-            advance_need(conn, case_id, need_id, NeedStatus::Referred, event.occurred_at).await?;
-            sqlx::query("UPDATE tracked_needs SET opd_code = $3, referral_id = $4 WHERE case_id = $1 AND need_id = $2")
-                .bind(case_id)
-                .bind(need_id)
-                .bind(&details.opd_code)
-                .bind(referral_id)
-                .execute(&mut *conn)
-                .await?;
-            format!(
-                "Referred {} to {} ({}): {}",
-                details.category, details.opd_name, details.opd_code, details.service
-            )
-        }
-        "slrt.referral.v1.ReferralUnrouted" => {
-            let unrouted: referral::ReferralUnrouted = decode(event)?;
-            let need_id = uuid_field(event, "need_id", &unrouted.need_id)?;
-            advance_need(conn, case_id, need_id, NeedStatus::Unrouted, event.occurred_at).await?;
-            format!(
-                "No agency route for {} in {}: {}",
-                unrouted.category, unrouted.region_code, unrouted.reason
-            )
-        }
-        "slrt.referral.v1.ReferralAcknowledged" => {
-            let acknowledged: referral::ReferralAcknowledged = decode(event)?;
-            format!(
-                "{} acknowledged the referral ({})",
-                acknowledged.opd_code, acknowledged.actor
-            )
-        }
-        "slrt.referral.v1.ReferralAccepted" => {
-            let accepted: referral::ReferralAccepted = decode(event)?;
-            let details = accepted.referral.unwrap_or_default();
-            let need_id = uuid_field(event, "need_id", &details.need_id)?;
-            advance_need(conn, case_id, need_id, NeedStatus::InService, event.occurred_at).await?;
-            format!("{} accepted the referral ({})", details.opd_code, accepted.actor)
-        }
-        "slrt.referral.v1.ReferralRejected" => {
-            let rejected: referral::ReferralRejected = decode(event)?;
-            let referral_id = uuid_field(event, "referral_id", &rejected.referral_id)?;
-            advance_referred_need(
-                conn,
-                case_id,
-                referral_id,
-                NeedStatus::ReferralRejected,
-                event.occurred_at,
-            )
-            .await?;
-            format!("{} rejected the referral: {}", rejected.opd_code, rejected.reason)
-        }
-        "slrt.referral.v1.ReferralCompleted" => {
-            let completed: referral::ReferralCompleted = decode(event)?;
-            let referral_id = uuid_field(event, "referral_id", &completed.referral_id)?;
-            advance_referred_need(conn, case_id, referral_id, NeedStatus::Resolved, event.occurred_at).await?;
-            if completed.successful {
-                format!("{} completed the referral successfully", completed.opd_code)
-            } else {
-                format!(
-                    "{} closed the referral without success: {}",
-                    completed.opd_code, completed.outcome_code
-                )
-            }
-        }
-        "slrt.disbursement.v1.EntitlementCreated" => {
-            let created: disbursement::EntitlementCreated = decode(event)?;
-            format!(
-                "Entitled to {} ({}): {} {} from {}",
-                created.programme_code,
-                created.component,
-                rupiah(created.amount_per_period_idr),
-                created.cadence,
-                created.first_period
-            )
-        }
-        "slrt.disbursement.v1.PaymentInstructionCreated" => {
-            let instructed: disbursement::PaymentInstructionCreated = decode(event)?;
-            format!(
-                "Payment instructed: {} for {}",
-                instructed.payment_key,
-                rupiah(instructed.amount_idr)
-            )
-        }
-        "slrt.disbursement.v1.PaymentHeld" => {
-            let held: disbursement::PaymentHeld = decode(event)?;
-            format!("Payment {} held: {}", held.payment_key, held.reasons.join("; "))
-        }
-        _ => return Ok(()),
+    let Some((summary, change)) = interpret(event)? else {
+        return Ok(());
     };
 
-    sqlx::query(
+    // The line goes first: its key is the event id, so an event delivered again finds its line
+    // and changes nothing else either, however much has happened to the need since.
+    let recorded = sqlx::query(
         "INSERT INTO case_timeline (event_id, case_id, event_type, service, occurred_at, summary, trace_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (event_id) DO NOTHING",
@@ -242,8 +137,346 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
     .bind(summary)
     .bind(event.traceparent.and_then(slrt_telemetry::trace_id_of))
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if recorded == 0 {
+        return Ok(());
+    }
+
+    match change {
+        Change::Nothing => {}
+        Change::OpenCase(opened) => open_case(conn, event, case_id, &opened).await?,
+        Change::Decide(decisions) => {
+            for decision in decisions {
+                if decision.approved {
+                    sqlx::query("UPDATE tracked_needs SET programme_code = $3 WHERE case_id = $1 AND need_id = $2")
+                        .bind(case_id)
+                        .bind(decision.need_id)
+                        .bind(&decision.programme_code)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                let step = NeedStep::Decided {
+                    approved: decision.approved,
+                };
+                step_need(conn, case_id, NeedRef::Id(decision.need_id), &step, event.occurred_at).await?;
+            }
+        }
+        Change::Need { need, step } => step_need(conn, case_id, need, &step, event.occurred_at).await?,
+    }
     refresh_case_status(conn, case_id, event.occurred_at).await
+}
+
+/// The event's timeline line and what it changes; `None` for events the tracker does not
+/// follow.
+fn interpret(event: &TrackedEvent<'_>) -> Result<Option<(String, Change)>, ProjectionError> {
+    let interpreted = match event.event_type {
+        "slrt.intake.v1.CaseOpened" => {
+            let opened: intake::CaseOpened = decode(event)?;
+            let applicant = opened.applicant.clone().unwrap_or_default();
+            let summary = format!(
+                "Case {} opened at desk {} by {} for {} with {} need(s): {}",
+                opened.case_number,
+                opened.desk_region_code,
+                opened.opened_by,
+                applicant.full_name,
+                opened.needs.len(),
+                opened
+                    .needs
+                    .iter()
+                    .map(|need| need.category.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            (summary, Change::OpenCase(Box::new(opened)))
+        }
+        "slrt.eligibility.v1.CaseDecided" => {
+            let decided: eligibility::CaseDecided = decode(event)?;
+            let mut parts = Vec::new();
+            let mut decisions = Vec::new();
+            for decision in &decided.decisions {
+                let approved = decision.outcome == eligibility::Outcome::Approved as i32;
+                decisions.push(Decision {
+                    need_id: uuid_field(event, "need_id", &decision.need_id)?,
+                    approved,
+                    programme_code: decision.programme_code.clone(),
+                });
+                let reasons: Vec<&str> = decision.reasons.iter().map(|reason| reason.message.as_str()).collect();
+                parts.push(if approved {
+                    format!(
+                        "{} approved under {} ({})",
+                        decision.category,
+                        decision.programme_code,
+                        reasons.join("; ")
+                    )
+                } else {
+                    format!("{} rejected ({})", decision.category, reasons.join("; "))
+                });
+            }
+            let summary = format!(
+                "Eligibility decided under catalogue {}: {}",
+                decided.catalogue_version,
+                parts.join(". ")
+            );
+            (summary, Change::Decide(decisions))
+        }
+        "slrt.eligibility.v1.EnrolmentStarted" => {
+            let started: eligibility::EnrolmentStarted = decode(event)?;
+            let summary = format!(
+                "Enrolled in {} ({} {})",
+                started.programme_code, started.beneficiary_kind, started.beneficiary_id
+            );
+            (summary, Change::Nothing)
+        }
+        "slrt.referral.v1.ReferralRequested" => {
+            let requested: referral::ReferralRequested = decode(event)?;
+            let details = requested.referral.clone().unwrap_or_default();
+            let step = NeedStep::Referred {
+                referral_id: uuid_field(event, "referral.referral_id", &details.referral_id)?,
+                opd_code: details.opd_code.clone(),
+                attempt: details.attempt,
+            };
+            let need = NeedRef::Id(uuid_field(event, "referral.need_id", &details.need_id)?);
+            (requested_summary(&requested), Change::Need { need, step })
+        }
+        "slrt.referral.v1.ReferralUnrouted" => {
+            let unrouted: referral::ReferralUnrouted = decode(event)?;
+            let mut summary = format!(
+                "No agency route for {} in {}: {}",
+                unrouted.category, unrouted.region_code, unrouted.reason
+            );
+            if !unrouted.tried_opd_codes.is_empty() {
+                summary.push_str(&format!(" (already tried: {})", unrouted.tried_opd_codes.join(", ")));
+            }
+            if !unrouted.linked.is_empty() {
+                summary.push_str(&format!(
+                    "; {} need(s) of other cases wait on it",
+                    unrouted.linked.len()
+                ));
+            }
+            let need = NeedRef::Id(uuid_field(event, "need_id", &unrouted.need_id)?);
+            (
+                summary,
+                Change::Need {
+                    need,
+                    step: NeedStep::Unrouted,
+                },
+            )
+        }
+        "slrt.referral.v1.ReferralAcknowledged" => {
+            let acknowledged: referral::ReferralAcknowledged = decode(event)?;
+            let referral_id = uuid_field(event, "referral_id", &acknowledged.referral_id)?;
+            let summary = format!(
+                "{} acknowledged the referral ({})",
+                acknowledged.opd_code, acknowledged.actor
+            );
+            (summary, referral_step(referral_id, None))
+        }
+        "slrt.referral.v1.ReferralAccepted" => {
+            let accepted: referral::ReferralAccepted = decode(event)?;
+            let details = accepted.referral.unwrap_or_default();
+            let step = NeedStep::ReferralStep {
+                referral_id: uuid_field(event, "referral.referral_id", &details.referral_id)?,
+                status: Some(NeedStatus::InService),
+            };
+            let need = NeedRef::Id(uuid_field(event, "referral.need_id", &details.need_id)?);
+            let summary = format!("{} accepted the referral ({})", details.opd_code, accepted.actor);
+            (summary, Change::Need { need, step })
+        }
+        "slrt.referral.v1.ReferralRejected" => {
+            let rejected: referral::ReferralRejected = decode(event)?;
+            let referral_id = uuid_field(event, "referral_id", &rejected.referral_id)?;
+            let summary = format!("{} rejected the referral: {}", rejected.opd_code, rejected.reason);
+            (summary, referral_step(referral_id, Some(NeedStatus::ReferralRejected)))
+        }
+        "slrt.referral.v1.ReferralInProgress" => {
+            let started: referral::ReferralInProgress = decode(event)?;
+            let referral_id = uuid_field(event, "referral_id", &started.referral_id)?;
+            let mut summary = format!("{} started serving the referral ({})", started.opd_code, started.actor);
+            if !started.note.is_empty() {
+                summary.push_str(&format!(": {}", started.note));
+            }
+            (summary, referral_step(referral_id, Some(NeedStatus::InService)))
+        }
+        "slrt.referral.v1.ReferralCompleted" => {
+            let completed: referral::ReferralCompleted = decode(event)?;
+            let referral_id = uuid_field(event, "referral_id", &completed.referral_id)?;
+            let summary = if completed.successful {
+                format!("{} completed the referral successfully", completed.opd_code)
+            } else {
+                format!(
+                    "{} closed the referral without success: {}",
+                    completed.opd_code, completed.outcome_code
+                )
+            };
+            (summary, referral_step(referral_id, Some(NeedStatus::Resolved)))
+        }
+        "slrt.referral.v1.ReferralTransferred" => {
+            let transferred: referral::ReferralTransferred = decode(event)?;
+            let referral_id = uuid_field(event, "referral_id", &transferred.referral_id)?;
+            let summary = format!(
+                "{} transferred the referral to {}: {}",
+                transferred.opd_code, transferred.to_opd_code, transferred.reason
+            );
+            // The need stays where it is: the ReferralRequested recorded with the transfer
+            // moves it to the new agency.
+            (summary, referral_step(referral_id, None))
+        }
+        "slrt.referral.v1.ReferralRevoked" => {
+            let revoked: referral::ReferralRevoked = decode(event)?;
+            let referral_id = uuid_field(event, "referral_id", &revoked.referral_id)?;
+            let summary = format!(
+                "The SLRT withdrew the referral to {} ({}): {}",
+                revoked.opd_code, revoked.actor, revoked.reason
+            );
+            (summary, referral_step(referral_id, Some(NeedStatus::Withdrawn)))
+        }
+        "slrt.referral.v1.ReferralEscalated" => {
+            let escalated: referral::ReferralEscalated = decode(event)?;
+            let referral_id = uuid_field(event, "referral_id", &escalated.referral_id)?;
+            let clock = SlaClock::parse(&escalated.clock).ok_or_else(|| ProjectionError::Field {
+                event_type: event.event_type.to_string(),
+                field: "clock",
+            })?;
+            let step = NeedStep::Escalated {
+                referral_id,
+                clock,
+                level: escalated.level,
+            };
+            (
+                escalated_summary(&escalated, clock),
+                Change::Need {
+                    need: NeedRef::Referral(referral_id),
+                    step,
+                },
+            )
+        }
+        "slrt.referral.v1.ReferralLinked" => {
+            // Recorded on the open referral's stream, but the envelope names the linked case:
+            // the need that moves is the linked one.
+            let linked: referral::ReferralLinked = decode(event)?;
+            let step = NeedStep::Linked {
+                referral_id: uuid_field(event, "referral_id", &linked.referral_id)?,
+                opd_code: linked.opd_code.clone(),
+            };
+            let need = NeedRef::Id(uuid_field(event, "linked_need_id", &linked.linked_need_id)?);
+            let summary = format!(
+                "Already referred to {} under another case: linked to the open referral instead of referring twice",
+                linked.opd_code
+            );
+            (summary, Change::Need { need, step })
+        }
+        "slrt.referral.v1.LinkedNeedClosed" => {
+            let closed: referral::LinkedNeedClosed = decode(event)?;
+            let (status, summary) = match closed.referral_status.as_str() {
+                "completed" if closed.successful => (
+                    NeedStatus::Resolved,
+                    "The referral this need was linked to was completed successfully".to_string(),
+                ),
+                "completed" => (
+                    NeedStatus::Resolved,
+                    format!(
+                        "The referral this need was linked to was closed without success: {}",
+                        closed.outcome_code
+                    ),
+                ),
+                "revoked" => (
+                    NeedStatus::Withdrawn,
+                    "The referral this need was linked to was revoked: the need is withdrawn".to_string(),
+                ),
+                _ => {
+                    return Err(ProjectionError::Field {
+                        event_type: event.event_type.to_string(),
+                        field: "referral_status",
+                    });
+                }
+            };
+            let step = NeedStep::LinkClosed {
+                referral_id: uuid_field(event, "referral_id", &closed.referral_id)?,
+                status,
+            };
+            let need = NeedRef::Id(uuid_field(event, "linked_need_id", &closed.linked_need_id)?);
+            (summary, Change::Need { need, step })
+        }
+        "slrt.disbursement.v1.EntitlementCreated" => {
+            let created: disbursement::EntitlementCreated = decode(event)?;
+            let summary = format!(
+                "Entitled to {} ({}): {} {} from {}",
+                created.programme_code,
+                created.component,
+                rupiah(created.amount_per_period_idr),
+                created.cadence,
+                created.first_period
+            );
+            (summary, Change::Nothing)
+        }
+        "slrt.disbursement.v1.PaymentInstructionCreated" => {
+            let instructed: disbursement::PaymentInstructionCreated = decode(event)?;
+            let summary = format!(
+                "Payment instructed: {} for {}",
+                instructed.payment_key,
+                rupiah(instructed.amount_idr)
+            );
+            (summary, Change::Nothing)
+        }
+        "slrt.disbursement.v1.PaymentHeld" => {
+            let held: disbursement::PaymentHeld = decode(event)?;
+            let summary = format!("Payment {} held: {}", held.payment_key, held.reasons.join("; "));
+            (summary, Change::Nothing)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(interpreted))
+}
+
+fn referral_step(referral_id: Uuid, status: Option<NeedStatus>) -> Change {
+    Change::Need {
+        need: NeedRef::Referral(referral_id),
+        step: NeedStep::ReferralStep { referral_id, status },
+    }
+}
+
+/// "Referred …", "Re-routed …" or "Placed …", saying why when it was not the routing table.
+fn requested_summary(requested: &referral::ReferralRequested) -> String {
+    let details = requested.referral.clone().unwrap_or_default();
+    let agency = format!("{} ({})", details.opd_name, details.opd_code);
+    let how = match requested.routed_by.as_str() {
+        "rerouted_after_rejection" => format!(
+            "Re-routed {} to {agency} after a rejection, attempt {}",
+            details.category, details.attempt
+        ),
+        "transferred" => format!(
+            "Re-routed {} to {agency} by transfer, attempt {}",
+            details.category, details.attempt
+        ),
+        "placed_by_supervisor" => format!(
+            "A supervisor placed {} with {agency}, attempt {}",
+            details.category, details.attempt
+        ),
+        _ => format!("Referred {} to {agency}", details.category),
+    };
+    let mut summary = format!("{how}: {}", details.service);
+    if !requested.routing_note.is_empty() {
+        summary.push_str(&format!(" ({})", requested.routing_note));
+    }
+    summary
+}
+
+/// "Response from DINSOS overdue by 2 working day(s): escalated to Manajer SLRT (level 2)".
+fn escalated_summary(escalated: &referral::ReferralEscalated, clock: SlaClock) -> String {
+    let clock = match clock {
+        SlaClock::Response => "Response from",
+        SlaClock::Resolution => "Resolution by",
+    };
+    let to = if escalated.escalated_to_name.is_empty() {
+        &escalated.escalated_to
+    } else {
+        &escalated.escalated_to_name
+    };
+    format!(
+        "{clock} {} overdue by {} working day(s): escalated to {to} (level {})",
+        escalated.opd_code, escalated.working_days_overdue, escalated.level
+    )
 }
 
 async fn open_case(
@@ -290,65 +523,72 @@ async fn open_case(
     Ok(())
 }
 
-// Events from different services can arrive in any order relative to each other (they
-// travel on different topics), so a need only ever moves forward: a late "approved" never
-// overwrites "in service".
-fn rank(status: NeedStatus) -> u8 {
-    match status {
-        NeedStatus::Open => 0,
-        NeedStatus::Approved | NeedStatus::Rejected => 1,
-        NeedStatus::Referred | NeedStatus::Unrouted => 2,
-        NeedStatus::ReferralRejected => 3,
-        NeedStatus::InService => 4,
-        NeedStatus::Resolved => 5,
-    }
-}
-
-async fn advance_need(
+/// Moves one need of the case as `step` says; a need the tracker does not know, or no need
+/// following the referral (a superseded one), stays as it is.
+async fn step_need(
     conn: &mut PgConnection,
     case_id: Uuid,
-    need_id: Uuid,
-    status: NeedStatus,
+    need: NeedRef,
+    step: &NeedStep,
     at: DateTime<Utc>,
 ) -> Result<(), ProjectionError> {
-    let current: Option<String> =
-        sqlx::query_scalar("SELECT status FROM tracked_needs WHERE case_id = $1 AND need_id = $2 FOR UPDATE")
+    let row = match need {
+        NeedRef::Id(need_id) => {
+            sqlx::query(
+                "SELECT need_id, status, referral_id, opd_code, referral_attempt, escalation_level, overdue_clock
+                 FROM tracked_needs WHERE case_id = $1 AND need_id = $2 FOR UPDATE",
+            )
             .bind(case_id)
             .bind(need_id)
             .fetch_optional(&mut *conn)
-            .await?;
-    let Some(current) = current.as_deref().and_then(NeedStatus::parse) else {
-        return Ok(());
-    };
-    if rank(status) >= rank(current) {
-        sqlx::query("UPDATE tracked_needs SET status = $3, updated_at = $4 WHERE case_id = $1 AND need_id = $2")
-            .bind(case_id)
-            .bind(need_id)
-            .bind(status.code())
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-async fn advance_referred_need(
-    conn: &mut PgConnection,
-    case_id: Uuid,
-    referral_id: Uuid,
-    status: NeedStatus,
-    at: DateTime<Utc>,
-) -> Result<(), ProjectionError> {
-    let need_id: Option<Uuid> =
-        sqlx::query_scalar("SELECT need_id FROM tracked_needs WHERE case_id = $1 AND referral_id = $2")
+            .await?
+        }
+        NeedRef::Referral(referral_id) => {
+            sqlx::query(
+                "SELECT need_id, status, referral_id, opd_code, referral_attempt, escalation_level, overdue_clock
+                 FROM tracked_needs WHERE case_id = $1 AND referral_id = $2 FOR UPDATE",
+            )
             .bind(case_id)
             .bind(referral_id)
             .fetch_optional(&mut *conn)
-            .await?;
-    match need_id {
-        Some(need_id) => advance_need(conn, case_id, need_id, status, at).await,
-        None => Ok(()),
-    }
+            .await?
+        }
+    };
+    let Some(row) = row else { return Ok(()) };
+    let need_id: Uuid = row.try_get("need_id")?;
+    let status: String = row.try_get("status")?;
+    let overdue: Option<String> = row.try_get("overdue_clock")?;
+    // Only this module writes these columns, with codes that parse.
+    let Some(status) = NeedStatus::parse(&status) else {
+        return Ok(());
+    };
+    let current = TrackedNeed {
+        status,
+        referral_id: row.try_get("referral_id")?,
+        opd_code: row.try_get("opd_code")?,
+        attempt: row.try_get("referral_attempt")?,
+        escalation_level: row.try_get("escalation_level")?,
+        overdue: overdue.as_deref().and_then(SlaClock::parse),
+    };
+    let Some(next) = current.after(step) else { return Ok(()) };
+    sqlx::query(
+        "UPDATE tracked_needs
+         SET status = $3, referral_id = $4, opd_code = $5, referral_attempt = $6, escalation_level = $7,
+             overdue_clock = $8, updated_at = $9
+         WHERE case_id = $1 AND need_id = $2",
+    )
+    .bind(case_id)
+    .bind(need_id)
+    .bind(next.status.code())
+    .bind(next.referral_id)
+    .bind(&next.opd_code)
+    .bind(next.attempt)
+    .bind(next.escalation_level)
+    .bind(next.overdue.map(SlaClock::code))
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 async fn refresh_case_status(conn: &mut PgConnection, case_id: Uuid, at: DateTime<Utc>) -> Result<(), ProjectionError> {
@@ -376,5 +616,109 @@ mod tests {
         assert_eq!(rupiah(300_000), "Rp 300.000");
         assert_eq!(rupiah(0), "Rp 0");
         assert_eq!(rupiah(-1500), "Rp -1.500");
+    }
+
+    #[test]
+    fn the_tracker_follows_every_event_type_it_summarises_under_its_proto_name() {
+        use prost::Name;
+        let names = [
+            intake::CaseOpened::full_name(),
+            eligibility::CaseDecided::full_name(),
+            eligibility::EnrolmentStarted::full_name(),
+            referral::ReferralRequested::full_name(),
+            referral::ReferralUnrouted::full_name(),
+            referral::ReferralAcknowledged::full_name(),
+            referral::ReferralAccepted::full_name(),
+            referral::ReferralRejected::full_name(),
+            referral::ReferralInProgress::full_name(),
+            referral::ReferralCompleted::full_name(),
+            referral::ReferralTransferred::full_name(),
+            referral::ReferralRevoked::full_name(),
+            referral::ReferralEscalated::full_name(),
+            referral::ReferralLinked::full_name(),
+            referral::LinkedNeedClosed::full_name(),
+            disbursement::EntitlementCreated::full_name(),
+            disbursement::PaymentInstructionCreated::full_name(),
+            disbursement::PaymentHeld::full_name(),
+        ];
+        assert_eq!(names.len(), TRACKED_EVENT_TYPES.len());
+        for name in names {
+            assert!(follows(&name), "{name}");
+            let event = TrackedEvent {
+                event_id: Uuid::nil(),
+                event_type: &name,
+                case_id: Some(Uuid::nil()),
+                occurred_at: Utc::now(),
+                service: "test",
+                payload: &[],
+                traceparent: None,
+            };
+            // An empty payload decodes to defaults; what matters is that the type is
+            // interpreted at all, not passed over as unknown.
+            assert!(!matches!(interpret(&event), Ok(None)), "{name} is not interpreted");
+        }
+        assert!(!follows("slrt.referral.v1.SomethingElse"));
+    }
+
+    fn requested(routed_by: &str, attempt: i32, note: &str) -> referral::ReferralRequested {
+        referral::ReferralRequested {
+            referral: Some(referral::ReferralDetails {
+                category: "cash_assistance".into(),
+                opd_code: "BAZNAS".into(),
+                opd_name: "BAZNAS Kota Pekalongan".into(),
+                service: "Zakat produktif".into(),
+                attempt,
+                ..Default::default()
+            }),
+            routed_by: routed_by.into(),
+            routing_note: note.into(),
+        }
+    }
+
+    #[test]
+    fn a_request_line_says_how_the_need_was_routed() {
+        assert_eq!(
+            requested_summary(&requested("routing_table", 1, "")),
+            "Referred cash_assistance to BAZNAS Kota Pekalongan (BAZNAS): Zakat produktif"
+        );
+        assert_eq!(
+            requested_summary(&requested("rerouted_after_rejection", 2, "DINSOS: quota exhausted")),
+            "Re-routed cash_assistance to BAZNAS Kota Pekalongan (BAZNAS) after a rejection, attempt 2: \
+             Zakat produktif (DINSOS: quota exhausted)"
+        );
+        assert_eq!(
+            requested_summary(&requested("transferred", 3, "")),
+            "Re-routed cash_assistance to BAZNAS Kota Pekalongan (BAZNAS) by transfer, attempt 3: Zakat produktif"
+        );
+        assert_eq!(
+            requested_summary(&requested("placed_by_supervisor", 2, "placed by spv-kota-1")),
+            "A supervisor placed cash_assistance with BAZNAS Kota Pekalongan (BAZNAS), attempt 2: \
+             Zakat produktif (placed by spv-kota-1)"
+        );
+    }
+
+    #[test]
+    fn an_escalation_line_names_the_clock_the_agency_and_who_it_went_to() {
+        let escalated = referral::ReferralEscalated {
+            opd_code: "DINSOS".into(),
+            clock: "response".into(),
+            level: 2,
+            escalated_to: "MANAJER_SLRT".into(),
+            escalated_to_name: "Manajer SLRT".into(),
+            working_days_overdue: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            escalated_summary(&escalated, SlaClock::Response),
+            "Response from DINSOS overdue by 2 working day(s): escalated to Manajer SLRT (level 2)"
+        );
+        let unnamed = referral::ReferralEscalated {
+            escalated_to_name: String::new(),
+            ..escalated
+        };
+        assert_eq!(
+            escalated_summary(&unnamed, SlaClock::Resolution),
+            "Resolution by DINSOS overdue by 2 working day(s): escalated to MANAJER_SLRT (level 2)"
+        );
     }
 }

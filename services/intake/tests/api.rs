@@ -19,6 +19,7 @@ struct TestApp {
     base: String,
     grpc: String,
     prefix: String,
+    database_url: String,
     http: reqwest::Client,
     stop: tokio::sync::watch::Sender<bool>,
 }
@@ -35,7 +36,8 @@ async fn spawn_app() -> TestApp {
     let mut env = HashMap::new();
     env.insert("SLRT_INTAKE_HTTP_ADDR", "127.0.0.1:0".to_string());
     env.insert("SLRT_INTAKE_GRPC_ADDR", "127.0.0.1:0".to_string());
-    env.insert("SLRT_INTAKE_DATABASE_URL", slrt_testkit::fresh_database_url().await);
+    let database_url = slrt_testkit::fresh_database_url().await;
+    env.insert("SLRT_INTAKE_DATABASE_URL", database_url.clone());
     env.insert("SLRT_KAFKA_BROKERS", slrt_testkit::brokers());
     env.insert("SLRT_TOPIC_PREFIX", prefix.clone());
     env.insert("SLRT_RELAY_POLL_MS", "100".to_string());
@@ -54,6 +56,7 @@ async fn spawn_app() -> TestApp {
         base,
         grpc,
         prefix,
+        database_url,
         http: reqwest::Client::new(),
         stop,
     }
@@ -355,6 +358,8 @@ async fn the_tracker_follows_a_case_through_the_other_services_events() {
         Some(case_id),
         &referral::ReferralRequested {
             referral: Some(details.clone()),
+            routed_by: "routing_table".into(),
+            routing_note: String::new(),
         },
     )
     .await;
@@ -459,4 +464,653 @@ async fn operational_endpoints_answer() {
     assert!(openapi["paths"]["/v1/cases"]["post"].is_object());
     assert!(openapi["paths"]["/v1/cases/{case_ref}"]["get"].is_object());
     assert_eq!(get("/docs/").await.unwrap().status(), 200);
+}
+
+// The tracker through re-routing, linking, escalation and withdrawal: events published on the
+// topics as eligibility and referral would, the case read back over HTTP.
+
+impl TestApp {
+    fn topic(&self, service: &str) -> String {
+        format!("{}slrt.{service}.events.v1", self.prefix)
+    }
+
+    async fn publish<P: prost::Name>(&self, service: &str, case_id: Uuid, payload: &P) -> Uuid {
+        slrt_testkit::publish(
+            &slrt_testkit::brokers(),
+            &self.topic(service),
+            service,
+            Some(case_id),
+            payload,
+        )
+        .await
+    }
+
+    /// Opens a case with one need per category; its id and the need ids, in order.
+    async fn open_case_for(&self, categories: &[&str]) -> (Uuid, Vec<String>) {
+        let mut body = application();
+        body["needs"] = json!(
+            categories
+                .iter()
+                .map(|category| json!({"category": category}))
+                .collect::<Vec<_>>()
+        );
+        let created: Value = self.post_case(&body, None).await.json().await.unwrap();
+        let case_id = Uuid::parse_str(created["case_id"].as_str().unwrap()).unwrap();
+        let needs = created["needs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|need| need["need_id"].as_str().unwrap().to_string())
+            .collect();
+        (case_id, needs)
+    }
+
+    /// The case once its timeline has `entries` lines, that is once every event published so
+    /// far has been applied, whatever order the topics delivered them in.
+    async fn case_after(&self, case_id: Uuid, entries: usize) -> Value {
+        slrt_testkit::eventually(
+            Duration::from_secs(60),
+            &format!("{entries} timeline entries on case {case_id}"),
+            || async move {
+                let case: Value = self.get_case(&case_id.to_string()).await.json().await.ok()?;
+                (case["timeline"].as_array()?.len() >= entries).then_some(case)
+            },
+        )
+        .await
+    }
+}
+
+fn need_of<'a>(case: &'a Value, need_id: &str) -> &'a Value {
+    case["needs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|need| need["need_id"] == need_id)
+        .unwrap_or_else(|| panic!("no need {need_id} in {case:#}"))
+}
+
+fn summaries(case: &Value) -> Vec<String> {
+    case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["summary"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Eligibility approving each (need id, category, programme).
+fn approved(case_id: Uuid, needs: &[(&str, &str, &str)]) -> eligibility::CaseDecided {
+    eligibility::CaseDecided {
+        case_id: case_id.to_string(),
+        catalogue_version: "2026.1".into(),
+        decisions: needs
+            .iter()
+            .map(|(need_id, category, programme)| eligibility::NeedDecision {
+                need_id: need_id.to_string(),
+                category: category.to_string(),
+                outcome: eligibility::Outcome::Approved as i32,
+                programme_code: programme.to_string(),
+                reasons: vec![eligibility::Reason {
+                    rule: format!("{programme}.desil"),
+                    message: "desil 2 is within 1-4".into(),
+                }],
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn opd_name(opd_code: &str) -> &'static str {
+    match opd_code {
+        "DINSOS" => "Dinas Sosial",
+        "BAZNAS" => "BAZNAS Kota Pekalongan",
+        "DINKES" => "Dinas Kesehatan",
+        "DISDIK" => "Dinas Pendidikan",
+        _ => "Perangkat Daerah",
+    }
+}
+
+/// A referral of `need_id` to `opd_code`, the `attempt`th for the need.
+fn details(case_id: Uuid, need_id: &str, referral_id: Uuid, opd_code: &str, attempt: i32) -> referral::ReferralDetails {
+    referral::ReferralDetails {
+        referral_id: referral_id.to_string(),
+        case_id: case_id.to_string(),
+        need_id: need_id.to_string(),
+        category: "cash_assistance".into(),
+        programme_code: "PKH".into(),
+        opd_code: opd_code.into(),
+        opd_name: opd_name(opd_code).into(),
+        service: "PKH".into(),
+        region_code: "33.75.01.1002".into(),
+        client_name: "Siti Aminah".into(),
+        attempt,
+        sla_tier: "dispute".into(),
+        need_referred_at: "2026-03-02T09:00:00+07:00".into(),
+        response_due_at: "2026-03-05T23:59:59+07:00".into(),
+        resolution_due_at: "2026-03-20T23:59:59+07:00".into(),
+        ..Default::default()
+    }
+}
+
+fn requested(details: &referral::ReferralDetails, routed_by: &str, note: &str) -> referral::ReferralRequested {
+    referral::ReferralRequested {
+        referral: Some(details.clone()),
+        routed_by: routed_by.into(),
+        routing_note: note.into(),
+    }
+}
+
+fn rerouted(previous: &referral::ReferralDetails, referral_id: Uuid, opd_code: &str) -> referral::ReferralDetails {
+    referral::ReferralDetails {
+        referral_id: referral_id.to_string(),
+        opd_code: opd_code.into(),
+        opd_name: opd_name(opd_code).into(),
+        attempt: previous.attempt + 1,
+        previous_referral_id: previous.referral_id.clone(),
+        ..previous.clone()
+    }
+}
+
+fn rejected(details: &referral::ReferralDetails, reason: &str) -> referral::ReferralRejected {
+    referral::ReferralRejected {
+        referral_id: details.referral_id.clone(),
+        case_id: details.case_id.clone(),
+        opd_code: details.opd_code.clone(),
+        actor: "officer-3".into(),
+        reason: reason.into(),
+    }
+}
+
+fn completed(details: &referral::ReferralDetails) -> referral::ReferralCompleted {
+    referral::ReferralCompleted {
+        referral_id: details.referral_id.clone(),
+        case_id: details.case_id.clone(),
+        opd_code: details.opd_code.clone(),
+        actor: "officer-17".into(),
+        successful: true,
+        ..Default::default()
+    }
+}
+
+fn accepted(details: &referral::ReferralDetails) -> referral::ReferralAccepted {
+    referral::ReferralAccepted {
+        referral: Some(details.clone()),
+        actor: "officer-17".into(),
+        note: "verified at home visit".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_need_rejected_by_one_agency_follows_its_re_routed_referral_to_resolution() {
+    let app = spawn_app().await;
+    let (case_id, needs) = app.open_case_for(&["cash_assistance"]).await;
+    let need = needs[0].as_str();
+    app.publish(
+        "eligibility",
+        case_id,
+        &approved(case_id, &[(need, "cash_assistance", "PKH")]),
+    )
+    .await;
+    let first = details(case_id, need, Uuid::now_v7(), "DINSOS", 1);
+    app.publish(
+        "referral",
+        case_id,
+        &requested(&first, "routing_table", "routing table 2026.1"),
+    )
+    .await;
+    app.publish(
+        "referral",
+        case_id,
+        &rejected(&first, "PKH quota for 2026 is exhausted"),
+    )
+    .await;
+    let second = rerouted(&first, Uuid::now_v7(), "BAZNAS");
+    app.publish(
+        "referral",
+        case_id,
+        &requested(
+            &second,
+            "rerouted_after_rejection",
+            "DINSOS rejected: PKH quota for 2026 is exhausted",
+        ),
+    )
+    .await;
+
+    let case = app.case_after(case_id, 5).await;
+    let cash = need_of(&case, need);
+    assert_eq!(cash["status"], "referred", "{case:#}");
+    assert_eq!(cash["opd_code"], "BAZNAS");
+    assert_eq!(cash["referral_id"], second.referral_id.as_str());
+    assert_eq!(cash["programme_code"], "PKH");
+    assert_eq!(case["status"], "referred");
+    assert!(
+        summaries(&case).contains(
+            &"Re-routed cash_assistance to BAZNAS Kota Pekalongan (BAZNAS) after a rejection, attempt 2: PKH \
+              (DINSOS rejected: PKH quota for 2026 is exhausted)"
+                .to_string()
+        ),
+        "{:#?}",
+        summaries(&case)
+    );
+
+    app.publish(
+        "referral",
+        case_id,
+        &referral::ReferralAcknowledged {
+            referral_id: second.referral_id.clone(),
+            case_id: case_id.to_string(),
+            opd_code: "BAZNAS".into(),
+            actor: "amil-2".into(),
+        },
+    )
+    .await;
+    app.publish("referral", case_id, &accepted(&second)).await;
+    app.publish(
+        "referral",
+        case_id,
+        &referral::ReferralInProgress {
+            referral_id: second.referral_id.clone(),
+            case_id: case_id.to_string(),
+            opd_code: "BAZNAS".into(),
+            actor: "amil-2".into(),
+            note: "first instalment scheduled".into(),
+        },
+    )
+    .await;
+    let case = app.case_after(case_id, 8).await;
+    assert_eq!(need_of(&case, need)["status"], "in_service", "{case:#}");
+    assert_eq!(case["status"], "in_service");
+    assert_eq!(
+        summaries(&case).last().unwrap(),
+        "BAZNAS started serving the referral (amil-2): first instalment scheduled"
+    );
+
+    app.publish("referral", case_id, &completed(&second)).await;
+    let case = app.case_after(case_id, 9).await;
+    assert_eq!(need_of(&case, need)["status"], "resolved", "{case:#}");
+    assert_eq!(need_of(&case, need)["opd_code"], "BAZNAS");
+    assert_eq!(case["status"], "resolved");
+}
+
+#[tokio::test]
+async fn a_need_no_agency_will_take_is_unrouted_until_a_supervisor_places_it() {
+    let app = spawn_app().await;
+    let (case_id, needs) = app.open_case_for(&["cash_assistance"]).await;
+    let need = needs[0].as_str();
+    app.publish(
+        "eligibility",
+        case_id,
+        &approved(case_id, &[(need, "cash_assistance", "PKH")]),
+    )
+    .await;
+    let first = details(case_id, need, Uuid::now_v7(), "DINSOS", 1);
+    app.publish("referral", case_id, &requested(&first, "routing_table", ""))
+        .await;
+    app.publish("referral", case_id, &rejected(&first, "outside our service area"))
+        .await;
+    let pending = referral::ReferralDetails {
+        referral_id: String::new(),
+        opd_code: String::new(),
+        opd_name: String::new(),
+        service: String::new(),
+        attempt: 2,
+        previous_referral_id: first.referral_id.clone(),
+        ..first.clone()
+    };
+    app.publish(
+        "referral",
+        case_id,
+        &referral::ReferralUnrouted {
+            case_id: case_id.to_string(),
+            need_id: need.to_string(),
+            category: "cash_assistance".into(),
+            programme_code: "PKH".into(),
+            region_code: "33.75.01.1002".into(),
+            reason: "no other agency serves cash_assistance in 33.75.01".into(),
+            pending: Some(pending),
+            tried_opd_codes: vec!["DINSOS".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+
+    let case = app.case_after(case_id, 5).await;
+    let cash = need_of(&case, need);
+    assert_eq!(cash["status"], "unrouted", "{case:#}");
+    assert_eq!(cash["referral_id"], Value::Null);
+    assert_eq!(cash["opd_code"], Value::Null);
+    assert_eq!(case["status"], "assessed");
+    assert_eq!(
+        summaries(&case).last().unwrap(),
+        "No agency route for cash_assistance in 33.75.01.1002: no other agency serves cash_assistance in \
+         33.75.01 (already tried: DINSOS)"
+    );
+
+    let placed = rerouted(&first, Uuid::now_v7(), "DINKES");
+    app.publish(
+        "referral",
+        case_id,
+        &requested(&placed, "placed_by_supervisor", "placed by spv-pekalongan-1"),
+    )
+    .await;
+    let case = app.case_after(case_id, 6).await;
+    let cash = need_of(&case, need);
+    assert_eq!(cash["status"], "referred", "{case:#}");
+    assert_eq!(cash["referral_id"], placed.referral_id.as_str());
+    assert_eq!(cash["opd_code"], "DINKES");
+    assert_eq!(case["status"], "referred");
+}
+
+#[tokio::test]
+async fn an_overdue_referral_shows_its_escalation_level_and_line() {
+    let app = spawn_app().await;
+    let (case_id, needs) = app.open_case_for(&["cash_assistance"]).await;
+    let need = needs[0].as_str();
+    app.publish(
+        "eligibility",
+        case_id,
+        &approved(case_id, &[(need, "cash_assistance", "PKH")]),
+    )
+    .await;
+    let referral = details(case_id, need, Uuid::now_v7(), "DINSOS", 1);
+    app.publish("referral", case_id, &requested(&referral, "routing_table", ""))
+        .await;
+    let escalated = |level: i32, to: &str, to_name: &str, days: i32| referral::ReferralEscalated {
+        referral_id: referral.referral_id.clone(),
+        case_id: case_id.to_string(),
+        opd_code: "DINSOS".into(),
+        clock: "response".into(),
+        level,
+        escalated_to: to.into(),
+        escalated_to_name: to_name.into(),
+        due_at: "2026-03-05T23:59:59+07:00".into(),
+        escalated_at: "2026-03-09T08:00:00+07:00".into(),
+        working_days_overdue: days,
+    };
+    app.publish(
+        "referral",
+        case_id,
+        &escalated(1, "KOORDINATOR_PUSKESOS", "Koordinator Puskesos", 1),
+    )
+    .await;
+    app.publish("referral", case_id, &escalated(2, "MANAJER_SLRT", "Manajer SLRT", 2))
+        .await;
+
+    let case = app.case_after(case_id, 5).await;
+    let cash = need_of(&case, need);
+    assert_eq!(cash["escalation_level"], 2, "{case:#}");
+    assert_eq!(cash["overdue"], "response");
+    assert_eq!(cash["status"], "referred");
+    assert_eq!(
+        summaries(&case).last().unwrap(),
+        "Response from DINSOS overdue by 2 working day(s): escalated to Manajer SLRT (level 2)"
+    );
+
+    app.publish(
+        "referral",
+        case_id,
+        &referral::ReferralAcknowledged {
+            referral_id: referral.referral_id.clone(),
+            case_id: case_id.to_string(),
+            opd_code: "DINSOS".into(),
+            actor: "officer-17".into(),
+        },
+    )
+    .await;
+    let case = app.case_after(case_id, 6).await;
+    let cash = need_of(&case, need);
+    assert_eq!(cash["overdue"], Value::Null, "the agency answered: {case:#}");
+    assert_eq!(cash["escalation_level"], 2, "the highest step stays on record");
+}
+
+#[tokio::test]
+async fn a_need_linked_to_another_case_referral_follows_it_to_resolution() {
+    let app = spawn_app().await;
+    let (first_case, first_needs) = app.open_case_for(&["cash_assistance"]).await;
+    let (second_case, second_needs) = app.open_case_for(&["cash_assistance"]).await;
+    let open_referral = details(first_case, &first_needs[0], Uuid::now_v7(), "DINSOS", 1);
+    app.publish(
+        "eligibility",
+        first_case,
+        &approved(first_case, &[(&first_needs[0], "cash_assistance", "PKH")]),
+    )
+    .await;
+    app.publish("referral", first_case, &requested(&open_referral, "routing_table", ""))
+        .await;
+
+    // Referral links the second case's need before the tracker has seen eligibility's
+    // decision about it: the decision, arriving later, must not pull it back to approved.
+    let linked_need = second_needs[0].as_str();
+    app.publish(
+        "referral",
+        second_case,
+        &referral::ReferralLinked {
+            referral_id: open_referral.referral_id.clone(),
+            case_id: first_case.to_string(),
+            opd_code: "DINSOS".into(),
+            linked_case_id: second_case.to_string(),
+            linked_need_id: linked_need.to_string(),
+        },
+    )
+    .await;
+    let case = app.case_after(second_case, 2).await;
+    assert_eq!(need_of(&case, linked_need)["status"], "linked", "{case:#}");
+    app.publish(
+        "eligibility",
+        second_case,
+        &approved(second_case, &[(linked_need, "cash_assistance", "PKH")]),
+    )
+    .await;
+
+    let case = app.case_after(second_case, 3).await;
+    let linked = need_of(&case, linked_need);
+    assert_eq!(linked["status"], "linked", "{case:#}");
+    assert_eq!(linked["referral_id"], open_referral.referral_id.as_str());
+    assert_eq!(linked["opd_code"], "DINSOS");
+    assert_eq!(case["status"], "referred");
+    assert!(
+        summaries(&case).contains(
+            &"Already referred to DINSOS under another case: linked to the open referral instead of referring twice"
+                .to_string()
+        ),
+        "{:#?}",
+        summaries(&case)
+    );
+
+    app.publish("referral", first_case, &completed(&open_referral)).await;
+    app.publish(
+        "referral",
+        second_case,
+        &referral::LinkedNeedClosed {
+            referral_id: open_referral.referral_id.clone(),
+            linked_case_id: second_case.to_string(),
+            linked_need_id: linked_need.to_string(),
+            referral_status: "completed".into(),
+            successful: true,
+            outcome_code: String::new(),
+        },
+    )
+    .await;
+    let case = app.case_after(second_case, 4).await;
+    assert_eq!(need_of(&case, linked_need)["status"], "resolved", "{case:#}");
+    assert_eq!(case["status"], "resolved");
+    let first = app.case_after(first_case, 4).await;
+    assert_eq!(need_of(&first, &first_needs[0])["status"], "resolved", "{first:#}");
+}
+
+#[tokio::test]
+async fn a_revoked_referral_withdraws_the_need_and_the_case_resolves_once_every_need_is_finished() {
+    let app = spawn_app().await;
+    let (case_id, needs) = app.open_case_for(&["cash_assistance", "school_aid"]).await;
+    let (cash, school) = (needs[0].as_str(), needs[1].as_str());
+    app.publish(
+        "eligibility",
+        case_id,
+        &approved(
+            case_id,
+            &[(cash, "cash_assistance", "PKH"), (school, "school_aid", "PIP")],
+        ),
+    )
+    .await;
+    let cash_referral = details(case_id, cash, Uuid::now_v7(), "DINSOS", 1);
+    let school_referral = referral::ReferralDetails {
+        category: "school_aid".into(),
+        programme_code: "PIP".into(),
+        service: "PIP".into(),
+        ..details(case_id, school, Uuid::now_v7(), "DISDIK", 1)
+    };
+    app.publish("referral", case_id, &requested(&cash_referral, "routing_table", ""))
+        .await;
+    app.publish("referral", case_id, &requested(&school_referral, "routing_table", ""))
+        .await;
+    app.publish(
+        "referral",
+        case_id,
+        &referral::ReferralRevoked {
+            referral_id: cash_referral.referral_id.clone(),
+            case_id: case_id.to_string(),
+            opd_code: "DINSOS".into(),
+            actor: "spv-pekalongan-1".into(),
+            reason: "the applicant found work and withdrew the request".into(),
+        },
+    )
+    .await;
+
+    let case = app.case_after(case_id, 5).await;
+    assert_eq!(need_of(&case, cash)["status"], "withdrawn", "{case:#}");
+    assert_eq!(need_of(&case, school)["status"], "referred");
+    assert_eq!(case["status"], "referred", "one need is still open");
+    assert_eq!(
+        summaries(&case).last().unwrap(),
+        "The SLRT withdrew the referral to DINSOS (spv-pekalongan-1): the applicant found work and withdrew the request"
+    );
+
+    app.publish("referral", case_id, &completed(&school_referral)).await;
+    let case = app.case_after(case_id, 6).await;
+    assert_eq!(need_of(&case, school)["status"], "resolved", "{case:#}");
+    assert_eq!(need_of(&case, cash)["status"], "withdrawn");
+    assert_eq!(case["status"], "resolved");
+}
+
+#[tokio::test]
+async fn a_late_event_of_a_superseded_referral_does_not_move_the_need_back() {
+    let app = spawn_app().await;
+    let (case_id, needs) = app.open_case_for(&["cash_assistance"]).await;
+    let need = needs[0].as_str();
+    app.publish(
+        "eligibility",
+        case_id,
+        &approved(case_id, &[(need, "cash_assistance", "PKH")]),
+    )
+    .await;
+    let first = details(case_id, need, Uuid::now_v7(), "DINSOS", 1);
+    app.publish("referral", case_id, &requested(&first, "routing_table", ""))
+        .await;
+    app.publish(
+        "referral",
+        case_id,
+        &referral::ReferralTransferred {
+            referral_id: first.referral_id.clone(),
+            case_id: case_id.to_string(),
+            opd_code: "DINSOS".into(),
+            actor: "officer-17".into(),
+            to_opd_code: "BAZNAS".into(),
+            reason: "zakat-funded cash for this household".into(),
+        },
+    )
+    .await;
+    let second = rerouted(&first, Uuid::now_v7(), "BAZNAS");
+    app.publish("referral", case_id, &requested(&second, "transferred", "from DINSOS"))
+        .await;
+    let case = app.case_after(case_id, 5).await;
+    assert_eq!(
+        need_of(&case, need)["referral_id"],
+        second.referral_id.as_str(),
+        "{case:#}"
+    );
+    assert!(
+        summaries(&case)
+            .contains(&"DINSOS transferred the referral to BAZNAS: zakat-funded cash for this household".into()),
+        "{:#?}",
+        summaries(&case)
+    );
+
+    // The superseded referral speaks again: its request once more, an acceptance, a
+    // completion and an escalation. All are history; none moves the need.
+    app.publish("referral", case_id, &requested(&first, "routing_table", ""))
+        .await;
+    app.publish("referral", case_id, &accepted(&first)).await;
+    app.publish("referral", case_id, &completed(&first)).await;
+    app.publish(
+        "referral",
+        case_id,
+        &referral::ReferralEscalated {
+            referral_id: first.referral_id.clone(),
+            case_id: case_id.to_string(),
+            opd_code: "DINSOS".into(),
+            clock: "resolution".into(),
+            level: 3,
+            escalated_to: "KEPALA_DINAS".into(),
+            escalated_to_name: "Kepala Dinas Sosial".into(),
+            working_days_overdue: 4,
+            ..Default::default()
+        },
+    )
+    .await;
+    let case = app.case_after(case_id, 9).await;
+    let cash = need_of(&case, need);
+    assert_eq!(cash["status"], "referred", "{case:#}");
+    assert_eq!(cash["referral_id"], second.referral_id.as_str());
+    assert_eq!(cash["opd_code"], "BAZNAS");
+    assert_eq!(cash["escalation_level"], 0);
+    assert_eq!(cash["overdue"], Value::Null);
+    assert_eq!(case["status"], "referred");
+}
+
+#[tokio::test]
+async fn an_event_applied_again_after_later_ones_changes_nothing() {
+    use prost::Message;
+    let app = spawn_app().await;
+    let (case_id, needs) = app.open_case_for(&["cash_assistance"]).await;
+    let need = needs[0].as_str();
+    app.publish(
+        "eligibility",
+        case_id,
+        &approved(case_id, &[(need, "cash_assistance", "PKH")]),
+    )
+    .await;
+    let referral = details(case_id, need, Uuid::now_v7(), "DINSOS", 1);
+    app.publish("referral", case_id, &requested(&referral, "routing_table", ""))
+        .await;
+    let acceptance = accepted(&referral);
+    let acceptance_id = app.publish("referral", case_id, &acceptance).await;
+    app.publish("referral", case_id, &completed(&referral)).await;
+    let before = app.case_after(case_id, 5).await;
+    assert_eq!(need_of(&before, need)["status"], "resolved", "{before:#}");
+
+    // The consumer's inbox turns a broker redelivery into nothing; the tracker must too, for
+    // the copies it gets another way (its own events inline and from Kafka, a rebuild).
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let payload = acceptance.encode_to_vec();
+    slrt_intake::projections::apply(
+        &mut conn,
+        &slrt_intake::projections::TrackedEvent {
+            event_id: acceptance_id,
+            event_type: "slrt.referral.v1.ReferralAccepted",
+            case_id: Some(case_id),
+            occurred_at: chrono::Utc::now(),
+            service: "referral",
+            payload: &payload,
+            traceparent: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    let after: Value = app.get_case(&case_id.to_string()).await.json().await.unwrap();
+    assert_eq!(need_of(&after, need)["status"], "resolved", "{after:#}");
+    assert_eq!(after["status"], "resolved");
+    assert_eq!(after["timeline"], before["timeline"]);
 }

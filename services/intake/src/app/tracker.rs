@@ -41,12 +41,25 @@ pub struct NeedView {
     pub need_id: Uuid,
     #[schema(example = "cash_assistance")]
     pub category: String,
-    /// open, approved, rejected, referred, unrouted, referral_rejected, in_service, resolved.
+    /// open, approved, rejected (by eligibility; final), referred, linked (already referred
+    /// under another case of the same person; follows that referral), unrouted (no agency
+    /// left: a supervisor must place it), referral_rejected, in_service, resolved (final),
+    /// withdrawn (the SLRT withdrew the referral; final).
     #[schema(example = "in_service")]
     pub status: String,
     pub programme_code: Option<String>,
+    /// The agency of the referral the need follows (after re-routing, the latest one).
     pub opd_code: Option<String>,
+    /// The referral the need follows: its own latest, or the other case's when linked.
     pub referral_id: Option<Uuid>,
+    /// Highest SLA escalation step any of the need's referrals reached; 0 when never escalated.
+    #[schema(example = 0)]
+    pub escalation_level: i32,
+    /// The SLA clock that ran out and has not been met since: response (the agency has not
+    /// answered the referral) or resolution (the need is not resolved in time); absent
+    /// while on time and once the need is finished.
+    #[schema(example = "resolution")]
+    pub overdue: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -66,28 +79,34 @@ pub struct TimelineEntry {
 
 /// A case by id (UUID) or by case number; `None` when there is no such case.
 pub async fn find_case(pool: &PgPool, reference: &str) -> Result<Option<CaseView>, sqlx::Error> {
+    // One snapshot for the case, its needs and its timeline: read apart, an event applied in
+    // between would show on the timeline while the needs still stand where they were before it.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
     let row = match Uuid::parse_str(reference) {
         Ok(case_id) => {
             sqlx::query("SELECT * FROM tracked_cases WHERE case_id = $1")
                 .bind(case_id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *tx)
                 .await?
         }
         Err(_) => {
             sqlx::query("SELECT * FROM tracked_cases WHERE case_number = $1")
                 .bind(reference)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *tx)
                 .await?
         }
     };
     let Some(row) = row else { return Ok(None) };
     let case_id: Uuid = row.try_get("case_id")?;
     let needs = sqlx::query(
-        "SELECT need_id, category, status, programme_code, opd_code, referral_id
+        "SELECT need_id, category, status, programme_code, opd_code, referral_id, escalation_level, overdue_clock
          FROM tracked_needs WHERE case_id = $1 ORDER BY need_id",
     )
     .bind(case_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?
     .iter()
     .map(|need| {
@@ -98,6 +117,8 @@ pub async fn find_case(pool: &PgPool, reference: &str) -> Result<Option<CaseView
             programme_code: need.try_get("programme_code")?,
             opd_code: need.try_get("opd_code")?,
             referral_id: need.try_get("referral_id")?,
+            escalation_level: need.try_get("escalation_level")?,
+            overdue: need.try_get("overdue_clock")?,
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -106,7 +127,7 @@ pub async fn find_case(pool: &PgPool, reference: &str) -> Result<Option<CaseView
          FROM case_timeline WHERE case_id = $1 ORDER BY occurred_at, event_id",
     )
     .bind(case_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?
     .iter()
     .map(|entry| {
@@ -120,6 +141,7 @@ pub async fn find_case(pool: &PgPool, reference: &str) -> Result<Option<CaseView
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    tx.commit().await?;
     let warnings: serde_json::Value = row.try_get("warnings")?;
     Ok(Some(CaseView {
         case_id,
