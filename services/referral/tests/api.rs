@@ -1505,3 +1505,45 @@ async fn per_agency_performance_counts_answers_and_resolutions() {
         assert_eq!((status, body["error"]["field"].as_str()), (400, Some(field)), "{body}");
     }
 }
+
+#[tokio::test]
+async fn an_agency_starts_and_transfers_with_the_command_line_client() {
+    let app = spawn_app().await;
+    let served = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let (ok, _, _) = slrt_opd(&app, "DINSOS", &["accept", &served]).await;
+    assert!(ok);
+    let (ok, started, error) = slrt_opd(&app, "DINSOS", &["start", &served, "--note", "first visit"]).await;
+    assert!(ok, "{error}");
+    assert!(started.starts_with(&format!("{served}  in_progress")), "{started}");
+    assert!(started.contains("on_track, resolve by "), "{started}");
+
+    let passed = app.referral_for("DINSOS", "elderly_care", "PERMAKANAN").await;
+    let (ok, _, error) = slrt_opd(&app, "DINSOS", &["transfer", &passed, "--to", "NOPE", "--reason", "x"]).await;
+    assert!(!ok);
+    assert!(
+        error.contains("to_opd_code: NOPE is not an agency of routing table"),
+        "{error}"
+    );
+    let (ok, moved, error) = slrt_opd(
+        &app,
+        "DINSOS",
+        &[
+            "transfer",
+            &passed,
+            "--to",
+            "BAZNAS",
+            "--reason",
+            "meals from the zakat kitchen",
+        ],
+    )
+    .await;
+    assert!(ok, "{error}");
+    assert!(moved.starts_with(&format!("{passed}  transferred")), "{moved}");
+    let (ok, listed, _) = slrt_opd(&app, "BAZNAS", &["--json", "list", "--all"]).await;
+    assert!(ok);
+    let line: serde_json::Value = serde_json::from_str(listed.trim()).expect("one JSON object");
+    assert_eq!(
+        (line["attempt"].as_i64(), line["sla_state"].as_str()),
+        (Some(2), Some("on_track"))
+    );
+}
