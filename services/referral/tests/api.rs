@@ -1297,6 +1297,20 @@ async fn a_missed_response_deadline_escalates_step_by_step_and_the_agency_sees_i
     assert_eq!(escalations["escalations"].as_array().unwrap().len(), 1, "{escalations}");
     let (status, error) = app.get("/v1/escalations?role=BUPATI").await;
     assert_eq!((status, error["error"]["field"].as_str()), (400, Some("role")));
+    let metrics = app
+        .web
+        .get(format!("{}/metrics", app.http))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("slrt_referral_escalations_total{clock=\"response\",level=\"3\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("slrt_referral_overdue"), "{metrics}");
 
     // The answer stops the response clock: nothing more fires for it.
     app.client()
