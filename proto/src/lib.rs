@@ -37,3 +37,9 @@ pub mod disbursement {
         include!(concat!(env!("OUT_DIR"), "/slrt.disbursement.v1.rs"));
     }
 }
+
+pub mod bank {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/slrt.bank.v1.rs"));
+    }
+}
