@@ -6,7 +6,8 @@
 //! - [`catalogue`]: the programme catalogue (data, `data/catalogue.toml`): benefits, owning
 //!   OPD, targeting, the need categories each programme meets, and the overlap rules.
 //! - [`registry`]: registry facts about people and households (DTKS / DTSEN rows, seeded from
-//!   `data/registry_seed.csv`) and the applicant as the registry knows them.
+//!   `data/registry_seed.csv` or imported in bulk), the rules for each row of a registry file,
+//!   and the applicant as the registry knows them.
 //! - [`ledger`]: the enrolments a person and their household hold, as the decision sees them.
 //! - [`decision`]: [`decide_case`], every need of a case against the catalogue, with the rules
 //!   that fired and the enrolments to start.
@@ -42,8 +43,9 @@ pub use decision::{
 };
 pub use ledger::{Beneficiary, EnrolmentStatus, LedgerEntry, LedgerSeedError, LedgerView, seed_ledger};
 pub use registry::{
-    Applicant, Desil, DesilError, HouseholdId, IdError, PersonId, RegistryError, RegistryFacts, RegistryRow,
-    Relationship, parse_registry_csv, parse_registry_rows,
+    Applicant, Assets, Column, Desil, DesilError, FileChecks, Floor, HouseholdId, Housing, IdError, PersonId,
+    RegistryColumns, RegistryError, RegistryFacts, RegistryRow, Relationship, Roof, RowChange, RowValidator,
+    StoredConflict, StoredPerson, Wall, parse_registry_csv, parse_registry_rows, plan_changes, registry_csv_reader,
 };
 pub use release::{Vitality, release_check};
 pub use screening::{Screening, screen};

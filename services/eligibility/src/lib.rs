@@ -1,7 +1,8 @@
 //! The eligibility service: who may get which programme, and why not.
 //!
 //! Owns: the registry facts it decides on (people and households as the social registry
-//! records them, loaded from a registry file), the programme catalogue in force, the decision
+//! records them, loaded from a registry file at start or imported in bulk with
+//! `slrt-registry-import`; see README.md), the programme catalogue in force, the decision
 //! on every need of a case (`CaseDecided`, with the rules that fired and the catalogue
 //! version), and the enrolment ledger across all programmes and OPDs (`EnrolmentStarted`).
 //! Answers the desk pre-screen and the payment release check over gRPC. Does not own: cases
@@ -15,3 +16,4 @@ pub mod kafka;
 pub mod projections;
 pub mod settings;
 pub mod startup;
+pub mod synthetic;

@@ -44,9 +44,7 @@ impl Settings {
     /// As [`Settings::from_lookup`], reading the registry's NIK and KK dates as of `today`.
     pub fn from_lookup_at(lookup: impl Fn(&str) -> Option<String>, today: NaiveDate) -> Result<Self, SettingsError> {
         let common = CommonSettings::from_lookup(Service::Eligibility, &lookup)?;
-
-        let file = DataFile::read(&lookup, CATALOGUE_VARIABLE, "data/catalogue.toml", SHIPPED_CATALOGUE)?;
-        let catalogue = Catalogue::parse(&file.text).map_err(|error| file.invalid(error))?;
+        let catalogue = catalogue_from_lookup(&lookup)?;
 
         let file = DataFile::read(
             &lookup,
@@ -66,6 +64,13 @@ impl Settings {
             ledger_seed,
         })
     }
+}
+
+/// The programme catalogue named by `SLRT_ELIGIBILITY_CATALOGUE`, or the shipped one: what a
+/// registry import checks the rows' programmes against.
+pub fn catalogue_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Catalogue, SettingsError> {
+    let file = DataFile::read(&lookup, CATALOGUE_VARIABLE, "data/catalogue.toml", SHIPPED_CATALOGUE)?;
+    Catalogue::parse(&file.text).map_err(|error| file.invalid(error))
 }
 
 /// A data file named by a variable, or the copy built into the binary.

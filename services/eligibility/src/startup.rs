@@ -11,6 +11,11 @@ use crate::app::{Eligibility, registry};
 use crate::settings::Settings;
 use crate::{grpc, http, kafka};
 
+/// Eligibility's own migrations (the event store's come with `slrt_eventstore::migrate`).
+pub fn migrations() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("./migrations")
+}
+
 /// Builds and starts eligibility; the returned service runs until stopped.
 pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
     let Settings {
@@ -19,7 +24,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         registry_seed,
         ledger_seed,
     } = settings;
-    let mut platform = Platform::connect(common, sqlx::migrate!("./migrations"), &[Service::Intake]).await?;
+    let mut platform = Platform::connect(common, migrations(), &[Service::Intake]).await?;
     // Before the decider starts: a case decided against a half-loaded registry would miss
     // people and enrolments.
     let loaded = registry::load(

@@ -22,6 +22,9 @@ use tokio::sync::watch;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+#[path = "api/registry_import.rs"]
+mod registry_import;
+
 const SHIPPED_CATALOGUE: &str = include_str!("../data/catalogue.toml");
 const SHIPPED_REGISTRY_SEED: &str = include_str!("../data/registry_seed.csv");
 

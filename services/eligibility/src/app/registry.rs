@@ -1,4 +1,7 @@
-//! Registry facts in the database: loading a registry file, and finding people in it.
+//! Registry facts in the database: writing registry rows (the seed at start, a bulk import in
+//! [`import`]), and finding people in them.
+
+pub mod import;
 
 use chrono::NaiveDate;
 use slrt_identity::{Nik, Sex};
@@ -7,7 +10,8 @@ use sqlx::{PgConnection, PgExecutor, PgPool, Row};
 
 use super::corrupt;
 use crate::domain::{
-    Applicant, BeneficiaryKind, Desil, HouseholdId, LedgerEntry, PersonId, RegistryFacts, RegistryRow, Vitality,
+    Applicant, BeneficiaryKind, Desil, Floor, HouseholdId, LedgerEntry, PersonId, RegistryFacts, RegistryRow, Roof,
+    RowChange, StoredConflict, StoredPerson, Vitality, Wall, plan_changes,
 };
 
 /// What loading a registry file changed.
@@ -18,14 +22,23 @@ pub struct LoadReport {
     pub enrolments_seeded: u64,
 }
 
+/// Why a registry file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("registry person {person_id}: {conflict}")]
+    Conflict {
+        person_id: PersonId,
+        conflict: StoredConflict,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
 /// Loads registry rows and the enrolments they list, in one transaction. Loading the same
 /// file again changes nothing.
 ///
-/// A person already loaded is updated to what the file says, except that a recorded death
-/// is never undone by a file: reinstating someone wrongly recorded as deceased is a
-/// deliberate correction, not a side effect of a reload.
-///
-/// An enrolment is seeded only when the ledger has never held that programme for that
+/// A person already loaded is updated to what the file says (see [`write_people`]). An
+/// enrolment is seeded only when the ledger has never held that programme for that
 /// beneficiary, so an enrolment that has since ended is not started again by a reload.
 /// `loaded_on` stands as its start date: the registry does not say when it began.
 pub async fn load(
@@ -33,56 +46,205 @@ pub async fn load(
     rows: &[RegistryRow],
     enrolments: &[LedgerEntry],
     loaded_on: NaiveDate,
-) -> Result<LoadReport, sqlx::Error> {
+) -> Result<LoadReport, LoadError> {
     let mut tx = pool.begin().await?;
-    let mut report = upsert_people(&mut tx, rows).await?;
-    report.enrolments_seeded = seed_enrolments(&mut tx, enrolments, loaded_on).await?;
+    let written = write_people(&mut tx, rows).await?;
+    if let Some((index, conflict)) = written.conflicts.into_iter().next() {
+        return Err(LoadError::Conflict {
+            person_id: rows[index].person_id.clone(),
+            conflict,
+        });
+    }
+    let enrolments_seeded = seed_enrolments(&mut tx, enrolments, loaded_on).await?;
     tx.commit().await?;
-    Ok(report)
-}
-
-async fn upsert_people(conn: &mut PgConnection, rows: &[RegistryRow]) -> Result<LoadReport, sqlx::Error> {
-    let column = |f: fn(&RegistryRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
-    let changed: Vec<bool> = sqlx::query_scalar(
-        "INSERT INTO registry_people AS p (person_id, nik, full_name, birth_date, sex, household_id, kk_number,
-                                          region_code, relationship_to_head, desil, deceased)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[], $7::text[],
-                              $8::text[], $9::text[], $10::smallint[], $11::bool[])
-         ON CONFLICT (person_id) DO UPDATE SET
-             nik = EXCLUDED.nik, full_name = EXCLUDED.full_name, birth_date = EXCLUDED.birth_date,
-             sex = EXCLUDED.sex, household_id = EXCLUDED.household_id, kk_number = EXCLUDED.kk_number,
-             region_code = EXCLUDED.region_code, relationship_to_head = EXCLUDED.relationship_to_head,
-             desil = EXCLUDED.desil, deceased = p.deceased OR EXCLUDED.deceased, updated_at = now()
-         WHERE (p.nik, p.full_name, p.birth_date, p.sex, p.household_id, p.kk_number, p.region_code,
-                p.relationship_to_head, p.desil, p.deceased)
-               IS DISTINCT FROM
-               (EXCLUDED.nik, EXCLUDED.full_name, EXCLUDED.birth_date, EXCLUDED.sex, EXCLUDED.household_id,
-                EXCLUDED.kk_number, EXCLUDED.region_code, EXCLUDED.relationship_to_head, EXCLUDED.desil,
-                p.deceased OR EXCLUDED.deceased)
-         RETURNING (xmax <> 0) AS updated",
-    )
-    .bind(column(|r| r.person_id.to_string()))
-    .bind(column(|r| r.nik.as_str().to_string()))
-    .bind(column(|r| r.full_name.clone()))
-    .bind(rows.iter().map(|r| r.birth_date).collect::<Vec<_>>())
-    .bind(column(|r| r.sex.as_str().to_string()))
-    .bind(column(|r| r.household_id.to_string()))
-    .bind(column(|r| r.kk_number.as_str().to_string()))
-    .bind(column(|r| r.region_code.dotted()))
-    .bind(column(|r| r.relationship_to_head.as_str().to_string()))
-    .bind(rows.iter().map(|r| i16::from(r.desil.get())).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.deceased).collect::<Vec<_>>())
-    .fetch_all(&mut *conn)
-    .await?;
-    let people_changed = changed.iter().filter(|updated| **updated).count() as u64;
     Ok(LoadReport {
-        people_added: changed.len() as u64 - people_changed,
-        people_changed,
-        enrolments_seeded: 0,
+        people_added: written.inserted.len() as u64,
+        people_changed: written.updated.len() as u64,
+        enrolments_seeded,
     })
 }
 
-async fn seed_enrolments(
+/// What [`write_people`] did with each row, by its index in the rows given.
+#[derive(Debug, Default)]
+pub(crate) struct Written {
+    pub inserted: Vec<usize>,
+    pub updated: Vec<usize>,
+    pub unchanged: usize,
+    /// Rows not written, and why.
+    pub conflicts: Vec<(usize, StoredConflict)>,
+}
+
+/// Writes registry rows inside the caller's transaction: a person the registry did not have
+/// is inserted, one whose row changed is updated, an unchanged one (same fingerprint) is not
+/// touched, and a row whose NIK another stored person holds is left out and reported.
+///
+/// A recorded death is never undone by a file: reinstating someone wrongly recorded as
+/// deceased is a deliberate correction, not a side effect of a reload.
+///
+/// Each person id and NIK must appear at most once in `rows`.
+pub(crate) async fn write_people(conn: &mut PgConnection, rows: &[RegistryRow]) -> Result<Written, sqlx::Error> {
+    // Two writers planning against the same stored rows would both insert the same person;
+    // the seed at start and an import take turns, one batch at a time.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('eligibility.registry.write', 0))")
+        .execute(&mut *conn)
+        .await?;
+    let hashes: Vec<[u8; 32]> = rows.iter().map(RegistryRow::content_hash).collect();
+    let stored = stored_people(&mut *conn, rows).await?;
+    let mut written = Written::default();
+    for (index, change) in plan_changes(rows.iter().zip(&hashes), &stored).into_iter().enumerate() {
+        match change {
+            RowChange::Insert => written.inserted.push(index),
+            RowChange::Update => written.updated.push(index),
+            RowChange::Unchanged => written.unchanged += 1,
+            RowChange::Conflict(conflict) => written.conflicts.push((index, conflict)),
+        }
+    }
+    if !written.inserted.is_empty() {
+        let people = PeopleColumns::of(rows, &hashes, &written.inserted);
+        people
+            .bind(sqlx::query(
+                "INSERT INTO registry_people (person_id, nik, full_name, birth_date, sex, household_id, kk_number,
+                                              region_code, relationship_to_head, desil, deceased, deceased_on,
+                                              floor, wall, roof, owns_car, owns_motorbike, owns_land, content_hash)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[],
+                                      $7::text[], $8::text[], $9::text[], $10::smallint[], $11::bool[], $12::date[],
+                                      $13::text[], $14::text[], $15::text[], $16::bool[], $17::bool[], $18::bool[],
+                                      $19::bytea[])",
+            ))
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !written.updated.is_empty() {
+        let people = PeopleColumns::of(rows, &hashes, &written.updated);
+        people
+            .bind(sqlx::query(
+                "UPDATE registry_people AS p SET
+                     nik = u.nik, full_name = u.full_name, birth_date = u.birth_date, sex = u.sex,
+                     household_id = u.household_id, kk_number = u.kk_number, region_code = u.region_code,
+                     relationship_to_head = u.relationship_to_head, desil = u.desil,
+                     deceased = p.deceased OR u.deceased,
+                     deceased_on = CASE WHEN u.deceased THEN COALESCE(u.deceased_on, p.deceased_on)
+                                        ELSE p.deceased_on END,
+                     floor = u.floor, wall = u.wall, roof = u.roof, owns_car = u.owns_car,
+                     owns_motorbike = u.owns_motorbike, owns_land = u.owns_land, content_hash = u.content_hash,
+                     updated_at = now()
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[], $7::text[],
+                             $8::text[], $9::text[], $10::smallint[], $11::bool[], $12::date[], $13::text[],
+                             $14::text[], $15::text[], $16::bool[], $17::bool[], $18::bool[], $19::bytea[])
+                      AS u(person_id, nik, full_name, birth_date, sex, household_id, kk_number, region_code,
+                           relationship_to_head, desil, deceased, deceased_on, floor, wall, roof, owns_car,
+                           owns_motorbike, owns_land, content_hash)
+                 WHERE p.person_id = u.person_id",
+            ))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(written)
+}
+
+/// The stored people any of `rows` could be: the same person id or the same NIK.
+async fn stored_people(conn: &mut PgConnection, rows: &[RegistryRow]) -> Result<Vec<StoredPerson>, sqlx::Error> {
+    let person_ids: Vec<&str> = rows.iter().map(|r| r.person_id.as_str()).collect();
+    let niks: Vec<&str> = rows.iter().map(|r| r.nik.as_str()).collect();
+    let stored: Vec<(String, String, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT person_id, nik, content_hash FROM registry_people
+         WHERE person_id = ANY($1::text[]) OR nik = ANY($2::text[])",
+    )
+    .bind(&person_ids)
+    .bind(&niks)
+    .fetch_all(conn)
+    .await?;
+    Ok(stored
+        .into_iter()
+        .map(|(person_id, nik, content_hash)| StoredPerson {
+            person_id,
+            nik,
+            content_hash,
+        })
+        .collect())
+}
+
+/// Some rows, column by column, as the UNNEST of an insert or update takes them.
+struct PeopleColumns {
+    person_id: Vec<String>,
+    nik: Vec<String>,
+    full_name: Vec<String>,
+    birth_date: Vec<NaiveDate>,
+    sex: Vec<&'static str>,
+    household_id: Vec<String>,
+    kk_number: Vec<String>,
+    region_code: Vec<String>,
+    relationship_to_head: Vec<&'static str>,
+    desil: Vec<i16>,
+    deceased: Vec<bool>,
+    deceased_on: Vec<Option<NaiveDate>>,
+    floor: Vec<Option<&'static str>>,
+    wall: Vec<Option<&'static str>>,
+    roof: Vec<Option<&'static str>>,
+    owns_car: Vec<Option<bool>>,
+    owns_motorbike: Vec<Option<bool>>,
+    owns_land: Vec<Option<bool>>,
+    content_hash: Vec<Vec<u8>>,
+}
+
+impl PeopleColumns {
+    fn of(rows: &[RegistryRow], hashes: &[[u8; 32]], picked: &[usize]) -> Self {
+        let column = |f: &dyn Fn(&RegistryRow) -> String| picked.iter().map(|&i| f(&rows[i])).collect::<Vec<_>>();
+        Self {
+            person_id: column(&|r| r.person_id.to_string()),
+            nik: column(&|r| r.nik.as_str().to_owned()),
+            full_name: column(&|r| r.full_name.clone()),
+            birth_date: picked.iter().map(|&i| rows[i].birth_date).collect(),
+            sex: picked.iter().map(|&i| rows[i].sex.as_str()).collect(),
+            household_id: column(&|r| r.household_id.to_string()),
+            kk_number: column(&|r| r.kk_number.as_str().to_owned()),
+            region_code: column(&|r| r.region_code.dotted()),
+            relationship_to_head: picked.iter().map(|&i| rows[i].relationship_to_head.as_str()).collect(),
+            desil: picked.iter().map(|&i| i16::from(rows[i].desil.get())).collect(),
+            deceased: picked.iter().map(|&i| rows[i].deceased).collect(),
+            deceased_on: picked.iter().map(|&i| rows[i].deceased_on).collect(),
+            floor: picked
+                .iter()
+                .map(|&i| rows[i].housing.floor.map(Floor::as_str))
+                .collect(),
+            wall: picked.iter().map(|&i| rows[i].housing.wall.map(Wall::as_str)).collect(),
+            roof: picked.iter().map(|&i| rows[i].housing.roof.map(Roof::as_str)).collect(),
+            owns_car: picked.iter().map(|&i| rows[i].assets.car).collect(),
+            owns_motorbike: picked.iter().map(|&i| rows[i].assets.motorbike).collect(),
+            owns_land: picked.iter().map(|&i| rows[i].assets.land).collect(),
+            content_hash: picked.iter().map(|&i| hashes[i].to_vec()).collect(),
+        }
+    }
+
+    /// Binds the columns as `$1` to `$19`, in the order of the table.
+    fn bind(
+        self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.person_id)
+            .bind(self.nik)
+            .bind(self.full_name)
+            .bind(self.birth_date)
+            .bind(self.sex)
+            .bind(self.household_id)
+            .bind(self.kk_number)
+            .bind(self.region_code)
+            .bind(self.relationship_to_head)
+            .bind(self.desil)
+            .bind(self.deceased)
+            .bind(self.deceased_on)
+            .bind(self.floor)
+            .bind(self.wall)
+            .bind(self.roof)
+            .bind(self.owns_car)
+            .bind(self.owns_motorbike)
+            .bind(self.owns_land)
+            .bind(self.content_hash)
+    }
+}
+
+pub(crate) async fn seed_enrolments(
     conn: &mut PgConnection,
     enrolments: &[LedgerEntry],
     loaded_on: NaiveDate,

@@ -130,7 +130,10 @@ pub struct LedgerSeedError {
 
 /// The active enrolments a registry file lists, as ledger entries: a household programme
 /// once per household however many members' rows name it, a personal one per person.
-pub fn seed_ledger(catalogue: &Catalogue, rows: &[RegistryRow]) -> Result<Vec<LedgerEntry>, LedgerSeedError> {
+pub fn seed_ledger<'a>(
+    catalogue: &Catalogue,
+    rows: impl IntoIterator<Item = &'a RegistryRow>,
+) -> Result<Vec<LedgerEntry>, LedgerSeedError> {
     let mut seen = BTreeSet::new();
     let mut entries = Vec::new();
     for row in rows {

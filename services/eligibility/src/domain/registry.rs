@@ -1,16 +1,30 @@
 //! Registry facts: people and households as the social registry (DTKS / DTSEN) records them.
 //!
-//! A registry file has one row per person. [`parse_registry_csv`] takes a whole file or
-//! nothing (the shipped seed); [`parse_registry_rows`] judges each row on its own, for a bulk
-//! import that loads the good rows and writes the others to a rejects file.
+//! A registry file has one row per person, its household's columns repeated on every
+//! member's row (the format is documented in `services/eligibility/README.md`).
+//!
+//! - [`parse_registry_csv`] takes a whole file or nothing (the shipped seed, read at start).
+//! - [`RowValidator`] judges one row at a time, on its own and against the rows before it,
+//!   for a bulk import that loads the good rows and writes the others to a rejects file
+//!   ([`parse_registry_rows`] does the same for a file in memory).
+//! - [`plan_changes`] decides, for rows that passed, what an import does with each against
+//!   what is stored: insert, update, leave alone, or refuse.
 
-use std::collections::{BTreeMap, HashMap};
+mod changes;
+mod columns;
+mod file_checks;
+
 use std::fmt;
 
 use chrono::NaiveDate;
-use slrt_identity::{KkNumber, Nik, RegionCode, RegionLevel, Sex};
+use sha2::{Digest, Sha256};
+use slrt_identity::{KkNumber, Nik, RegionCode, Sex};
 
-use super::catalogue::ProgrammeCode;
+use super::catalogue::{Catalogue, ProgrammeCode};
+
+pub use changes::{RowChange, StoredConflict, StoredPerson, plan_changes};
+pub use columns::{Column, RegistryColumns, registry_csv_reader};
+pub use file_checks::FileChecks;
 
 /// The registry's id of a person. Stable across KK changes, unlike the family card.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,50 +104,117 @@ impl fmt::Display for Desil {
     }
 }
 
-/// Relationship to the head of the household, as on the family card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Relationship {
-    Head,
-    Spouse,
-    Child,
-    ChildInLaw,
-    Grandchild,
-    Parent,
-    ParentInLaw,
-    OtherRelative,
-    Other,
+/// Declares a closed set of codes as they are written in a registry file.
+macro_rules! codes {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $code:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn parse(code: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|value| value.as_str() == code)
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code,)+
+                }
+            }
+
+            /// The codes, for a message that lists the choices.
+            pub fn choices() -> String {
+                Self::ALL.iter().map(|value| value.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+    };
 }
 
-impl Relationship {
-    const ALL: [Relationship; 9] = [
-        Relationship::Head,
-        Relationship::Spouse,
-        Relationship::Child,
-        Relationship::ChildInLaw,
-        Relationship::Grandchild,
-        Relationship::Parent,
-        Relationship::ParentInLaw,
-        Relationship::OtherRelative,
-        Relationship::Other,
-    ];
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == code)
+codes! {
+    /// Relationship to the head of the household, as on the family card.
+    Relationship {
+        Head = "head",
+        Spouse = "spouse",
+        Child = "child",
+        ChildInLaw = "child_in_law",
+        Grandchild = "grandchild",
+        Parent = "parent",
+        ParentInLaw = "parent_in_law",
+        OtherRelative = "other_relative",
+        Other = "other",
     }
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Relationship::Head => "head",
-            Relationship::Spouse => "spouse",
-            Relationship::Child => "child",
-            Relationship::ChildInLaw => "child_in_law",
-            Relationship::Grandchild => "grandchild",
-            Relationship::Parent => "parent",
-            Relationship::ParentInLaw => "parent_in_law",
-            Relationship::OtherRelative => "other_relative",
-            Relationship::Other => "other",
-        }
+codes! {
+    /// Material of most of the floor (DTKS *jenis lantai terluas*).
+    Floor {
+        /// Tanah.
+        Earth = "earth",
+        /// Bambu.
+        Bamboo = "bamboo",
+        /// Kayu or papan.
+        Wood = "wood",
+        /// Semen or bata merah.
+        Cement = "cement",
+        /// Keramik, ubin, tegel, teraso, marmer, granit.
+        Tile = "tile",
+        Other = "other",
     }
+}
+
+codes! {
+    /// Material of most of the walls (DTKS *jenis dinding terluas*).
+    Wall {
+        /// Bambu or anyaman bambu.
+        Bamboo = "bamboo",
+        /// Kayu, papan or batang kayu.
+        Wood = "wood",
+        /// Tembok (brick or block, plastered or not).
+        Brick = "brick",
+        Other = "other",
+    }
+}
+
+codes! {
+    /// Material of most of the roof (DTKS *jenis atap terluas*).
+    Roof {
+        /// Jerami, ijuk, daun or rumbia.
+        Thatch = "thatch",
+        Bamboo = "bamboo",
+        /// Sirap.
+        Wood = "wood",
+        /// Seng.
+        Zinc = "zinc",
+        /// Asbes.
+        Asbestos = "asbestos",
+        /// Genteng (clay, ceramic or metal).
+        Tile = "tile",
+        /// Beton.
+        Concrete = "concrete",
+        Other = "other",
+    }
+}
+
+/// The household's dwelling as the registry surveyed it; `None` where the file does not say.
+/// Home repair (RTLH) targets houses with an earth floor, bamboo walls or a thatch roof.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Housing {
+    pub floor: Option<Floor>,
+    pub wall: Option<Wall>,
+    pub roof: Option<Roof>,
+}
+
+/// What the household owns, as the registry surveyed it; `None` where the file does not say.
+/// A car is exclusion evidence (PBI-JK); a motorbike or land is not on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Assets {
+    pub car: Option<bool>,
+    pub motorbike: Option<bool>,
+    pub land: Option<bool>,
 }
 
 /// One registry row: a person, their household, and what the registry says they receive.
@@ -151,12 +232,67 @@ pub struct RegistryRow {
     /// Desil is ranked per household; every member's row carries it.
     pub desil: Desil,
     pub deceased: bool,
-    /// Programmes the registry lists for this person, their household's included. Seed
-    /// material for the enrolment ledger ([`seed_ledger`](super::ledger::seed_ledger)), which
-    /// is what decisions read.
+    /// The date of death when the registry knows it; only ever set when `deceased`.
+    pub deceased_on: Option<NaiveDate>,
+    /// Household columns, the same on every member's row.
+    pub housing: Housing,
+    pub assets: Assets,
+    /// Programmes the registry lists for this person, their household's included, each once.
+    /// Seed material for the enrolment ledger ([`seed_ledger`](super::ledger::seed_ledger)),
+    /// which is what decisions read.
     pub enrolments: Vec<ProgrammeCode>,
 }
 
+impl RegistryRow {
+    /// A fingerprint of everything the row says, so that an import can tell an unchanged row
+    /// without comparing column by column. The order of `enrolments` does not count.
+    pub fn content_hash(&self) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        // Each value is length-prefixed, so no two different rows run together the same way.
+        let mut put = |value: &str| {
+            hash.update((value.len() as u64).to_le_bytes());
+            hash.update(value.as_bytes());
+        };
+        let flag = |value: Option<bool>| match value {
+            None => "",
+            Some(true) => "true",
+            Some(false) => "false",
+        };
+        put("registry-row-v1");
+        put(self.person_id.as_str());
+        put(self.nik.as_str());
+        put(&self.full_name);
+        put(&self.birth_date.to_string());
+        put(self.sex.as_str());
+        put(self.household_id.as_str());
+        put(self.kk_number.as_str());
+        put(&self.region_code.dotted());
+        put(self.relationship_to_head.as_str());
+        put(&self.desil.to_string());
+        put(flag(Some(self.deceased)));
+        put(&self.deceased_on.map(|d| d.to_string()).unwrap_or_default());
+        put(self.housing.floor.map_or("", Floor::as_str));
+        put(self.housing.wall.map_or("", Wall::as_str));
+        put(self.housing.roof.map_or("", Roof::as_str));
+        put(flag(self.assets.car));
+        put(flag(self.assets.motorbike));
+        put(flag(self.assets.land));
+        let mut enrolments: Vec<&str> = self.enrolments.iter().map(ProgrammeCode::as_str).collect();
+        enrolments.sort_unstable();
+        for code in enrolments {
+            put(code);
+        }
+        hash.finalize().into()
+    }
+
+    /// Whether the NIK encodes another birth date or sex than the row declares: a warning,
+    /// never a rejection, since a NIK is not reissued to correct a birth date.
+    pub fn nik_disagrees(&self) -> bool {
+        !self.nik.check_declared(self.birth_date, self.sex).is_empty()
+    }
+}
+
+/// What a decision needs to know about an applicant the registry knows.
 /// What a decision needs to know about an applicant the registry knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryFacts {
@@ -237,6 +373,14 @@ pub enum RegistryError {
         first_line: u64,
     },
     #[error(
+        "line {line}, field `relationship_to_head`: household {household_id} already has its head on line {first_line}; a household has exactly one head"
+    )]
+    SecondHead {
+        line: u64,
+        household_id: HouseholdId,
+        first_line: u64,
+    },
+    #[error(
         "household {household_id} has {heads} rows with relationship_to_head = head (line {first_line} is its first row); a household has exactly one head"
     )]
     NotOneHead {
@@ -246,247 +390,175 @@ pub enum RegistryError {
     },
 }
 
+impl RegistryError {
+    /// The line of the row refused; `None` for a problem of the whole file.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            RegistryError::Csv { line, .. } => *line,
+            RegistryError::Field { line, .. }
+            | RegistryError::Duplicate { line, .. }
+            | RegistryError::HouseholdDisagrees { line, .. }
+            | RegistryError::SecondHead { line, .. } => Some(*line),
+            RegistryError::MissingColumn { .. } | RegistryError::NotOneHead { .. } => None,
+        }
+    }
+
+    /// The column at fault; `None` when the row as a whole is (a wrong number of fields).
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            RegistryError::Field { field, .. }
+            | RegistryError::Duplicate { field, .. }
+            | RegistryError::HouseholdDisagrees { field, .. } => Some(field),
+            RegistryError::SecondHead { .. } => Some("relationship_to_head"),
+            RegistryError::MissingColumn { column } => Some(column),
+            RegistryError::Csv { .. } | RegistryError::NotOneHead { .. } => None,
+        }
+    }
+
+    /// What is wrong, without the line and field the message starts with: the reason column
+    /// of a rejects file.
+    pub fn reason(&self) -> String {
+        match self {
+            RegistryError::Csv { message, .. } => message.clone(),
+            RegistryError::Field { problem, .. } => problem.clone(),
+            RegistryError::Duplicate { field, first_line, .. } => {
+                format!("the same {field} is already on line {first_line}")
+            }
+            RegistryError::HouseholdDisagrees {
+                field,
+                household_id,
+                first_line,
+                ..
+            } => format!(
+                "household {household_id} has a different {field} on line {first_line}; every member's row must agree"
+            ),
+            RegistryError::SecondHead {
+                household_id,
+                first_line,
+                ..
+            } => format!(
+                "household {household_id} already has its head on line {first_line}; a household has exactly one head"
+            ),
+            RegistryError::MissingColumn { .. } | RegistryError::NotOneHead { .. } => self.to_string(),
+        }
+    }
+}
+
 fn at_line(line: Option<u64>) -> String {
     line.map(|l| format!(" (line {l})")).unwrap_or_default()
 }
 
-const COLUMNS: [&str; 12] = [
-    "person_id",
-    "nik",
-    "full_name",
-    "birth_date",
-    "sex",
-    "household_id",
-    "kk_number",
-    "region_code",
-    "relationship_to_head",
-    "desil",
-    "deceased",
-    "enrolments",
-];
-
-/// Every row judged on its own. The outer error means the file cannot be read at all (no
-/// header, a missing column); an inner error rejects one row. Columns other than the
-/// registry's are ignored, since real exports carry many more. Lines starting with `#` are
-/// comments.
+/// Judges the rows of one registry file in order: each on its own ([`RegistryColumns`]), then
+/// against the rows accepted before it ([`FileChecks`]), and, when given a catalogue, its
+/// programmes against the catalogue.
 ///
-/// `today` settles the century of the two-digit years in NIK and KK numbers, and refuses a
-/// KK number recorded after it.
+/// Holds what the file-wide rules need (every accepted person id and NIK, and a summary of
+/// each household), not the rows: a million-row file needs some tens of megabytes.
+#[derive(Debug)]
+pub struct RowValidator {
+    columns: RegistryColumns,
+    checks: FileChecks,
+    catalogue: Option<Catalogue>,
+    today: NaiveDate,
+}
+
+impl RowValidator {
+    /// A validator for the file with this header. A header without one of the required
+    /// columns refuses the whole file.
+    ///
+    /// `today` settles the century of the two-digit years in NIK and KK numbers, and refuses
+    /// a KK number recorded, a birth or a death after it.
+    pub fn new(header: &csv::ByteRecord, today: NaiveDate) -> Result<Self, RegistryError> {
+        Ok(Self {
+            columns: RegistryColumns::locate(header)?,
+            checks: FileChecks::default(),
+            catalogue: None,
+            today,
+        })
+    }
+
+    /// Also refuses a row that lists a programme this catalogue does not know.
+    pub fn with_catalogue(mut self, catalogue: Catalogue) -> Self {
+        self.catalogue = Some(catalogue);
+        self
+    }
+
+    pub fn columns(&self) -> &RegistryColumns {
+        &self.columns
+    }
+
+    /// The row if it is good; else why not. A refused row leaves no trace in the file-wide
+    /// checks, so a later good row with the same NIK is accepted.
+    pub fn validate(&mut self, record: &csv::ByteRecord) -> Result<RegistryRow, RegistryError> {
+        let line = record.position().map_or(0, csv::Position::line);
+        let row = self.columns.parse_row(line, record, self.today)?;
+        if let Some(catalogue) = &self.catalogue
+            && let Some(unknown) = row.enrolments.iter().find(|code| catalogue.programme(code).is_none())
+        {
+            return Err(RegistryError::Field {
+                line,
+                field: "enrolments",
+                problem: format!("{unknown} is not a programme in catalogue {}", catalogue.version()),
+            });
+        }
+        self.checks.check(line, &row)?;
+        Ok(row)
+    }
+
+    /// Households seen without a head, with the line of their first row, in file order. Known
+    /// only at the end of the file.
+    pub fn households_without_head(&self) -> Vec<(HouseholdId, u64)> {
+        self.checks.households_without_head()
+    }
+}
+
+/// Every row judged on its own and against the rows before it. The outer error means the
+/// file cannot be read at all (no header, a missing column); an inner error rejects one row.
+/// Columns other than the registry's are ignored, since real exports carry many more. Lines
+/// starting with `#` are comments.
 pub fn parse_registry_rows(
     csv_text: &str,
     today: NaiveDate,
 ) -> Result<Vec<Result<RegistryRow, RegistryError>>, RegistryError> {
-    Ok(read_rows(csv_text, today)?.into_iter().map(|(_, row)| row).collect())
-}
-
-/// A whole registry file, or the first thing wrong with it. Beyond each row, the file must
-/// be consistent: no person or NIK twice, one KK number, village and desil per household, and
-/// one head per household.
-pub fn parse_registry_csv(csv_text: &str, today: NaiveDate) -> Result<Vec<RegistryRow>, RegistryError> {
-    let mut rows: Vec<RegistryRow> = Vec::new();
-    let mut person_lines: HashMap<PersonId, u64> = HashMap::new();
-    let mut nik_lines: HashMap<Nik, u64> = HashMap::new();
-    let mut households: BTreeMap<HouseholdId, HouseholdSeen> = BTreeMap::new();
-
-    for (line, row) in read_rows(csv_text, today)? {
-        let row = row?;
-        if let Some(&first_line) = person_lines.get(&row.person_id) {
-            return Err(RegistryError::Duplicate {
-                line,
-                field: "person_id",
-                first_line,
-            });
-        }
-        person_lines.insert(row.person_id.clone(), line);
-        if let Some(&first_line) = nik_lines.get(&row.nik) {
-            return Err(RegistryError::Duplicate {
-                line,
-                field: "nik",
-                first_line,
-            });
-        }
-        nik_lines.insert(row.nik.clone(), line);
-
-        let is_head = row.relationship_to_head == Relationship::Head;
-        match households.get_mut(&row.household_id) {
-            None => {
-                households.insert(
-                    row.household_id.clone(),
-                    HouseholdSeen {
-                        first_line: line,
-                        first_row: rows.len(),
-                        heads: usize::from(is_head),
-                    },
-                );
-            }
-            Some(seen) => {
-                seen.heads += usize::from(is_head);
-                if let Some(field) = household_disagreement(&rows[seen.first_row], &row) {
-                    return Err(RegistryError::HouseholdDisagrees {
-                        line,
-                        field,
-                        household_id: row.household_id,
-                        first_line: seen.first_line,
-                    });
-                }
-            }
-        }
-        rows.push(row);
-    }
-
-    if let Some((household_id, seen)) = households.iter().find(|(_, seen)| seen.heads != 1) {
-        return Err(RegistryError::NotOneHead {
-            household_id: household_id.clone(),
-            heads: seen.heads,
-            first_line: seen.first_line,
-        });
+    let mut reader = registry_csv_reader(csv_text.as_bytes());
+    let header = reader.byte_headers().map_err(csv_error)?.clone();
+    let mut validator = RowValidator::new(&header, today)?;
+    let mut rows = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+        rows.push(validator.validate(&record));
     }
     Ok(rows)
 }
 
-struct HouseholdSeen {
-    first_line: u64,
-    first_row: usize,
-    heads: usize,
-}
-
-/// The first field, if any, on which two members' rows describe their household differently.
-fn household_disagreement(first: &RegistryRow, other: &RegistryRow) -> Option<&'static str> {
-    if first.kk_number != other.kk_number {
-        Some("kk_number")
-    } else if first.region_code != other.region_code {
-        Some("region_code")
-    } else if first.desil != other.desil {
-        Some("desil")
-    } else {
-        None
-    }
-}
-
-type NumberedRow = (u64, Result<RegistryRow, RegistryError>);
-
-fn read_rows(csv_text: &str, today: NaiveDate) -> Result<Vec<NumberedRow>, RegistryError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(csv_text.as_bytes());
-    let headers = reader.headers().map_err(csv_error)?.clone();
-    let mut index = [0usize; COLUMNS.len()];
-    for (slot, column) in index.iter_mut().zip(COLUMNS) {
-        *slot = headers
-            .iter()
-            .position(|h| h == column)
-            .ok_or(RegistryError::MissingColumn { column })?;
-    }
-
+/// A whole registry file, or the first thing wrong with it. Beyond each row, the file must
+/// be consistent: no person or NIK twice, one KK number, village, desil, dwelling and assets
+/// per household, and one head per household.
+pub fn parse_registry_csv(csv_text: &str, today: NaiveDate) -> Result<Vec<RegistryRow>, RegistryError> {
+    let mut reader = registry_csv_reader(csv_text.as_bytes());
+    let header = reader.byte_headers().map_err(csv_error)?.clone();
+    let mut validator = RowValidator::new(&header, today)?;
     let mut rows = Vec::new();
-    for record in reader.records() {
-        // A row with the wrong number of fields is refused; the rows after it still count.
-        let row = match record {
-            Ok(record) => {
-                let line = record.position().map_or(0, csv::Position::line);
-                let field = |name: &'static str| {
-                    COLUMNS
-                        .iter()
-                        .position(|column| *column == name)
-                        .and_then(|i| record.get(index[i]))
-                        .unwrap_or("")
-                };
-                (line, parse_row(line, today, field))
-            }
-            Err(err) => {
-                let line = err.position().map_or(0, csv::Position::line);
-                (line, Err(csv_error(err)))
-            }
-        };
-        rows.push(row);
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+        rows.push(validator.validate(&record)?);
+    }
+    if let Some((household_id, first_line)) = validator.households_without_head().into_iter().next() {
+        return Err(RegistryError::NotOneHead {
+            household_id,
+            heads: 0,
+            first_line,
+        });
     }
     Ok(rows)
 }
 
 fn csv_error(err: csv::Error) -> RegistryError {
     let line = err.position().map(csv::Position::line);
-    let message = match err.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            format!("the row has {len} fields where the header has {expected_len}")
-        }
-        _ => err.to_string(),
-    };
-    RegistryError::Csv { line, message }
-}
-
-fn parse_row<'a>(
-    line: u64,
-    today: NaiveDate,
-    field: impl Fn(&'static str) -> &'a str,
-) -> Result<RegistryRow, RegistryError> {
-    let bad = |field: &'static str, problem: String| RegistryError::Field { line, field, problem };
-    let person_id = PersonId::parse(field("person_id")).map_err(|e| bad("person_id", e.to_string()))?;
-    let nik = Nik::parse_at(field("nik"), today).map_err(|e| bad("nik", e.to_string()))?;
-    let full_name = field("full_name");
-    if full_name.is_empty() {
-        return Err(bad("full_name", "a name is required".to_owned()));
+    RegistryError::Csv {
+        line,
+        message: err.to_string(),
     }
-    let birth_date = field("birth_date");
-    let birth_date = NaiveDate::parse_from_str(birth_date, "%Y-%m-%d").map_err(|_| {
-        bad(
-            "birth_date",
-            format!("\"{birth_date}\" is not a date in the form YYYY-MM-DD"),
-        )
-    })?;
-    let sex = Sex::parse(field("sex")).map_err(|e| bad("sex", e.to_string()))?;
-    let household_id = HouseholdId::parse(field("household_id")).map_err(|e| bad("household_id", e.to_string()))?;
-    let kk_number = KkNumber::parse_at(field("kk_number"), today).map_err(|e| bad("kk_number", e.to_string()))?;
-    let region_code = RegionCode::parse(field("region_code")).map_err(|e| bad("region_code", e.to_string()))?;
-    // The registry records where a household lives, which is always a village (desa or
-    // kelurahan); a district or regency code is too coarse to route a referral by.
-    if region_code.level() != RegionLevel::Village {
-        return Err(bad(
-            "region_code",
-            format!(
-                "{region_code} ({}) is not a village: expected PP.KK.CC.DDDD, e.g. 33.75.01.1002",
-                region_code.name()
-            ),
-        ));
-    }
-    let relationship = field("relationship_to_head");
-    let relationship_to_head = Relationship::parse(relationship).ok_or_else(|| {
-        let expected: Vec<&str> = Relationship::ALL.iter().map(|r| r.as_str()).collect();
-        bad(
-            "relationship_to_head",
-            format!("\"{relationship}\" is not one of {}", expected.join(", ")),
-        )
-    })?;
-    let desil = field("desil")
-        .parse::<i64>()
-        .ok()
-        .and_then(|d| Desil::new(d).ok())
-        .ok_or_else(|| bad("desil", DesilError.to_string()))?;
-    let deceased = match field("deceased") {
-        "true" => true,
-        "false" => false,
-        other => return Err(bad("deceased", format!("\"{other}\" is not true or false"))),
-    };
-    let enrolments = field("enrolments")
-        .split(';')
-        .map(str::trim)
-        .filter(|code| !code.is_empty())
-        .map(|code| ProgrammeCode::parse(code).map_err(|e| bad("enrolments", e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(RegistryRow {
-        person_id,
-        nik,
-        full_name: full_name.to_owned(),
-        birth_date,
-        sex,
-        household_id,
-        kk_number,
-        region_code,
-        relationship_to_head,
-        desil,
-        deceased,
-        enrolments,
-    })
 }
 
 #[cfg(test)]
