@@ -4,8 +4,13 @@
 //!
 //! The binaries are taken from `SLRT_BIN_DIR` (`make test` builds them into
 //! `target/debug` first).
+//!
+//! [`population`] generates a synthetic population with injected duplicates, to measure the
+//! desk's duplicate detection without any service running.
 
 #![expect(clippy::expect_used, reason = "test support: failures should stop the test loudly")]
+
+pub mod population;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

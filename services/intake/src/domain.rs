@@ -1,7 +1,8 @@
-//! The front desk's rules, free of I/O: what makes a valid case, and what a case's status is
-//! given what has happened to its needs.
+//! The front desk's rules, free of I/O: what makes a valid case, what a case's status is
+//! given what has happened to its needs, and whether an applicant is someone already known.
 
 pub mod case;
+pub mod matching;
 pub mod status;
 
 pub use case::{Applicant, CaseKind, NeedCategory, NewNeed, OpenCase, OpenCaseError};

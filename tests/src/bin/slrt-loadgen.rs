@@ -7,6 +7,12 @@
 //! each case's timeline from the case tracker to see its first payment instruction. It
 //! reports cases per second end to end and the latency from the case's opening to its
 //! payment instruction, as stamped by the services, and writes the figures to a JSON file.
+//!
+//! `population` needs no stack: it generates a synthetic population with injected duplicates
+//! (`slrt_system_tests::population`) and measures the desk's duplicate detection on it,
+//! printing precision, recall per kind, false matches and the time taken. Run it in release
+//! for the 100,000-person figure:
+//! `cargo run --release -p slrt-system-tests --bin slrt-loadgen -- population --people 100000`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,6 +26,7 @@ use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use slrt_proto::referral::v1::opd_referral_service_client::OpdReferralServiceClient;
 use slrt_proto::referral::v1::{AcceptRequest, AcknowledgeRequest, WatchReferralsRequest};
+use slrt_system_tests::population::{Config, Population, evaluate};
 use tokio::sync::{Mutex, Semaphore};
 use tonic::metadata::MetadataValue;
 
@@ -63,6 +70,26 @@ enum Command {
         timeout_secs: u64,
         #[arg(long, default_value = "bench-results.json")]
         out: PathBuf,
+    },
+    /// Measures duplicate detection on a synthetic population with injected duplicates.
+    Population {
+        /// Known people, in households.
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        /// Injected duplicates of each kind.
+        #[arg(long, default_value_t = 1_000)]
+        duplicates_per_kind: usize,
+        /// New people, who must match nobody.
+        #[arg(long, default_value_t = 5_000)]
+        clean: usize,
+        #[arg(long, default_value_t = 20_260_630)]
+        seed: u64,
+        /// The regency the households live in.
+        #[arg(long, default_value = "33.26")]
+        regency: String,
+        /// Print this many misses and false matches (names as written, NIKs masked).
+        #[arg(long, default_value_t = 0)]
+        examples: usize,
     },
 }
 
@@ -380,6 +407,44 @@ async fn run(
     Ok(())
 }
 
+fn measure_duplicate_detection(config: Config, examples: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let population = Population::generate(&config);
+    let generated = started.elapsed();
+    let started = Instant::now();
+    let index = population.index();
+    let indexed = started.elapsed();
+    println!(
+        "{} people in {} households of {} ({}), seed {}; {} probes",
+        population.people.len(),
+        population.households.len(),
+        config.regency,
+        slrt_identity::Regions::kemendagri()
+            .name_of(&config.regency)
+            .unwrap_or("unknown"),
+        config.seed,
+        population.probes.len()
+    );
+    println!(
+        "generated in {:.2} s, indexed in {:.2} s",
+        generated.as_secs_f64(),
+        indexed.as_secs_f64()
+    );
+    let evaluation = evaluate(&index, &population.probes, examples);
+    print!("{}", evaluation.report());
+    for mistake in &evaluation.mistakes {
+        println!(
+            "{} {} {}\n    applicant {}\n    known     {}",
+            mistake.kind.code(),
+            mistake.what,
+            mistake.score.map(|s| format!("{s:.3}")).unwrap_or_default(),
+            mistake.applicant,
+            mistake.other
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -393,6 +458,23 @@ async fn main() -> anyhow::Result<()> {
             timeout_secs,
             out,
         } => run(registry, cases, concurrency, intake, referral_grpc, timeout_secs, out).await,
+        Command::Population {
+            people,
+            duplicates_per_kind,
+            clean,
+            seed,
+            regency,
+            examples,
+        } => measure_duplicate_detection(
+            Config {
+                seed,
+                people,
+                duplicates_per_kind,
+                clean,
+                regency,
+            },
+            examples,
+        ),
     }
 }
 
