@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::ledger::Statement;
 use crate::time::rfc3339;
 
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 8] = [
     "idempotency_key",
     "bank_reference",
     "batch_id",
@@ -15,6 +15,7 @@ pub const COLUMNS: [&str; 7] = [
     "status",
     "reason",
     "at",
+    "attempt",
 ];
 
 /// Writes `statement` to `path`: first beside it, then renamed into place, so a reader
@@ -51,6 +52,7 @@ fn write_rows(path: &Path, statement: &Statement) -> io::Result<()> {
             item.status.as_str(),
             &item.reason,
             &rfc3339(item.at),
+            &item.attempt.to_string(),
         ])?;
     }
     let file = writer.into_inner().map_err(|error| error.into_error())?;

@@ -91,6 +91,10 @@ impl PayingBank for Bank {
                     tracing::warn!(transfer.key = %key, %error, "idempotency key reused with other content");
                     Status::already_exists(error.to_string())
                 }
+                TransferError::AttemptOutOfOrder { .. } | TransferError::EarlierAttemptStands { .. } => {
+                    tracing::warn!(transfer.key = %key, %error, "follow-up attempt refused");
+                    Status::failed_precondition(error.to_string())
+                }
             })?;
         let (transfer, behaviour, follow_up, epoch) = match accepted {
             Accepted::Repeated(transfer) => {
@@ -268,6 +272,7 @@ fn pb_instruction(request: &pb::TransferRequest) -> Result<Instruction, Status> 
         &request.beneficiary_name,
         &request.account,
         request.amount_idr,
+        request.attempt,
     )
     .map_err(invalid)
 }
@@ -307,6 +312,7 @@ fn receipt(transfer: &Transfer) -> pb::TransferReceipt {
         amount_idr: transfer.instruction.amount_idr,
         batch_id: transfer.instruction.batch_id.clone(),
         received_at: rfc3339(transfer.received_at),
+        attempt: i32::try_from(transfer.instruction.attempt).unwrap_or(i32::MAX),
         ..pb::TransferReceipt::default()
     };
     let status = match &transfer.status {
@@ -363,6 +369,7 @@ fn pb_statement(statement: &Statement) -> pb::Statement {
                 status: pb_status(item.status).into(),
                 reason: item.reason.clone(),
                 at: rfc3339(item.at),
+                attempt: i32::try_from(item.attempt).unwrap_or(i32::MAX),
             })
             .collect(),
         totals: pb_totals(&statement.totals),

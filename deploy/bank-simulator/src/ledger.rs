@@ -1,5 +1,6 @@
-//! The bank's books: one transfer per idempotency key, ever, and the statement read from
-//! them.
+//! The bank's books: transfers by idempotency key and attempt, and the statement read from
+//! them. A key holds a first attempt and, only after that one failed or was reversed, a
+//! follow-up: never two transfers standing under one key.
 //!
 //! Pure and synchronous: the caller passes the time, and carries out the delays that the
 //! ledger asks for ([`FollowUp`]). Work that runs after a delay names the ledger's
@@ -42,6 +43,8 @@ pub struct Instruction {
     /// Empty: the account the bank holds for the beneficiary.
     pub account: String,
     pub amount_idr: i64,
+    /// 1 for the first transfer under the key.
+    pub attempt: u32,
 }
 
 // The name and account are personal data; whatever prints an instruction does not show them.
@@ -51,6 +54,7 @@ impl fmt::Debug for Instruction {
             .field("key", &self.key)
             .field("batch_id", &self.batch_id)
             .field("amount_idr", &self.amount_idr)
+            .field("attempt", &self.attempt)
             .finish_non_exhaustive()
     }
 }
@@ -63,6 +67,7 @@ impl Instruction {
         beneficiary_name: &str,
         account: &str,
         amount_idr: i64,
+        attempt: i32,
     ) -> Result<Self, InvalidInput> {
         let key = parse_key(key)?;
         let batch_id = required("batch_id", batch_id)?;
@@ -74,6 +79,10 @@ impl Instruction {
                 format!("must be more than 0 (got {amount_idr})"),
             ));
         }
+        let attempt = match attempt {
+            0 => 1,
+            n => u32::try_from(n).map_err(|_| InvalidInput::new("attempt", format!("must be 1 or more (got {n})")))?,
+        };
         Ok(Self {
             key,
             batch_id,
@@ -81,6 +90,7 @@ impl Instruction {
             beneficiary_name,
             account: account.trim().to_string(),
             amount_idr,
+            attempt,
         })
     }
 
@@ -225,6 +235,17 @@ pub enum TransferError {
         field: &'static str,
         detail: String,
     },
+    #[error("attempt: the next attempt under {key} is {expected}, not {found}")]
+    AttemptOutOfOrder { key: String, expected: u32, found: u32 },
+    #[error(
+        "attempt: attempt {standing} under {key} is {status}; a follow-up is taken only after a failed or \
+         reversed attempt, so that one key never pays twice"
+    )]
+    EarlierAttemptStands {
+        key: String,
+        standing: u32,
+        status: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -274,6 +295,7 @@ pub struct StatementItem {
     /// Empty when settled.
     pub reason: String,
     pub at: DateTime<Utc>,
+    pub attempt: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -291,7 +313,8 @@ pub struct Statement {
 
 #[derive(Debug)]
 pub struct Ledger {
-    transfers: HashMap<String, Transfer>,
+    /// Every attempt under each key, first first.
+    transfers: HashMap<String, Vec<Transfer>>,
     last_reference: u64,
     scenario: Scenario,
     epoch: Epoch,
@@ -313,10 +336,19 @@ impl Ledger {
         }
     }
 
-    /// Records a new transfer under its key as the scenario says, or answers the one
-    /// recorded under it. Never two transfers under one key.
+    /// Records a new transfer under its key and attempt as the scenario says, or answers
+    /// the one recorded under them. A follow-up attempt is taken only when the attempt
+    /// before it failed or was reversed: never two transfers standing under one key.
     pub fn transfer(&mut self, instruction: Instruction, now: DateTime<Utc>) -> Result<Accepted, TransferError> {
-        if let Some(existing) = self.transfers.get(&instruction.key) {
+        let attempts = self
+            .transfers
+            .get(&instruction.key)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if let Some(existing) = attempts
+            .iter()
+            .find(|transfer| transfer.instruction.attempt == instruction.attempt)
+        {
             return match existing.instruction.first_difference(&instruction) {
                 None => Ok(Accepted::Repeated(existing.clone())),
                 Some((field, detail)) => Err(TransferError::KeyReused {
@@ -325,6 +357,24 @@ impl Ledger {
                     detail,
                 }),
             };
+        }
+        let latest = attempts.last();
+        let expected = latest.map_or(1, |transfer| transfer.instruction.attempt + 1);
+        if instruction.attempt != expected {
+            return Err(TransferError::AttemptOutOfOrder {
+                key: instruction.key,
+                expected,
+                found: instruction.attempt,
+            });
+        }
+        if let Some(latest) = latest
+            && !matches!(latest.status, Status::Failed { .. } | Status::Reversed { .. })
+        {
+            return Err(TransferError::EarlierAttemptStands {
+                key: instruction.key,
+                standing: latest.instruction.attempt,
+                status: latest.status.name(),
+            });
         }
         let behaviour = self.scenario.next_for(&instruction.key, &instruction.beneficiary_id);
         let (status, follow_up) = match &behaviour {
@@ -354,7 +404,9 @@ impl Ledger {
             instruction,
         };
         self.transfers
-            .insert(transfer.instruction.key.clone(), transfer.clone());
+            .entry(transfer.instruction.key.clone())
+            .or_default()
+            .push(transfer.clone());
         Ok(Accepted::New {
             transfer,
             behaviour,
@@ -363,8 +415,15 @@ impl Ledger {
         })
     }
 
+    /// The latest attempt under `key`.
     pub fn get(&self, key: &str) -> Option<&Transfer> {
-        self.transfers.get(key)
+        self.transfers.get(key).and_then(|attempts| attempts.last())
+    }
+
+    // Only the latest attempt can be pending or settled: a follow-up is taken only after
+    // the attempt before it failed or was reversed.
+    fn latest_mut(&mut self, key: &str) -> Option<&mut Transfer> {
+        self.transfers.get_mut(key).and_then(|attempts| attempts.last_mut())
     }
 
     /// Settles a pending transfer. `None` when the ledger was reset since `epoch`.
@@ -372,7 +431,7 @@ impl Ledger {
         if epoch != self.epoch {
             return None;
         }
-        let transfer = self.transfers.get_mut(key)?;
+        let transfer = self.latest_mut(key)?;
         if transfer.status == Status::Pending {
             transfer.status = Status::Settled { at: now };
         }
@@ -382,8 +441,7 @@ impl Ledger {
     /// Reverses a settled transfer now. Reversing a reversed transfer answers it as it is.
     pub fn reverse(&mut self, key: &str, reason: &str, now: DateTime<Utc>) -> Result<Transfer, ReverseError> {
         let transfer = self
-            .transfers
-            .get_mut(key)
+            .latest_mut(key)
             .ok_or_else(|| ReverseError::NotFound(key.to_string()))?;
         match &transfer.status {
             Status::Settled { at } => {
@@ -408,7 +466,7 @@ impl Ledger {
         if epoch != self.epoch {
             return None;
         }
-        match self.transfers.get(key)?.status {
+        match self.get(key)?.status {
             Status::Settled { .. } => self.reverse(key, reason, now).ok(),
             _ => None,
         }
@@ -430,6 +488,7 @@ impl Ledger {
         let mut items: Vec<StatementItem> = self
             .transfers
             .values()
+            .flatten()
             .filter(|transfer| {
                 filter
                     .batch_id
@@ -473,6 +532,7 @@ fn booked(transfer: &Transfer) -> Option<StatementItem> {
         status,
         reason,
         at,
+        attempt: transfer.instruction.attempt,
     })
 }
 
@@ -488,7 +548,7 @@ mod tests {
     }
 
     fn instruction(key: &str, amount_idr: i64) -> Instruction {
-        Instruction::parse(key, "PKH-2026-Q4-001", "hh-3375-0042", "Siti Aminah", "", amount_idr).unwrap()
+        Instruction::parse(key, "PKH-2026-Q4-001", "hh-3375-0042", "Siti Aminah", "", amount_idr, 1).unwrap()
     }
 
     fn new_transfer(accepted: Accepted) -> Transfer {
@@ -501,7 +561,7 @@ mod tests {
     #[test]
     fn an_instruction_is_refused_naming_the_bad_field() {
         let error = |key, amount| {
-            Instruction::parse(key, "b", "hh-1", "Siti", "", amount)
+            Instruction::parse(key, "b", "hh-1", "Siti", "", amount, 0)
                 .unwrap_err()
                 .field
         };
@@ -509,8 +569,14 @@ mod tests {
         assert_eq!(error("PKH:a", -5), "amount_idr");
         assert_eq!(error("", 1), "idempotency_key");
         assert_eq!(error("PKH: a", 1), "idempotency_key");
-        let no_name = Instruction::parse("k", "b", "hh-1", " ", "", 1).unwrap_err();
+        let no_name = Instruction::parse("k", "b", "hh-1", " ", "", 1, 1).unwrap_err();
         assert_eq!(no_name.field, "beneficiary_name");
+        let bad_attempt = Instruction::parse("k", "b", "hh-1", "Siti", "", 1, -1).unwrap_err();
+        assert_eq!(bad_attempt.field, "attempt");
+        assert_eq!(
+            Instruction::parse("k", "b", "hh-1", "Siti", "", 1, 0).unwrap().attempt,
+            1
+        );
     }
 
     #[test]
@@ -633,6 +699,73 @@ mod tests {
                 ("later".to_string(), Booked::Settled),
                 ("early".to_string(), Booked::Reversed)
             ]
+        );
+    }
+
+    fn attempt(key: &str, attempt: i32) -> Instruction {
+        Instruction::parse(
+            key,
+            "PKH-2026-Q4-002",
+            "hh-3375-0042",
+            "Siti Aminah",
+            "",
+            750_000,
+            attempt,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_follow_up_is_taken_only_after_the_attempt_before_failed_or_was_reversed() {
+        let key = "PKH:2026-Q4:hh-3375-0042:base";
+        let mut ledger = Ledger::new();
+        ledger.set_scenario(vec![
+            Rule::parse(&RuleSpec {
+                beneficiary_id: "",
+                key_prefix: "",
+                kind: Some(Kind::Fail),
+                delay_ms: 0,
+                reason: "account closed",
+                times: 1,
+            })
+            .unwrap(),
+        ]);
+        let first = new_transfer(ledger.transfer(attempt(key, 1), at(0)).unwrap());
+        assert_eq!(first.status.name(), "failed");
+        // Attempt 3 before 2, or attempt 1 again with other content, is refused.
+        assert_eq!(
+            ledger.transfer(attempt(key, 3), at(1)).unwrap_err(),
+            TransferError::AttemptOutOfOrder {
+                key: key.into(),
+                expected: 2,
+                found: 3
+            }
+        );
+        let second = new_transfer(ledger.transfer(attempt(key, 2), at(2)).unwrap());
+        assert_eq!((second.status.name(), second.instruction.attempt), ("settled", 2));
+        assert_eq!(ledger.get(key).map(|t| t.instruction.attempt), Some(2));
+        // A settled attempt stands: a third would pay twice.
+        assert_eq!(
+            ledger.transfer(attempt(key, 3), at(3)).unwrap_err(),
+            TransferError::EarlierAttemptStands {
+                key: key.into(),
+                standing: 2,
+                status: "settled"
+            }
+        );
+        // Once it is reversed, the key may be paid again under attempt 3.
+        ledger.reverse(key, "returned by the receiving bank", at(4)).unwrap();
+        let third = new_transfer(ledger.transfer(attempt(key, 3), at(5)).unwrap());
+        assert_eq!(third.status.name(), "settled");
+        let items: Vec<(u32, Booked)> = ledger
+            .statement(&StatementFilter::default())
+            .items
+            .iter()
+            .map(|item| (item.attempt, item.status))
+            .collect();
+        assert_eq!(
+            items,
+            [(1, Booked::Failed), (2, Booked::Reversed), (3, Booked::Settled)]
         );
     }
 }

@@ -46,6 +46,7 @@ fn transfer(key: &str, beneficiary_id: &str, amount_idr: i64) -> TransferRequest
         beneficiary_name: "Siti Aminah".into(),
         account: String::new(),
         amount_idr,
+        attempt: 1,
     }
 }
 
@@ -605,7 +606,8 @@ async fn the_exported_csv_has_a_row_for_every_statement_item() {
             "amount_idr",
             "status",
             "reason",
-            "at"
+            "at",
+            "attempt"
         ]
     );
     let rows: Vec<Vec<String>> = reader
@@ -627,6 +629,7 @@ async fn the_exported_csv_has_a_row_for_every_statement_item() {
                     .to_string(),
                 item.reason.clone(),
                 item.at.clone(),
+                item.attempt.to_string(),
             ]
         })
         .collect();
@@ -721,4 +724,55 @@ async fn a_shut_down_simulator_stops_answering() {
     shutdown.shutdown().await.unwrap();
     let connected = PayingBankClient::connect(format!("http://{addr}")).await;
     assert!(connected.is_err(), "still listening on {addr}");
+}
+
+#[tokio::test]
+async fn a_failed_transfer_is_followed_up_under_the_same_key_and_the_key_never_pays_twice() {
+    let mut bank = spawn_bank().await;
+    let mut fail_once = rule(Behaviour::Fail);
+    fail_once.reason = "account closed".into();
+    fail_once.times = 1;
+    bank.control
+        .set_scenario(ScenarioRequest { rules: vec![fail_once] })
+        .await
+        .unwrap();
+    let first = bank.bank.transfer(pkh("hh-3375-0077")).await.unwrap().into_inner();
+    assert_eq!((status(&first), first.attempt), (TransferStatus::Failed, 1));
+
+    let mut follow_up = pkh("hh-3375-0077");
+    follow_up.attempt = 2;
+    follow_up.account = "0123456789".into();
+    let second = bank.bank.transfer(follow_up.clone()).await.unwrap().into_inner();
+    assert_eq!((status(&second), second.attempt), (TransferStatus::Settled, 2));
+    assert_ne!(second.bank_reference, first.bank_reference);
+    // The same follow-up again is answered, not paid again; a third attempt is refused.
+    let again = bank.bank.transfer(follow_up.clone()).await.unwrap().into_inner();
+    assert_eq!(again.bank_reference, second.bank_reference);
+    follow_up.attempt = 3;
+    let refused = bank.bank.transfer(follow_up).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        refused.message().starts_with("attempt: attempt 2 under "),
+        "{refused:?}"
+    );
+    let latest = bank
+        .bank
+        .get_transfer(GetTransferRequest {
+            idempotency_key: first.idempotency_key.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((status(&latest), latest.attempt), (TransferStatus::Settled, 2));
+    let statement = bank
+        .bank
+        .get_statement(StatementRequest {
+            batch_id: BATCH.into(),
+            ..StatementRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(total(&statement, TransferStatus::Settled), (1, 750_000));
+    assert_eq!(total(&statement, TransferStatus::Failed), (1, 750_000));
 }
