@@ -1,6 +1,7 @@
 //! Disbursement's use cases: open an entitlement from an accepted cash referral (with the
 //! release check and its first payment), and read payments and entitlements back.
 
+pub mod batches;
 pub mod entitlements;
 pub mod payments;
 

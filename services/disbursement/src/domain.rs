@@ -14,12 +14,14 @@
 //!   accepted cash referral.
 //! - [`payment`] decides each period's payment: instruct or hold.
 
+pub mod batch;
 pub mod entitlement;
 pub mod events;
 pub mod payment;
 pub mod payment_key;
 pub mod period;
 
+pub use batch::{Batch, BatchError, BatchEvent, BatchId, BatchItem, BatchPrepared, BatchReleased};
 pub use entitlement::{Entitlement, EntitlementError, OpenEntitlement};
 pub use events::DisbursementEvent;
 pub use payment::{

@@ -1,4 +1,5 @@
-//! Disbursement's HTTP API for supervisors and auditors: payments by case or beneficiary, an
+//! Disbursement's HTTP API for finance officers, supervisors and auditors: payment batches
+//! (prepared by one person, released by another), payments by case or beneficiary, an
 //! entitlement with its payments, and payment totals. Handlers are thin: parse, query, map
 //! errors through the shared code table.
 
@@ -9,6 +10,7 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::app::Disbursement;
+use crate::app::batches::{BatchPaymentView, BatchView};
 use crate::app::payments::{
     self, EntitlementView, PaymentQuery, PaymentView, PaymentsReport, ReportQuery, StatusTotal, Totals,
 };
@@ -20,8 +22,21 @@ use crate::app::payments::{
         description = "Entitlements opened from accepted cash referrals, and the payment of each period under a \
                        deterministic key (programme:period:beneficiary:component) that no second payment can carry."
     ),
-    paths(list_payments, get_entitlement, payments_report),
+    paths(
+        list_payments,
+        get_entitlement,
+        payments_report,
+        prepare_batch,
+        release_batch,
+        get_batch,
+        list_batches
+    ),
     components(schemas(
+        BatchView,
+        BatchPaymentView,
+        BatchList,
+        PrepareBatchBody,
+        ReleaseBatchBody,
         PaymentList,
         PaymentView,
         EntitlementView,
@@ -36,7 +51,145 @@ pub struct ApiDoc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/payments", web::get().to(list_payments))
         .route("/v1/entitlements/{entitlement_id}", web::get().to(get_entitlement))
-        .route("/v1/reports/payments", web::get().to(payments_report));
+        .route("/v1/reports/payments", web::get().to(payments_report))
+        .route("/v1/batches", web::post().to(prepare_batch))
+        .route("/v1/batches", web::get().to(list_batches))
+        .route("/v1/batches/{batch_id}", web::get().to(get_batch))
+        .route("/v1/batches/{batch_id}/release", web::post().to(release_batch));
+}
+
+/// What a maker asks to batch.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"programme_code": "PKH", "period": "2026-Q4", "prepared_by": "maker.dinsos"}))]
+pub struct PrepareBatchBody {
+    #[serde(default)]
+    pub programme_code: String,
+    /// `2026-11` (monthly), `2026-Q4` (quarterly), `2026` (yearly) or `once`.
+    #[serde(default)]
+    pub period: String,
+    /// The finance officer preparing the batch (the maker).
+    #[serde(default)]
+    pub prepared_by: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"released_by": "checker.dinsos"}))]
+pub struct ReleaseBatchBody {
+    /// The officer releasing it (the checker); never the one who prepared it.
+    #[serde(default)]
+    pub released_by: String,
+}
+
+/// The batches of a programme and period, in sequence.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchList {
+    pub batches: Vec<BatchView>,
+}
+
+/// Prepares the next payment batch of a programme and period (the maker's step): every
+/// instructed payment of that programme and period that is in no batch yet. Nothing is paid
+/// until a second person releases it.
+#[utoipa::path(
+    post,
+    path = "/v1/batches",
+    request_body = PrepareBatchBody,
+    responses(
+        (status = 201, description = "The new batch", body = BatchView),
+        (status = 400, description = "A bad programme, period or a missing actor; the error names it", body = ErrorBody),
+        (status = 422, description = "Nothing left to batch for the programme and period", body = ErrorBody, example = json!({
+            "error": {"code": "rejected", "message": "there is nothing to pay for PKH 2026-Q4: every instructed payment is in a batch already"}
+        })),
+    )
+)]
+async fn prepare_batch(
+    disbursement: web::Data<Disbursement>,
+    body: web::Json<PrepareBatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let batch = disbursement
+        .prepare_batch(&body.programme_code, &body.period, &body.prepared_by)
+        .await?;
+    Ok(HttpResponse::Created().json(batch))
+}
+
+/// Releases a prepared batch (the checker's step), after the release-time check with
+/// eligibility for every beneficiary in it: payable payments are released to be sent to the
+/// bank, the others are held with their reasons. The maker cannot release their own batch.
+#[utoipa::path(
+    post,
+    path = "/v1/batches/{batch_id}/release",
+    params(("batch_id" = String, Path, description = "e.g. PKH:2026-Q4:1")),
+    request_body = ReleaseBatchBody,
+    responses(
+        (status = 200, description = "The batch, released (also when it already was)", body = BatchView),
+        (status = 400, description = "A malformed batch id or a missing actor", body = ErrorBody),
+        (status = 404, description = "No such batch", body = ErrorBody),
+        (status = 422, description = "The maker tried to release their own batch", body = ErrorBody, example = json!({
+            "error": {"code": "rejected", "field": "released_by",
+                      "message": "batch PKH:2026-Q4:1 was prepared by maker.dinsos; a second person must release it"}
+        })),
+        (status = 503, description = "Eligibility did not answer the release check; try again", body = ErrorBody),
+    )
+)]
+async fn release_batch(
+    disbursement: web::Data<Disbursement>,
+    batch_id: web::Path<String>,
+    body: web::Json<ReleaseBatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let batch = disbursement
+        .release_batch(&batch_id.into_inner(), &body.released_by)
+        .await?;
+    Ok(HttpResponse::Ok().json(batch))
+}
+
+/// One batch with its payments.
+#[utoipa::path(
+    get,
+    path = "/v1/batches/{batch_id}",
+    params(("batch_id" = String, Path, description = "e.g. PKH:2026-Q4:1")),
+    responses(
+        (status = 200, description = "The batch", body = BatchView),
+        (status = 400, description = "A malformed batch id", body = ErrorBody),
+        (status = 404, description = "No such batch", body = ErrorBody),
+    )
+)]
+async fn get_batch(
+    disbursement: web::Data<Disbursement>,
+    batch_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(disbursement.batch(&batch_id.into_inner()).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BatchesParams {
+    #[param(example = "PKH")]
+    pub programme: Option<String>,
+    #[param(example = "2026-Q4")]
+    pub period: Option<String>,
+}
+
+/// The batches of a programme and period.
+#[utoipa::path(
+    get,
+    path = "/v1/batches",
+    params(BatchesParams),
+    responses(
+        (status = 200, description = "In sequence", body = BatchList),
+        (status = 400, description = "A missing or malformed programme or period", body = ErrorBody),
+    )
+)]
+async fn list_batches(
+    disbursement: web::Data<Disbursement>,
+    query: web::Query<BatchesParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let programme = query
+        .programme
+        .ok_or_else(|| ApiError::invalid("programme", "is required"))?;
+    let period = query.period.ok_or_else(|| ApiError::invalid("period", "is required"))?;
+    let batches = disbursement.batches_of(&programme, &period).await?;
+    Ok(HttpResponse::Ok().json(BatchList { batches }))
 }
 
 /// Whose payments: give exactly one.

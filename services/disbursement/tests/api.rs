@@ -1025,3 +1025,213 @@ async fn the_openapi_document_lists_every_endpoint() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Payment batches: maker and checker.
+
+impl TestApp {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.http))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Accepted PKH referrals for `households`, each with its first payment instructed.
+    async fn instructed_payments(&self, households: &[&str]) -> String {
+        let mut period = String::new();
+        for household in households {
+            self.accept(&pkh_acceptance(Uuid::now_v7(), household)).await;
+            let payment = self.first_payment_of(household).await;
+            period = payment["period"].as_str().unwrap().to_string();
+        }
+        period
+    }
+}
+
+fn batch_path(batch_id: &str) -> String {
+    format!("/v1/batches/{}", batch_id.replace(':', "%3A"))
+}
+
+#[tokio::test]
+async fn a_batch_is_prepared_by_one_person_and_released_only_by_another() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let period = app.instructed_payments(&["hh-3375-0101", "hh-3375-0102"]).await;
+
+    for (body, field) in [
+        (
+            serde_json::json!({"programme_code": "pkh", "period": period, "prepared_by": "maker"}),
+            "programme_code",
+        ),
+        (
+            serde_json::json!({"programme_code": "PKH", "period": "2026-Q5", "prepared_by": "maker"}),
+            "period",
+        ),
+        (
+            serde_json::json!({"programme_code": "PKH", "period": period, "prepared_by": " "}),
+            "actor",
+        ),
+    ] {
+        let (status, error) = app.post("/v1/batches", body).await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{error}"
+        );
+    }
+    let (status, batch) = app
+        .post(
+            "/v1/batches",
+            serde_json::json!({"programme_code": "PKH", "period": period, "prepared_by": "Maker.Dinsos"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{batch}");
+    let batch_id = batch["batch_id"].as_str().unwrap().to_string();
+    assert_eq!(batch_id, format!("PKH:{period}:1"));
+    assert_eq!(
+        (batch["payment_count"].as_i64(), batch["total_idr"].as_i64()),
+        (Some(2), Some(1_500_000))
+    );
+    assert_eq!(batch["status"], "prepared");
+
+    // Nothing left to batch: refused, nothing recorded.
+    let (status, error) = app
+        .post(
+            "/v1/batches",
+            serde_json::json!({"programme_code": "PKH", "period": period, "prepared_by": "maker.dinsos"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (422, Some("rejected")),
+        "{error}"
+    );
+
+    // The maker, under any capitalisation, cannot release; nothing is asked of eligibility.
+    let release = format!("{}/release", batch_path(&batch_id));
+    let (status, error) = app
+        .post(&release, serde_json::json!({"released_by": "maker.dinsos"}))
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (422, Some("released_by")),
+        "{error}"
+    );
+    assert_eq!(
+        error["error"]["message"],
+        format!("batch {batch_id} was prepared by Maker.Dinsos; a second person must release it")
+    );
+    assert_eq!(
+        eligibility.checks_for("hh-3375-0101"),
+        1,
+        "only the check at the first payment"
+    );
+
+    let (status, released) = app
+        .post(&release, serde_json::json!({"released_by": "checker.dinsos"}))
+        .await;
+    assert_eq!(status, 200, "{released}");
+    assert_eq!(released["status"], "released");
+    assert_eq!(
+        (released["released_count"].as_i64(), released["held_count"].as_i64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(eligibility.checks_for("hh-3375-0101"), 2, "checked again at release");
+    let (status, again) = app
+        .post(&release, serde_json::json!({"released_by": "checker.dinsos"}))
+        .await;
+    assert_eq!((status, again["released_by"].as_str()), (200, Some("checker.dinsos")));
+    let (_, listed) = app.get(&format!("/v1/batches?programme=PKH&period={period}")).await;
+    assert_eq!(listed["batches"].as_array().map(Vec::len), Some(1));
+
+    // A payment instructed after the batch goes into the next one.
+    app.instructed_payments(&["hh-3375-0103"]).await;
+    let (status, next) = app
+        .post(
+            "/v1/batches",
+            serde_json::json!({"programme_code": "PKH", "period": period, "prepared_by": "maker.dinsos"}),
+        )
+        .await;
+    assert_eq!(
+        (status, next["sequence"].as_i64(), next["payment_count"].as_i64()),
+        (201, Some(2), Some(1))
+    );
+}
+
+#[tokio::test]
+async fn a_beneficiary_who_died_before_release_is_held_with_the_reason_and_not_released() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let period = app.instructed_payments(&["hh-3375-0201", "hh-3375-0202"]).await;
+    let (_, batch) = app
+        .post(
+            "/v1/batches",
+            serde_json::json!({"programme_code": "PKH", "period": period, "prepared_by": "maker"}),
+        )
+        .await;
+    // The death certificate arrives between preparing and releasing.
+    eligibility.not_payable(
+        "hh-3375-0202",
+        &["beneficiary deceased (death certificate, 2026-11-20)"],
+    );
+    let (status, released) = app
+        .post(
+            &format!("{}/release", batch_path(batch["batch_id"].as_str().unwrap())),
+            serde_json::json!({"released_by": "checker"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{released}");
+    assert_eq!(
+        (released["released_count"].as_i64(), released["held_count"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(released["released_total_idr"], 750_000);
+    let held: Vec<&Value> = released["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|payment| payment["release_status"] == "held")
+        .collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["payment_key"], format!("PKH:{period}:hh-3375-0202:child_0_6"));
+    assert_eq!(
+        held[0]["hold_reasons"],
+        serde_json::json!(["beneficiary deceased (death certificate, 2026-11-20)"])
+    );
+}
+
+#[tokio::test]
+async fn two_checkers_releasing_at_once_record_one_release() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let period = app.instructed_payments(&["hh-3375-0301"]).await;
+    let (_, batch) = app
+        .post(
+            "/v1/batches",
+            serde_json::json!({"programme_code": "PKH", "period": period, "prepared_by": "maker"}),
+        )
+        .await;
+    let release = format!("{}/release", batch_path(batch["batch_id"].as_str().unwrap()));
+    let (first, second) = tokio::join!(
+        app.post(&release, serde_json::json!({"released_by": "checker.a"})),
+        app.post(&release, serde_json::json!({"released_by": "checker.b"})),
+    );
+    assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
+    assert_eq!(
+        first.1["released_by"], second.1["released_by"],
+        "both answer the one release"
+    );
+    let releases: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM es_events WHERE event_type = 'slrt.disbursement.v1.PaymentBatchReleased'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(releases, 1);
+}

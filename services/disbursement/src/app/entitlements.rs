@@ -265,7 +265,7 @@ impl Disbursement {
 
     /// Asks eligibility whether a payment to `beneficiary_id` under `programme_code` may be
     /// released now.
-    async fn release_check(
+    pub(crate) async fn release_check(
         &self,
         programme_code: &str,
         beneficiary_id: &str,
