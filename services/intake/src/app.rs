@@ -1,6 +1,7 @@
 //! Intake's use cases: open a case (validated, pre-screened, idempotent) and read a case
 //! from the tracker.
 
+pub mod case_list;
 pub mod idempotency;
 pub mod tracker;
 

@@ -463,6 +463,9 @@ async fn operational_endpoints_answer() {
     let openapi: Value = get("/openapi.json").await.unwrap().json().await.unwrap();
     assert!(openapi["paths"]["/v1/cases"]["post"].is_object());
     assert!(openapi["paths"]["/v1/cases/{case_ref}"]["get"].is_object());
+    assert!(openapi["paths"]["/v1/cases"]["get"].is_object());
+    assert!(openapi["paths"]["/v1/cases/counts"]["get"].is_object());
+    assert!(openapi["paths"]["/v1/cases/export.csv"]["get"].is_object());
     assert_eq!(get("/docs/").await.unwrap().status(), 200);
 }
 
@@ -1113,4 +1116,498 @@ async fn an_event_applied_again_after_later_ones_changes_nothing() {
     assert_eq!(need_of(&after, need)["status"], "resolved", "{after:#}");
     assert_eq!(after["status"], "resolved");
     assert_eq!(after["timeline"], before["timeline"]);
+}
+
+// The supervisors' view: lists, counts and the export, over cases whose tracker state is built
+// from events published as eligibility and referral would.
+
+fn darto() -> Value {
+    json!({
+        "applicant": {
+            "nik": "3375021501780001",
+            "full_name": "Darto",
+            "birth_date": "1978-01-15",
+            "sex": "M",
+            "region_code": "33.75.02.1004",
+            "kk_number": "3375020409120011"
+        },
+        "needs": [],
+        "desk_region_code": "33.75.02.1004",
+        "opened_by": "fo-pekalongan-timur-2"
+    })
+}
+
+/// Five cases, opened in this order:
+/// - `a`: Siti (33.75.01), cash under PKH referred to DINSOS and escalated once: referred, overdue;
+/// - `b`: Darto (33.75.02), documents under ADMINDUK accepted by DISDUKCAPIL: in service;
+/// - `c`: Siti, school aid not decided yet: open;
+/// - `d`: Darto, cash under PKH referred to DINSOS, school aid rejected: referred;
+/// - `e`: Siti, housing repair not decided yet: open.
+struct Supervised {
+    a: String,
+    b: String,
+    c: String,
+    d: String,
+    e: String,
+}
+
+impl Supervised {
+    fn all(&self) -> Vec<&str> {
+        vec![&self.a, &self.b, &self.c, &self.d, &self.e]
+    }
+}
+
+impl TestApp {
+    async fn open_case_as(&self, mut body: Value, categories: &[&str]) -> (Uuid, Vec<String>) {
+        body["needs"] = json!(
+            categories
+                .iter()
+                .map(|category| json!({"category": category}))
+                .collect::<Vec<_>>()
+        );
+        let response = self.post_case(&body, None).await;
+        assert_eq!(response.status(), 201);
+        let created: Value = response.json().await.unwrap();
+        let case_id = Uuid::parse_str(created["case_id"].as_str().unwrap()).unwrap();
+        let needs = created["needs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|need| need["need_id"].as_str().unwrap().to_string())
+            .collect();
+        (case_id, needs)
+    }
+
+    async fn supervised_cases(&self) -> Supervised {
+        let (a, a_needs) = self.open_case_as(application(), &["cash_assistance"]).await;
+        let (b, b_needs) = self.open_case_as(darto(), &["civil_documents"]).await;
+        let (c, _) = self.open_case_as(application(), &["school_aid"]).await;
+        let (d, d_needs) = self.open_case_as(darto(), &["cash_assistance", "school_aid"]).await;
+        let (e, _) = self.open_case_as(application(), &["housing_repair"]).await;
+
+        let a_need = a_needs[0].as_str();
+        self.publish("eligibility", a, &approved(a, &[(a_need, "cash_assistance", "PKH")]))
+            .await;
+        let a_referral = details(a, a_need, Uuid::now_v7(), "DINSOS", 1);
+        self.publish("referral", a, &requested(&a_referral, "routing_table", ""))
+            .await;
+        self.publish(
+            "referral",
+            a,
+            &referral::ReferralEscalated {
+                referral_id: a_referral.referral_id.clone(),
+                case_id: a.to_string(),
+                opd_code: "DINSOS".into(),
+                clock: "response".into(),
+                level: 1,
+                escalated_to: "KOORDINATOR_PUSKESOS".into(),
+                escalated_to_name: "Koordinator Puskesos".into(),
+                due_at: "2026-03-05T23:59:59+07:00".into(),
+                escalated_at: "2026-03-09T08:00:00+07:00".into(),
+                working_days_overdue: 1,
+            },
+        )
+        .await;
+
+        let b_need = b_needs[0].as_str();
+        self.publish(
+            "eligibility",
+            b,
+            &approved(b, &[(b_need, "civil_documents", "ADMINDUK")]),
+        )
+        .await;
+        let b_referral = referral::ReferralDetails {
+            category: "civil_documents".into(),
+            programme_code: "ADMINDUK".into(),
+            region_code: "33.75.02.1004".into(),
+            client_name: "Darto".into(),
+            ..details(b, b_need, Uuid::now_v7(), "DISDUKCAPIL", 1)
+        };
+        self.publish("referral", b, &requested(&b_referral, "routing_table", ""))
+            .await;
+        self.publish("referral", b, &accepted(&b_referral)).await;
+
+        let (d_cash, d_school) = (d_needs[0].as_str(), d_needs[1].as_str());
+        let mut decided = approved(d, &[(d_cash, "cash_assistance", "PKH")]);
+        decided.decisions.push(eligibility::NeedDecision {
+            need_id: d_school.to_string(),
+            category: "school_aid".into(),
+            outcome: eligibility::Outcome::Rejected as i32,
+            reasons: vec![eligibility::Reason {
+                rule: "PIP.age".into(),
+                message: "no school-age child".into(),
+            }],
+            ..Default::default()
+        });
+        self.publish("eligibility", d, &decided).await;
+        let d_referral = details(d, d_cash, Uuid::now_v7(), "DINSOS", 1);
+        self.publish("referral", d, &requested(&d_referral, "routing_table", ""))
+            .await;
+
+        // Every published event applied: the lists below read a settled tracker.
+        self.case_after(a, 4).await;
+        self.case_after(b, 4).await;
+        self.case_after(d, 3).await;
+        Supervised {
+            a: a.to_string(),
+            b: b.to_string(),
+            c: c.to_string(),
+            d: d.to_string(),
+            e: e.to_string(),
+        }
+    }
+
+    async fn get_query(&self, path: &str, query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}?{query}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Every case the list selects, following `next` across pages of `limit`.
+    async fn list_all(&self, query: &str, limit: usize) -> Vec<Value> {
+        let mut cases = Vec::new();
+        let mut next: Option<String> = None;
+        for _ in 0..100 {
+            let mut page_query = format!("{query}&limit={limit}");
+            if let Some(next) = &next {
+                page_query.push_str(&format!("&next={next}"));
+            }
+            let response = self.get_query("/v1/cases", &page_query).await;
+            assert_eq!(response.status(), 200, "{page_query}");
+            let page: Value = response.json().await.unwrap();
+            let items = page["cases"].as_array().unwrap();
+            assert!(items.len() <= limit, "{page}");
+            cases.extend(items.iter().cloned());
+            match page["next"].as_str() {
+                Some(cursor) => {
+                    assert_eq!(items.len(), limit, "only a full page has a next: {page}");
+                    next = Some(cursor.to_string());
+                }
+                None => return cases,
+            }
+        }
+        panic!("more than 100 pages for {query}");
+    }
+
+    async fn ids(&self, query: &str) -> Vec<String> {
+        self.list_all(query, 500)
+            .await
+            .iter()
+            .map(|case| case["case_id"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    ids.sort();
+    ids
+}
+
+fn sorted_owned(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn the_supervisors_list_filters_cases_by_each_value_and_by_several_at_once() {
+    let app = spawn_app().await;
+    let s = app.supervised_cases().await;
+
+    let everything = app.list_all("", 500).await;
+    let newest_first: Vec<&str> = everything
+        .iter()
+        .map(|case| case["case_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(newest_first, [&s.e, &s.d, &s.c, &s.b, &s.a], "newest first");
+
+    let expectations: Vec<(&str, Vec<&str>)> = vec![
+        ("status=open", vec![&s.c, &s.e]),
+        ("status=referred", vec![&s.a, &s.d]),
+        ("status=in_service", vec![&s.b]),
+        ("status=resolved", vec![]),
+        ("region=33", s.all()),
+        ("region=33.75", s.all()),
+        ("region=3375", s.all()),
+        ("region=33.75.01", vec![&s.a, &s.c, &s.e]),
+        ("region=33.75.02.1004", vec![&s.b, &s.d]),
+        ("region=33.24", vec![]),
+        ("opd=DINSOS", vec![&s.a, &s.d]),
+        ("opd=DISDUKCAPIL", vec![&s.b]),
+        ("opd=BAZNAS", vec![]),
+        ("programme=PKH", vec![&s.a, &s.d]),
+        ("programme=ADMINDUK", vec![&s.b]),
+        ("overdue=true", vec![&s.a]),
+        ("overdue=false", vec![&s.b, &s.c, &s.d, &s.e]),
+        ("region=33.75.02&opd=DINSOS", vec![&s.d]),
+        ("status=referred&overdue=true&programme=PKH", vec![&s.a]),
+        ("region=33.75.01&status=open", vec![&s.c, &s.e]),
+        ("region=33.75.01&programme=ADMINDUK", vec![]),
+    ];
+    for (query, expected) in expectations {
+        assert_eq!(sorted_owned(app.ids(query).await), sorted(&expected), "{query}");
+    }
+
+    // opened_from is inclusive, opened_to exclusive: split at c, c goes to the later half.
+    let c_opened = everything.iter().find(|case| case["case_id"] == s.c.as_str()).unwrap()["opened_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let at = c_opened.replace('+', "%2B");
+    assert_eq!(
+        sorted_owned(app.ids(&format!("opened_from={at}")).await),
+        sorted(&[&s.c, &s.d, &s.e])
+    );
+    assert_eq!(
+        sorted_owned(app.ids(&format!("opened_to={at}")).await),
+        sorted(&[&s.a, &s.b])
+    );
+    assert_eq!(
+        app.ids(&format!("opened_from={at}&status=open&region=33.75.01"))
+            .await
+            .len(),
+        2
+    );
+    // Dates: yesterday in WIB is before every case; nothing was opened before it.
+    let yesterday = (chrono::Utc::now() + chrono::TimeDelta::hours(7) - chrono::TimeDelta::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(app.ids(&format!("opened_from={yesterday}")).await.len(), 5);
+    assert_eq!(app.ids(&format!("opened_to={yesterday}")).await.len(), 0);
+
+    let item = |id: &str| everything.iter().find(|case| case["case_id"] == id).unwrap().clone();
+    let a = item(&s.a);
+    assert_eq!(a["status"], "referred");
+    assert_eq!(a["kind"], "application");
+    assert_eq!(a["applicant"]["full_name"], "Siti Aminah");
+    assert_eq!(a["applicant"]["nik_masked"], "3375********0003");
+    assert_eq!(a["applicant"]["region_code"], "33.75.01.1002");
+    assert_eq!(a["need_count"], 1);
+    assert_eq!(a["open_need_count"], 1);
+    assert_eq!(a["max_escalation_level"], 1);
+    assert_eq!(a["overdue"], true);
+    assert_eq!(a["opd_codes"], json!(["DINSOS"]));
+    assert!(a["case_number"].as_str().unwrap().starts_with("SLRT-3375-"));
+    let d = item(&s.d);
+    assert_eq!(d["need_count"], 2);
+    assert_eq!(d["open_need_count"], 1, "the rejected school aid is finished: {d}");
+    assert_eq!(d["overdue"], false);
+    assert_eq!(d["max_escalation_level"], 0);
+    let c = item(&s.c);
+    assert_eq!(c["opd_codes"], json!([]));
+    let body = serde_json::to_string(&everything).unwrap();
+    assert!(!body.contains("3375014506850003") && !body.contains("3375021501780001"));
+}
+
+#[tokio::test]
+async fn pages_of_the_case_list_cover_every_case_once_even_while_cases_are_opened() {
+    let app = spawn_app().await;
+    let s = app.supervised_cases().await;
+    let whole: Vec<Value> = app.list_all("", 500).await;
+
+    for limit in [1, 2, 3, 4, 5, 6] {
+        let paged = app.list_all("", limit).await;
+        let ids: Vec<&str> = paged.iter().map(|case| case["case_id"].as_str().unwrap()).collect();
+        let whole_ids: Vec<&str> = whole.iter().map(|case| case["case_id"].as_str().unwrap()).collect();
+        assert_eq!(ids, whole_ids, "limit {limit}");
+    }
+    assert_eq!(
+        app.list_all("region=33.75.01", 1).await.len(),
+        3,
+        "a filtered list pages too"
+    );
+    let default_page: Value = app.get_query("/v1/cases", "").await.json().await.unwrap();
+    assert_eq!(default_page["cases"].as_array().unwrap().len(), 5);
+    assert_eq!(default_page["next"], Value::Null);
+
+    // A case opened between two pages neither repeats one already read nor pushes one off.
+    let first: Value = app.get_query("/v1/cases", "limit=2").await.json().await.unwrap();
+    let (newcomer, _) = app.open_case_as(application(), &["elderly_care"]).await;
+    let mut seen: Vec<String> = first["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| case["case_id"].as_str().unwrap().to_string())
+        .collect();
+    let mut next = first["next"].as_str().map(str::to_string);
+    while let Some(cursor) = next {
+        let page: Value = app
+            .get_query("/v1/cases", &format!("limit=2&next={cursor}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        seen.extend(
+            page["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|case| case["case_id"].as_str().unwrap().to_string()),
+        );
+        next = page["next"].as_str().map(str::to_string);
+    }
+    assert_eq!(sorted_owned(seen), sorted(&s.all()));
+    let newest: Value = app.get_query("/v1/cases", "limit=1").await.json().await.unwrap();
+    assert_eq!(newest["cases"][0]["case_id"], newcomer.to_string());
+}
+
+#[tokio::test]
+async fn the_counts_agree_with_the_list_for_every_filter() {
+    let app = spawn_app().await;
+    app.supervised_cases().await;
+
+    let response = app.get_query("/v1/cases/counts", "").await;
+    assert_eq!(response.status(), 200, "counts is a route, not a case reference");
+    let counts: Value = response.json().await.unwrap();
+    assert_eq!(
+        counts,
+        json!({
+            "total": 5,
+            "by_status": {"open": 2, "assessed": 0, "referred": 2, "in_service": 1, "resolved": 0},
+            "by_regency": {"33.75": 5},
+            "by_district": {"33.75.01": 3, "33.75.02": 2},
+            "by_opd": {"DINSOS": 2, "DISDUKCAPIL": 1},
+            "by_programme": {"PKH": 2, "ADMINDUK": 1},
+            "overdue": 1
+        })
+    );
+
+    for query in [
+        "",
+        "status=referred",
+        "region=33.75.02",
+        "opd=DINSOS",
+        "programme=ADMINDUK",
+        "overdue=true",
+        "overdue=false",
+        "region=33.75.01&status=open",
+        "region=33.24",
+    ] {
+        let list = app.list_all(query, 2).await;
+        let counts: Value = app.get_query("/v1/cases/counts", query).await.json().await.unwrap();
+        assert_eq!(counts["total"], list.len(), "{query}: {counts}");
+        let per_status: i64 = counts["by_status"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_i64().unwrap())
+            .sum();
+        assert_eq!(per_status as usize, list.len(), "{query}");
+        for (status, n) in counts["by_status"].as_object().unwrap() {
+            let listed = list.iter().filter(|case| case["status"] == status.as_str()).count();
+            assert_eq!(n.as_u64().unwrap() as usize, listed, "{query}: {status}");
+        }
+        let overdue = list.iter().filter(|case| case["overdue"] == true).count();
+        assert_eq!(counts["overdue"], overdue, "{query}");
+        for (opd, n) in counts["by_opd"].as_object().unwrap() {
+            let listed = list
+                .iter()
+                .filter(|case| case["opd_codes"].as_array().unwrap().contains(&json!(opd)))
+                .count();
+            assert_eq!(n.as_u64().unwrap() as usize, listed, "{query}: {opd}");
+        }
+        for (district, n) in counts["by_district"].as_object().unwrap() {
+            let listed = list
+                .iter()
+                .filter(|case| {
+                    case["applicant"]["region_code"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(district.as_str())
+                })
+                .count();
+            assert_eq!(n.as_u64().unwrap() as usize, listed, "{query}: {district}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_export_is_csv_with_a_header_row_and_masked_niks() {
+    let app = spawn_app().await;
+    let s = app.supervised_cases().await;
+
+    let response = app.get_query("/v1/cases/export.csv", "").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"),
+    );
+    let csv = response.text().await.unwrap();
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "case_id,case_number,kind,status,applicant_name,nik_masked,region_code,opened_at,updated_at,\
+         need_count,open_need_count,max_escalation_level,overdue,opd_codes"
+    );
+    assert_eq!(lines.len(), 6, "{csv}");
+    let a_line = lines.iter().find(|line| line.starts_with(s.a.as_str())).unwrap();
+    let a: Vec<&str> = a_line.split(',').collect();
+    assert_eq!(a[3], "referred");
+    assert_eq!(a[4], "Siti Aminah");
+    assert_eq!(a[5], "3375********0003");
+    assert_eq!(a[6], "33.75.01.1002");
+    assert_eq!(&a[9..], ["1", "1", "1", "true", "DINSOS"]);
+    assert!(csv.contains("3375********0001"), "Darto, masked");
+    assert!(!csv.contains("3375014506850003") && !csv.contains("3375021501780001"));
+
+    let filtered = app
+        .get_query("/v1/cases/export.csv", "region=33.75.02&programme=PKH")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows: Vec<&str> = filtered.split_terminator("\r\n").skip(1).collect();
+    assert_eq!(rows.len(), 1, "{filtered}");
+    assert!(rows[0].starts_with(s.d.as_str()));
+}
+
+#[tokio::test]
+async fn bad_query_values_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    app.open_case_as(application(), &["cash_assistance"]).await;
+    let spoilers = [
+        ("status=done", "status"),
+        ("region=3", "region"),
+        ("region=33.7", "region"),
+        ("region=99.99", "region"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=many", "limit"),
+        ("opened_from=yesterday", "opened_from"),
+        ("opened_to=2026-02-30", "opened_to"),
+        ("opened_from=2026-03-02&opened_to=2026-03-01", "opened_to"),
+        ("next=garbage", "next"),
+        ("overdue=maybe", "overdue"),
+        ("opd=dinsos", "opd"),
+        ("programme=P%20KH", "programme"),
+    ];
+    for (query, field) in spoilers {
+        let response = app.get_query("/v1/cases", query).await;
+        assert_eq!(response.status(), 400, "{query}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "invalid_input", "{query}: {error}");
+        assert_eq!(error["error"]["field"], field, "{query}: {error}");
+    }
+    // The counts and the export share the filters, and refuse before anything is streamed.
+    for path in ["/v1/cases/counts", "/v1/cases/export.csv"] {
+        for (query, field) in [
+            ("status=done", "status"),
+            ("region=33.7", "region"),
+            ("opened_from=yesterday", "opened_from"),
+        ] {
+            let response = app.get_query(path, query).await;
+            assert_eq!(response.status(), 400, "{path}?{query}");
+            let error: Value = response.json().await.unwrap();
+            assert_eq!(error["error"]["field"], field, "{path}?{query}: {error}");
+        }
+    }
+    // A misspelt parameter is not silently ignored (which would answer every case).
+    let response = app.get_query("/v1/cases", "regoin=33.75").await;
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "invalid_input", "{error}");
 }

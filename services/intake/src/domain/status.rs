@@ -272,6 +272,18 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Open,
+        Self::Assessed,
+        Self::Referred,
+        Self::InService,
+        Self::Resolved,
+    ];
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Self::Open => "open",
