@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The four SLRT services, built and started in the background against the local
-# infrastructure (deploy/local/infra.sh up).
+# infrastructure (deploy/local/infra.sh up), with the paying-bank simulator that
+# disbursement sends released payments to.
 #
 #   services.sh up [--release]   build, start what is not running, wait until ready
 #   services.sh down             stop them
@@ -37,7 +38,7 @@ up() {
         die "PostgreSQL (127.0.0.1:$PG_PORT) or the broker (127.0.0.1:$KAFKA_PORT) is down; run deploy/local/infra.sh up (or make run)"
     fi
 
-    local packages=()
+    local packages=(-p "$BANK")
     for entry in "${SERVICES[@]}"; do
         read -r name _ <<<"$entry"
         packages+=(-p "$name")
@@ -48,6 +49,7 @@ up() {
     local bindir="${CARGO_TARGET_DIR:-$ROOT/target}/$profile"
     [[ "$bindir" == /* ]] || bindir="$ROOT/$bindir"
     mkdir -p "$LOGS" "$PIDS"
+    start_bank "$bindir"
 
     for entry in "${SERVICES[@]}"; do
         read -r name port grpc <<<"$entry"
@@ -95,6 +97,30 @@ up() {
     table
 }
 
+# The paying bank's stand-in: a gRPC server with no HTTP side, ready once its port answers.
+BANK=slrt-bank-simulator
+BANK_PORT=50060
+
+start_bank() {
+    local bin="$1/$BANK" log="$LOGS/$BANK.log" pid deadline
+    if pid="$(pid_alive "$PIDS/$BANK.pid" "$BANK")"; then
+        info "$BANK: already running (pid $pid)"
+        return
+    fi
+    [[ -x "$bin" ]] || die "$bin was not built"
+    port_open "$BANK_PORT" && die "$BANK: port $BANK_PORT is taken by another program"
+    info "$BANK: starting on 127.0.0.1:$BANK_PORT (log $log)"
+    # shellcheck disable=SC2016  # expanded by the child shell
+    env SLRT_BANK_GRPC_ADDR="127.0.0.1:$BANK_PORT" SLRT_LOG_FORMAT=json \
+        setsid nohup bash -c 'echo $$ >"$1"; shift; cd "$1"; shift; exec "$@"' _ \
+        "$PIDS/$BANK.pid" "$ROOT" "$bin" </dev/null >>"$log" 2>&1 &
+    deadline=$((SECONDS + 20))
+    until port_open "$BANK_PORT"; do
+        ((SECONDS < deadline)) || die "$BANK did not open 127.0.0.1:$BANK_PORT; see $log"
+        sleep 0.2
+    done
+}
+
 # wait_ready NAME HTTP_PORT DEADLINE: until /readyz answers 200, the process dies, or
 # $SECONDS passes DEADLINE.
 wait_ready() {
@@ -130,6 +156,8 @@ table() {
         PostgreSQL "$PG_SUPERUSER" "$PG_PORT" "${DATABASES[*]}"
     printf '%-18s 127.0.0.1:%s (Kafka protocol, tansu)   log .state/logs/tansu.log\n' \
         broker "$KAFKA_PORT"
+    printf '%-18s 127.0.0.1:%s (gRPC slrt.bank.v1, a simulator)   log .state/logs/%s.log\n' \
+        bank "$BANK_PORT" "$BANK"
     printf '%-18s %s\n' logs "$LOGS  (make logs follows the services' logs)"
 }
 
@@ -144,6 +172,11 @@ down() {
         fi
         rm -f "$PIDS/$name.pid"
     done
+    if pid="$(pid_alive "$PIDS/$BANK.pid" "$BANK")"; then
+        info "$BANK: stopping (pid $pid)"
+        stop_pid "$pid" "$BANK" 10
+    fi
+    rm -f "$PIDS/$BANK.pid"
 }
 
 status() {

@@ -4,6 +4,7 @@
 pub mod batches;
 pub mod entitlements;
 pub mod payments;
+pub mod sender;
 
 use slrt_eventstore::EventStore;
 use slrt_proto::eligibility::v1::eligibility_service_client::EligibilityServiceClient;
@@ -24,4 +25,8 @@ pub struct Disbursement {
     pub pool: PgPool,
     pub store: EventStore,
     pub eligibility: EligibilityClient,
+    /// The paying bank; connects on first use.
+    pub bank: sender::BankClient,
+    /// How long a call to the bank may take before its outcome counts as unknown.
+    pub bank_timeout: std::time::Duration,
 }

@@ -1,4 +1,7 @@
-//! Disbursement's settings: the shared ones plus where eligibility's gRPC API is.
+//! Disbursement's settings: the shared ones plus where eligibility's gRPC API and the paying
+//! bank are, and how the sender paces itself.
+
+use std::time::Duration;
 
 use slrt_settings::{CommonSettings, Service, SettingsError};
 
@@ -7,6 +10,13 @@ pub struct Settings {
     pub common: CommonSettings,
     /// `SLRT_ELIGIBILITY_GRPC_URL`, for the status check before a payment is released.
     pub eligibility_url: String,
+    /// `SLRT_BANK_GRPC_URL`: the paying bank (the simulator's default port locally).
+    pub bank_url: String,
+    /// `SLRT_BANK_TIMEOUT_MS` (default 5000): past it, a transfer's outcome is unknown and is
+    /// resolved by asking the bank about the key.
+    pub bank_timeout: Duration,
+    /// `SLRT_DISBURSEMENT_SEND_POLL_MS` (default 1000): how often released payments are sent.
+    pub send_poll: Duration,
 }
 
 impl Settings {
@@ -15,10 +25,36 @@ impl Settings {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let bank_url = match lookup("SLRT_BANK_GRPC_URL") {
+            None => "http://127.0.0.1:50060".to_string(),
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url,
+            Some(url) => {
+                return Err(SettingsError {
+                    variable: "SLRT_BANK_GRPC_URL".into(),
+                    reason: format!("expected an http:// or https:// URL, found {url:?}"),
+                });
+            }
+        };
         Ok(Self {
             common: CommonSettings::from_lookup(Service::Disbursement, &lookup)?,
             eligibility_url: slrt_settings::peer_grpc_url(&lookup, Service::Eligibility)?,
+            bank_url,
+            bank_timeout: millis(&lookup, "SLRT_BANK_TIMEOUT_MS", 5_000)?,
+            send_poll: millis(&lookup, "SLRT_DISBURSEMENT_SEND_POLL_MS", 1_000)?,
         })
+    }
+}
+
+fn millis(lookup: &impl Fn(&str) -> Option<String>, variable: &str, default: u64) -> Result<Duration, SettingsError> {
+    match lookup(variable).filter(|text| !text.trim().is_empty()) {
+        None => Ok(Duration::from_millis(default)),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(ms @ 10..=600_000) => Ok(Duration::from_millis(ms)),
+            _ => Err(SettingsError {
+                variable: variable.into(),
+                reason: format!("{text:?} is not a number of milliseconds between 10 and 600000"),
+            }),
+        },
     }
 }
 

@@ -6,6 +6,7 @@ use slrt_runtime::platform::{Platform, RunningService};
 use slrt_settings::Service;
 use utoipa::OpenApi;
 
+use crate::app::sender::bank_client;
 use crate::app::{Disbursement, eligibility_client};
 use crate::settings::Settings;
 use crate::{grpc, http, kafka};
@@ -17,8 +18,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         pool: platform.pool.clone(),
         store: platform.store.clone(),
         eligibility: eligibility_client(&settings.eligibility_url)?,
+        bank: bank_client(&settings.bank_url)?,
+        bank_timeout: settings.bank_timeout,
     };
     platform.spawn_relay()?;
+    let sender = disbursement.clone();
+    let every = settings.send_poll;
+    platform.spawn(move |stopped| sender.run_sender(every, stopped));
     platform.spawn_consumer(
         kafka::ENTITLEMENTS,
         &[Service::Referral],

@@ -211,6 +211,11 @@ impl Drop for TestApp {
 }
 
 async fn spawn_app(eligibility_url: &str) -> TestApp {
+    spawn_app_with(eligibility_url, &[]).await
+}
+
+/// The app with settings of its own on top of the usual ones (e.g. the paying bank).
+async fn spawn_app_with(eligibility_url: &str, extra: &[(&'static str, String)]) -> TestApp {
     slrt_testkit::init_telemetry();
     let database_url = slrt_testkit::fresh_database_url().await;
     let prefix = slrt_testkit::unique_prefix();
@@ -224,7 +229,11 @@ async fn spawn_app(eligibility_url: &str) -> TestApp {
         ("SLRT_RELAY_POLL_MS", "100".to_string()),
         // One partition: events published one after another are handled in that order.
         ("SLRT_TOPIC_PARTITIONS", "1".to_string()),
+        // No bank unless a test brings one: nothing listens on the discard port.
+        ("SLRT_BANK_GRPC_URL", "http://127.0.0.1:9".to_string()),
     ]);
+    let mut env = env;
+    env.extend(extra.iter().cloned());
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("test settings");
     let running = startup::build(settings).await.expect("disbursement starts");
     let (http_addr, grpc_addr, stop) = (running.http_addr, running.grpc_addr, running.stopper());
@@ -827,6 +836,8 @@ async fn two_consumers_handling_the_same_payment_at_once_record_it_once() {
             pool: pool.clone(),
             store: EventStore::new("disbursement", format!("{}slrt.disbursement.events.v1", app.prefix)),
             eligibility: eligibility_client(&url).unwrap(),
+            bank: slrt_disbursement::app::sender::bank_client("http://127.0.0.1:9").unwrap(),
+            bank_timeout: Duration::from_secs(1),
         },
     };
 
@@ -1234,4 +1245,243 @@ async fn two_checkers_releasing_at_once_record_one_release() {
     .await
     .unwrap();
     assert_eq!(releases, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Sending to the paying bank (the bank simulator, over real gRPC).
+
+use slrt_proto::bank::v1 as bank;
+use slrt_proto::bank::v1::bank_control_client::BankControlClient;
+use slrt_proto::bank::v1::paying_bank_client::PayingBankClient;
+
+struct Bank {
+    url: String,
+    _shutdown: slrt_bank_simulator::ShutdownHandle,
+}
+
+impl Bank {
+    async fn start() -> Self {
+        let (addr, shutdown) = slrt_bank_simulator::spawn("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Self {
+            url: format!("http://{addr}"),
+            _shutdown: shutdown,
+        }
+    }
+
+    async fn scenario(&self, behaviour: bank::Behaviour, delay_ms: u32, reason: &str) {
+        let rule = bank::ScenarioRule {
+            behaviour: behaviour.into(),
+            delay_ms,
+            reason: reason.into(),
+            ..bank::ScenarioRule::default()
+        };
+        BankControlClient::connect(self.url.clone())
+            .await
+            .unwrap()
+            .set_scenario(bank::ScenarioRequest { rules: vec![rule] })
+            .await
+            .unwrap();
+    }
+
+    /// Every transfer the bank holds under `key`, as its statement lists them.
+    async fn transfers_under(&self, key: &str) -> Vec<bank::StatementItem> {
+        PayingBankClient::connect(self.url.clone())
+            .await
+            .unwrap()
+            .get_statement(bank::StatementRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .items
+            .into_iter()
+            .filter(|item| item.idempotency_key == key)
+            .collect()
+    }
+}
+
+impl TestApp {
+    /// Prepares and releases (by two people) the batch of `households`' first payments;
+    /// returns their payment keys.
+    async fn released_batch(&self, households: &[&str]) -> Vec<String> {
+        let period = self.instructed_payments(households).await;
+        let (status, batch) = self
+            .post(
+                "/v1/batches",
+                serde_json::json!({"programme_code": "PKH", "period": period, "prepared_by": "maker"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{batch}");
+        let (status, released) = self
+            .post(
+                &format!("{}/release", batch_path(batch["batch_id"].as_str().unwrap())),
+                serde_json::json!({"released_by": "checker"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{released}");
+        households
+            .iter()
+            .map(|household| format!("PKH:{period}:{household}:child_0_6"))
+            .collect()
+    }
+
+    async fn bank_status(&self, key: &str) -> Option<String> {
+        sqlx::query_scalar("SELECT bank_status FROM payment_instructions WHERE payment_key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn outcomes_recorded(&self, key: &str) -> Vec<String> {
+        let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT payload FROM es_events WHERE event_type = 'slrt.disbursement.v1.PaymentOutcomeRecorded'
+             ORDER BY global_position",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        payloads
+            .iter()
+            .map(|payload| disbursement::PaymentOutcomeRecorded::decode(payload.as_slice()).unwrap())
+            .filter(|outcome| outcome.payment_key == key)
+            .map(|outcome| outcome.outcome)
+            .collect()
+    }
+
+    /// The use cases on the app's database, driven by the test instead of the app's sender.
+    fn use_cases(&self, eligibility_url: &str, bank_url: &str, bank_timeout: Duration) -> Disbursement {
+        Disbursement {
+            pool: self.pool.clone(),
+            store: EventStore::new("disbursement", format!("{}slrt.disbursement.events.v1", self.prefix)),
+            eligibility: eligibility_client(eligibility_url).unwrap(),
+            bank: slrt_disbursement::app::sender::bank_client(bank_url).unwrap(),
+            bank_timeout,
+        }
+    }
+}
+
+#[tokio::test]
+async fn released_payments_are_sent_to_the_bank_under_their_key_and_settle() {
+    let eligibility = FakeEligibility::default();
+    let bank = Bank::start().await;
+    let app = spawn_app_with(
+        &eligibility.start().await,
+        &[
+            ("SLRT_BANK_GRPC_URL", bank.url.clone()),
+            ("SLRT_DISBURSEMENT_SEND_POLL_MS", "100".into()),
+        ],
+    )
+    .await;
+    let keys = app.released_batch(&["hh-3375-0401", "hh-3375-0402"]).await;
+    for key in &keys {
+        slrt_testkit::eventually(WAIT, &format!("{key} settled"), || async {
+            (app.bank_status(key).await.as_deref() == Some("settled")).then_some(())
+        })
+        .await;
+        assert_eq!(bank.transfers_under(key).await.len(), 1, "{key}");
+    }
+    let payment = app.first_payment_of("hh-3375-0401").await;
+    assert_eq!(payment["bank_status"], "settled");
+    assert!(
+        payment["bank_reference"].as_str().unwrap().starts_with("SIMBANK-"),
+        "{payment}"
+    );
+    assert_eq!(payment["release_status"], "released");
+}
+
+#[tokio::test]
+async fn a_payment_the_bank_refuses_is_recorded_failed_with_the_banks_reason() {
+    let eligibility = FakeEligibility::default();
+    let bank = Bank::start().await;
+    bank.scenario(bank::Behaviour::Fail, 0, "account closed").await;
+    let app = spawn_app_with(
+        &eligibility.start().await,
+        &[
+            ("SLRT_BANK_GRPC_URL", bank.url.clone()),
+            ("SLRT_DISBURSEMENT_SEND_POLL_MS", "100".into()),
+        ],
+    )
+    .await;
+    let keys = app.released_batch(&["hh-3375-0501"]).await;
+    slrt_testkit::eventually(WAIT, "the failure recorded", || async {
+        (app.bank_status(&keys[0]).await.as_deref() == Some("failed")).then_some(())
+    })
+    .await;
+    let payment = app.first_payment_of("hh-3375-0501").await;
+    assert_eq!(payment["bank_reason"], "account closed");
+}
+
+#[tokio::test]
+async fn an_ambiguous_timeout_is_resolved_by_asking_the_bank_and_never_paid_twice() {
+    let eligibility = FakeEligibility::default();
+    let eligibility_url = eligibility.start().await;
+    let bank = Bank::start().await;
+    // The bank moves the money, then answers after the service has stopped waiting.
+    bank.scenario(bank::Behaviour::TimeoutAfterSuccess, 1_500, "").await;
+    // The app's own sender waits ten minutes between passes: the test drives the sender.
+    let app = spawn_app_with(
+        &eligibility_url,
+        &[
+            ("SLRT_BANK_GRPC_URL", bank.url.clone()),
+            ("SLRT_DISBURSEMENT_SEND_POLL_MS", "600000".into()),
+        ],
+    )
+    .await;
+    let keys = app.released_batch(&["hh-3375-0601"]).await;
+    let sender = app.use_cases(&eligibility_url, &bank.url, Duration::from_millis(300));
+
+    let first = sender.send_released().await.unwrap();
+    assert_eq!((first.sent, first.unknown), (1, 1));
+    assert_eq!(app.bank_status(&keys[0]).await.as_deref(), Some("unknown"));
+    let second = sender.send_released().await.unwrap();
+    assert_eq!(second.resolved, 1);
+    assert_eq!(app.bank_status(&keys[0]).await.as_deref(), Some("settled"));
+    assert_eq!(app.outcomes_recorded(&keys[0]).await, ["unknown", "settled"]);
+    assert_eq!(
+        bank.transfers_under(&keys[0]).await.len(),
+        1,
+        "one transfer, under the one key"
+    );
+}
+
+#[tokio::test]
+async fn a_payment_in_flight_when_the_sender_dies_is_resolved_after_a_restart_without_paying_twice() {
+    let eligibility = FakeEligibility::default();
+    let eligibility_url = eligibility.start().await;
+    let bank = Bank::start().await;
+    bank.scenario(bank::Behaviour::TimeoutAfterSuccess, 5_000, "").await;
+    let app = spawn_app_with(
+        &eligibility_url,
+        &[
+            ("SLRT_BANK_GRPC_URL", bank.url.clone()),
+            ("SLRT_DISBURSEMENT_SEND_POLL_MS", "600000".into()),
+        ],
+    )
+    .await;
+    let keys = app.released_batch(&["hh-3375-0701"]).await;
+
+    // The sender marks the payment as sending, calls the bank, and dies mid-call.
+    let doomed = app.use_cases(&eligibility_url, &bank.url, Duration::from_secs(30));
+    let running = tokio::spawn(async move { doomed.send_released().await });
+    slrt_testkit::eventually(WAIT, "the bank holds the transfer", || async {
+        (!bank.transfers_under(&keys[0]).await.is_empty()).then_some(())
+    })
+    .await;
+    running.abort();
+    assert!(running.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        app.bank_status(&keys[0]).await.as_deref(),
+        Some("sending"),
+        "nothing recorded after the call"
+    );
+
+    // The restarted sender asks the bank about the key instead of sending it again.
+    bank.scenario(bank::Behaviour::Succeed, 0, "").await;
+    let restarted = app.use_cases(&eligibility_url, &bank.url, Duration::from_secs(2));
+    let pass = restarted.send_released().await.unwrap();
+    assert_eq!((pass.sent, pass.resolved), (0, 1));
+    assert_eq!(app.bank_status(&keys[0]).await.as_deref(), Some("settled"));
+    assert_eq!(bank.transfers_under(&keys[0]).await.len(), 1, "paid once");
 }

@@ -40,6 +40,18 @@ pub struct PaymentView {
     #[schema(example = json!([]))]
     pub hold_reasons: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// The batch it was put in, once a maker prepared one.
+    #[schema(example = "PKH:2026-Q4:1")]
+    pub batch_id: Option<String>,
+    /// What the batch's release decided: `released` or `held`.
+    pub release_status: Option<String>,
+    /// What the paying bank did with it: `sending`, `settled`, `failed`, `reversed` or
+    /// `unknown` (asked again until the bank says).
+    pub bank_status: Option<String>,
+    /// The bank's reference for the transfer.
+    pub bank_reference: Option<String>,
+    /// Why it failed or was reversed, or why the outcome is unknown.
+    pub bank_reason: Option<String>,
 }
 
 /// An entitlement with every payment decided under it.
@@ -119,7 +131,8 @@ fn quoted(text: &str) -> String {
 }
 
 const PAYMENT_COLUMNS: &str = "payment_id, payment_key, entitlement_id, case_id, programme_code, period, \
-                               beneficiary_id, component, amount_idr, status, hold_reasons, created_at";
+                               beneficiary_id, component, amount_idr, status, hold_reasons, created_at, batch_id, \
+                               release_status, bank_status, bank_reference, bank_reason";
 
 fn payment_from_row(row: &PgRow) -> Result<PaymentView, sqlx::Error> {
     let reasons: serde_json::Value = row.try_get("hold_reasons")?;
@@ -136,6 +149,11 @@ fn payment_from_row(row: &PgRow) -> Result<PaymentView, sqlx::Error> {
         status: row.try_get("status")?,
         hold_reasons: serde_json::from_value(reasons).map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
         created_at: row.try_get("created_at")?,
+        batch_id: row.try_get("batch_id")?,
+        release_status: row.try_get("release_status")?,
+        bank_status: row.try_get("bank_status")?,
+        bank_reference: row.try_get("bank_reference")?,
+        bank_reason: row.try_get("bank_reason")?,
     })
 }
 

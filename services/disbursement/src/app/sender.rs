@@ -1,0 +1,319 @@
+//! Sending released payments to the paying bank, and learning their outcome.
+//!
+//! For each released payment, in this order:
+//! 1. mark it `sending` and record `PaymentSent` in a transaction of its own, committed
+//!    before the bank is called: whatever happens next, the payment is known to be in flight;
+//! 2. call the bank's `Transfer` with the payment key as the idempotency key;
+//! 3. record the outcome (`PaymentOutcomeRecorded`): settled or failed; a timeout, a cut
+//!    connection or a refusal the service cannot explain is `unknown`.
+//!
+//! A payment left `sending` (the service stopped between 1 and 3) or `unknown` is resolved by
+//! asking the bank about its key (`GetTransfer`): the bank's answer is recorded; only when the
+//! bank never received it is it sent again, under the same key and attempt, which the bank
+//! treats as the same transfer. A payment is never sent under a new key. Each payment is
+//! worked under a row lock (`SKIP LOCKED`), so replicas never work on the same one.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use slrt_eventstore::{ExpectedVersion, NewEvent};
+use slrt_proto::bank::v1 as bank;
+use slrt_proto::bank::v1::paying_bank_client::PayingBankClient;
+use slrt_proto::disbursement::v1 as proto;
+use slrt_runtime::grpc::PeerChannel;
+use sqlx::PgConnection;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::Disbursement;
+
+pub type BankClient = PayingBankClient<PeerChannel>;
+
+/// A client for the paying bank's gRPC API; it connects on first use.
+pub fn bank_client(url: &str) -> Result<BankClient, tonic::codegen::http::uri::InvalidUri> {
+    Ok(PayingBankClient::new(slrt_runtime::grpc::peer_channel(url)?))
+}
+
+/// One released payment on the sender's list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Outgoing {
+    payment_key: String,
+    entitlement_id: Uuid,
+    case_id: Uuid,
+    beneficiary_id: String,
+    amount_idr: i64,
+    batch_id: String,
+    bank_status: Option<String>,
+    bank_attempt: i32,
+    beneficiary_name: String,
+}
+
+/// What the bank said, as the service records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Outcome {
+    status: &'static str,
+    reference: String,
+    reason: String,
+}
+
+impl Outcome {
+    fn unknown(reason: String) -> Self {
+        Self {
+            status: "unknown",
+            reference: String::new(),
+            reason,
+        }
+    }
+
+    fn of(receipt: &bank::TransferReceipt) -> Option<Self> {
+        let (status, reason) = match bank::TransferStatus::try_from(receipt.status).ok()? {
+            bank::TransferStatus::Settled => ("settled", String::new()),
+            bank::TransferStatus::Failed => ("failed", receipt.failure_reason.clone()),
+            bank::TransferStatus::Reversed => ("reversed", receipt.reversal_reason.clone()),
+            // Still moving: ask again on the next pass.
+            bank::TransferStatus::Pending | bank::TransferStatus::Unspecified => return None,
+        };
+        Some(Self {
+            status,
+            reference: receipt.bank_reference.clone(),
+            reason,
+        })
+    }
+}
+
+/// What one pass of the sender did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SendPass {
+    pub sent: usize,
+    pub resolved: usize,
+    pub unknown: usize,
+}
+
+impl Disbursement {
+    /// Runs the sender until shutdown.
+    pub async fn run_sender(self, every: Duration, stopped: watch::Receiver<bool>) {
+        loop {
+            match self.send_released().await {
+                Ok(pass) if pass.sent + pass.resolved > 0 => {
+                    tracing::info!(
+                        sent = pass.sent,
+                        resolved = pass.resolved,
+                        unknown = pass.unknown,
+                        "payments sent"
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(error = %error, "payments could not be sent; retrying"),
+            }
+            tokio::select! {
+                _ = slrt_runtime::shutdown::stopped(stopped.clone()) => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
+    /// Works through every released payment that is not settled, failed or reversed yet.
+    pub async fn send_released(&self) -> Result<SendPass, sqlx::Error> {
+        let mut pass = SendPass::default();
+        let mut after = String::new();
+        loop {
+            let mut tx = self.pool.begin().await?;
+            let next: Option<Outgoing> = sqlx::query_as(
+                "SELECT p.payment_key, p.entitlement_id, p.case_id, p.beneficiary_id, p.amount_idr, p.batch_id,
+                        p.bank_status, p.bank_attempt, e.beneficiary_name
+                 FROM payment_instructions p JOIN entitlements e USING (entitlement_id)
+                 WHERE p.release_status = 'released' AND (p.bank_status IS NULL OR p.bank_status IN ('sending', 'unknown'))
+                   AND p.payment_key > $1
+                 ORDER BY p.payment_key LIMIT 1
+                 FOR UPDATE OF p SKIP LOCKED",
+            )
+            .bind(&after)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(payment) = next else { return Ok(pass) };
+            after.clone_from(&payment.payment_key);
+            let outcome = match payment.bank_status.as_deref() {
+                None => {
+                    // Step 1 commits on its own, then the row is worked again under a new lock.
+                    let attempt = payment.bank_attempt.max(0) + 1;
+                    self.mark_sending(&mut tx, &payment, attempt).await?;
+                    tx.commit().await?;
+                    tx = self.pool.begin().await?;
+                    let locked: Option<String> = sqlx::query_scalar(
+                        "SELECT bank_status FROM payment_instructions WHERE payment_key = $1 FOR UPDATE SKIP LOCKED",
+                    )
+                    .bind(&payment.payment_key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if locked.as_deref() != Some("sending") {
+                        continue;
+                    }
+                    pass.sent += 1;
+                    self.transfer(&payment, attempt).await
+                }
+                Some(_) => {
+                    let resolved = self.resolve(&payment).await;
+                    if resolved.is_some() {
+                        pass.resolved += 1;
+                    }
+                    match resolved {
+                        Some(outcome) => Some(outcome),
+                        None => continue,
+                    }
+                }
+            };
+            let Some(outcome) = outcome else { continue };
+            if outcome.status == "unknown" {
+                pass.unknown += 1;
+            }
+            let attempt = if payment.bank_status.is_none() {
+                payment.bank_attempt.max(0) + 1
+            } else {
+                payment.bank_attempt
+            };
+            self.record_outcome(&mut tx, &payment, attempt, &outcome).await?;
+            tx.commit().await?;
+        }
+    }
+
+    async fn mark_sending(&self, conn: &mut PgConnection, payment: &Outgoing, attempt: i32) -> Result<(), sqlx::Error> {
+        let event = NewEvent::new(&proto::PaymentSent {
+            payment_key: payment.payment_key.clone(),
+            batch_id: payment.batch_id.clone(),
+            attempt,
+            entitlement_id: payment.entitlement_id.to_string(),
+            case_id: payment.case_id.to_string(),
+        })
+        .for_case(payment.case_id);
+        self.store
+            .append(
+                &mut *conn,
+                &format!("entitlement-{}", payment.entitlement_id),
+                ExpectedVersion::Any,
+                vec![event],
+            )
+            .await
+            .map_err(store_error)?;
+        sqlx::query(
+            "UPDATE payment_instructions SET bank_status = 'sending', bank_attempt = $2, bank_updated_at = $3
+             WHERE payment_key = $1 AND bank_status IS NULL",
+        )
+        .bind(&payment.payment_key)
+        .bind(attempt)
+        .bind(Utc::now())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_outcome(
+        &self,
+        conn: &mut PgConnection,
+        payment: &Outgoing,
+        attempt: i32,
+        outcome: &Outcome,
+    ) -> Result<(), sqlx::Error> {
+        // An unknown outcome already recorded is not recorded again on every pass.
+        if outcome.status == "unknown" && payment.bank_status.as_deref() == Some("unknown") {
+            return Ok(());
+        }
+        let event = NewEvent::new(&proto::PaymentOutcomeRecorded {
+            payment_key: payment.payment_key.clone(),
+            attempt,
+            outcome: outcome.status.to_string(),
+            bank_reference: outcome.reference.clone(),
+            reason: outcome.reason.clone(),
+            entitlement_id: payment.entitlement_id.to_string(),
+            case_id: payment.case_id.to_string(),
+        })
+        .for_case(payment.case_id);
+        self.store
+            .append(
+                &mut *conn,
+                &format!("entitlement-{}", payment.entitlement_id),
+                ExpectedVersion::Any,
+                vec![event],
+            )
+            .await
+            .map_err(store_error)?;
+        sqlx::query(
+            "UPDATE payment_instructions
+             SET bank_status = $2, bank_reference = NULLIF($3, ''), bank_reason = NULLIF($4, ''), bank_updated_at = $5
+             WHERE payment_key = $1",
+        )
+        .bind(&payment.payment_key)
+        .bind(outcome.status)
+        .bind(&outcome.reference)
+        .bind(&outcome.reason)
+        .bind(Utc::now())
+        .execute(&mut *conn)
+        .await?;
+        tracing::info!(
+            payment.key = %payment.payment_key,
+            attempt,
+            outcome = outcome.status,
+            bank.reference = %outcome.reference,
+            "payment outcome recorded"
+        );
+        Ok(())
+    }
+
+    /// Calls the bank. Anything but a clear answer is an unknown outcome.
+    async fn transfer(&self, payment: &Outgoing, attempt: i32) -> Option<Outcome> {
+        let mut request = tonic::Request::new(bank::TransferRequest {
+            idempotency_key: payment.payment_key.clone(),
+            batch_id: payment.batch_id.clone(),
+            beneficiary_id: payment.beneficiary_id.clone(),
+            beneficiary_name: payment.beneficiary_name.clone(),
+            account: String::new(),
+            amount_idr: payment.amount_idr,
+            attempt,
+        });
+        request.set_timeout(self.bank_timeout);
+        match self.bank.clone().transfer(request).await {
+            Ok(receipt) => Outcome::of(&receipt.into_inner()),
+            // A client-side deadline shows as CANCELLED ("Timeout expired"), a server-side one
+            // as DEADLINE_EXCEEDED; a cut connection as UNAVAILABLE or UNKNOWN. The bank may
+            // have moved the money in every one of these cases.
+            Err(status) => {
+                tracing::warn!(payment.key = %payment.payment_key, code = ?status.code(), "bank outcome unknown");
+                Some(Outcome::unknown(format!(
+                    "the bank did not answer clearly ({:?}: {})",
+                    status.code(),
+                    status.message()
+                )))
+            }
+        }
+    }
+
+    /// Asks the bank what became of a payment in flight or of unknown outcome; sends it
+    /// again, same key and attempt, only when the bank never received it.
+    async fn resolve(&self, payment: &Outgoing) -> Option<Outcome> {
+        let mut request = tonic::Request::new(bank::GetTransferRequest {
+            idempotency_key: payment.payment_key.clone(),
+        });
+        request.set_timeout(self.bank_timeout);
+        match self.bank.clone().get_transfer(request).await {
+            Ok(receipt) => {
+                let receipt = receipt.into_inner();
+                // The bank's latest attempt under the key is the one the service sent.
+                if receipt.attempt != payment.bank_attempt {
+                    return Some(Outcome::unknown(format!(
+                        "the bank holds attempt {} under this key, the service sent attempt {}",
+                        receipt.attempt, payment.bank_attempt
+                    )));
+                }
+                Outcome::of(&receipt)
+            }
+            Err(status) if status.code() == tonic::Code::NotFound => self.transfer(payment, payment.bank_attempt).await,
+            Err(_) => None,
+        }
+    }
+}
+
+fn store_error(error: slrt_eventstore::AppendError) -> sqlx::Error {
+    match error {
+        slrt_eventstore::AppendError::Database(error) => error,
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
