@@ -4,6 +4,7 @@
 pub mod batches;
 pub mod entitlements;
 pub mod payments;
+pub mod reconcile;
 pub mod sender;
 
 use slrt_eventstore::EventStore;

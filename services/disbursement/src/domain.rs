@@ -20,6 +20,7 @@ pub mod events;
 pub mod payment;
 pub mod payment_key;
 pub mod period;
+pub mod reconciliation;
 
 pub use batch::{Batch, BatchError, BatchEvent, BatchId, BatchItem, BatchPrepared, BatchReleased};
 pub use entitlement::{Entitlement, EntitlementError, OpenEntitlement};

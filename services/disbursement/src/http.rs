@@ -14,6 +14,7 @@ use crate::app::batches::{BatchPaymentView, BatchView};
 use crate::app::payments::{
     self, EntitlementView, PaymentQuery, PaymentView, PaymentsReport, ReportQuery, StatusTotal, Totals,
 };
+use crate::app::reconcile::{ChangeView, DifferenceView, ReconciliationView, TotalView};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,9 +30,18 @@ use crate::app::payments::{
         prepare_batch,
         release_batch,
         get_batch,
-        list_batches
+        list_batches,
+        reconcile_with_bank,
+        reconcile_with_file,
+        order_follow_up
     ),
     components(schemas(
+        ReconciliationView,
+        ChangeView,
+        DifferenceView,
+        TotalView,
+        FollowUpBody,
+        FollowUpOrdered,
         BatchView,
         BatchPaymentView,
         BatchList,
@@ -55,7 +65,105 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/batches", web::post().to(prepare_batch))
         .route("/v1/batches", web::get().to(list_batches))
         .route("/v1/batches/{batch_id}", web::get().to(get_batch))
-        .route("/v1/batches/{batch_id}/release", web::post().to(release_batch));
+        .route("/v1/batches/{batch_id}/release", web::post().to(release_batch))
+        .route("/v1/batches/{batch_id}/reconcile", web::post().to(reconcile_with_bank))
+        .route(
+            "/v1/batches/{batch_id}/reconcile-file",
+            web::post().to(reconcile_with_file),
+        )
+        .route("/v1/payments/follow-up", web::post().to(order_follow_up));
+}
+
+/// Reconciles a released batch with the statement the paying bank gives over gRPC: records
+/// what it changes (reversals, unknown outcomes the bank settled), lists what a person must
+/// look at, and says whether both sides' totals per status agree.
+#[utoipa::path(
+    post,
+    path = "/v1/batches/{batch_id}/reconcile",
+    params(("batch_id" = String, Path, description = "e.g. PKH:2026-Q4:1")),
+    responses(
+        (status = 200, description = "The reconciliation", body = ReconciliationView),
+        (status = 400, description = "A malformed batch id", body = ErrorBody),
+        (status = 404, description = "No such batch", body = ErrorBody),
+        (status = 422, description = "The batch is not released", body = ErrorBody),
+        (status = 503, description = "The bank did not give its statement", body = ErrorBody),
+    )
+)]
+async fn reconcile_with_bank(
+    disbursement: web::Data<Disbursement>,
+    batch_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(disbursement.reconcile_with_bank(&batch_id.into_inner()).await?))
+}
+
+/// Reconciles a released batch with a statement file from the bank (the request body, CSV
+/// with the header `idempotency_key,bank_reference,batch_id,amount_idr,status,reason,at,attempt`).
+/// A malformed file is refused naming the line, and changes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/batches/{batch_id}/reconcile-file",
+    params(("batch_id" = String, Path, description = "e.g. PKH:2026-Q4:1")),
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "The reconciliation", body = ReconciliationView),
+        (status = 400, description = "A malformed file; the error names the line", body = ErrorBody, example = json!({
+            "error": {"code": "invalid_input", "field": "file", "message": "line 3: status \"PAID\" is not SETTLED, FAILED or REVERSED"}
+        })),
+        (status = 404, description = "No such batch", body = ErrorBody),
+        (status = 422, description = "The batch is not released", body = ErrorBody),
+    )
+)]
+async fn reconcile_with_file(
+    disbursement: web::Data<Disbursement>,
+    batch_id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(disbursement.reconcile_with_file(&batch_id.into_inner(), &body).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"payment_key": "PKH:2026-Q4:hh-3375-0042:child_0_6", "actor": "finance.dinsos", "reason": "account corrected by the beneficiary"}))]
+pub struct FollowUpBody {
+    #[serde(default)]
+    pub payment_key: String,
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FollowUpOrdered {
+    pub payment_key: String,
+    /// The attempt the sender pays next, under the same key.
+    pub next_attempt: i32,
+}
+
+/// Orders a follow-up payment for a failed or reversed payment: paid again under its
+/// original key, as the next attempt. Never a new key.
+#[utoipa::path(
+    post,
+    path = "/v1/payments/follow-up",
+    request_body = FollowUpBody,
+    responses(
+        (status = 200, description = "The follow-up is on the sender's list", body = FollowUpOrdered),
+        (status = 400, description = "A missing actor or reason", body = ErrorBody),
+        (status = 404, description = "No such payment", body = ErrorBody),
+        (status = 422, description = "The payment is not failed or reversed", body = ErrorBody),
+    )
+)]
+async fn order_follow_up(
+    disbursement: web::Data<Disbursement>,
+    body: web::Json<FollowUpBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let next_attempt = disbursement
+        .order_follow_up(&body.payment_key, &body.actor, &body.reason)
+        .await?;
+    Ok(HttpResponse::Ok().json(FollowUpOrdered {
+        payment_key: body.payment_key,
+        next_attempt,
+    }))
 }
 
 /// What a maker asks to batch.

@@ -1485,3 +1485,220 @@ async fn a_payment_in_flight_when_the_sender_dies_is_resolved_after_a_restart_wi
     assert_eq!(app.bank_status(&keys[0]).await.as_deref(), Some("settled"));
     assert_eq!(bank.transfers_under(&keys[0]).await.len(), 1, "paid once");
 }
+
+impl Bank {
+    async fn fail_next(&self, reason: &str) {
+        let rule = bank::ScenarioRule {
+            behaviour: bank::Behaviour::Fail.into(),
+            reason: reason.into(),
+            times: 1,
+            ..bank::ScenarioRule::default()
+        };
+        BankControlClient::connect(self.url.clone())
+            .await
+            .unwrap()
+            .set_scenario(bank::ScenarioRequest { rules: vec![rule] })
+            .await
+            .unwrap();
+    }
+
+    async fn reverse(&self, key: &str, reason: &str) {
+        BankControlClient::connect(self.url.clone())
+            .await
+            .unwrap()
+            .reverse(bank::ReverseRequest {
+                idempotency_key: key.into(),
+                reason: reason.into(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+impl TestApp {
+    async fn settled(&self, key: &str, status: &str) {
+        slrt_testkit::eventually(WAIT, &format!("{key} {status}"), || async {
+            (self.bank_status(key).await.as_deref() == Some(status)).then_some(())
+        })
+        .await;
+    }
+
+    async fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.http))
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn app_with_bank(bank: &Bank) -> (TestApp, FakeEligibility) {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app_with(
+        &eligibility.start().await,
+        &[
+            ("SLRT_BANK_GRPC_URL", bank.url.clone()),
+            ("SLRT_DISBURSEMENT_SEND_POLL_MS", "100".into()),
+        ],
+    )
+    .await;
+    (app, eligibility)
+}
+
+fn batch_of(key: &str) -> String {
+    let mut parts = key.split(':');
+    format!("{}:{}:1", parts.next().unwrap(), parts.next().unwrap())
+}
+
+#[tokio::test]
+async fn a_reversal_on_the_banks_statement_is_recorded_and_the_batch_balances() {
+    let bank = Bank::start().await;
+    let (app, _eligibility) = app_with_bank(&bank).await;
+    let keys = app.released_batch(&["hh-3375-0801", "hh-3375-0802"]).await;
+    for key in &keys {
+        app.settled(key, "settled").await;
+    }
+    bank.reverse(&keys[0], "beneficiary account dormant").await;
+
+    let path = format!("{}/reconcile", batch_path(&batch_of(&keys[0])));
+    let (status, report) = app.post(&path, Value::Null).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["balanced"], true, "{report}");
+    assert_eq!(report["changes"][0]["payment_key"], keys[0].as_str());
+    assert_eq!(
+        (
+            report["changes"][0]["from"].as_str(),
+            report["changes"][0]["to"].as_str()
+        ),
+        (Some("settled"), Some("reversed"))
+    );
+    assert_eq!(
+        report["bank"]["reversed"],
+        serde_json::json!({"count": 1, "amount_idr": 750_000})
+    );
+    assert_eq!(report["ours"], report["bank"]);
+    let payment = app.first_payment_of("hh-3375-0801").await;
+    assert_eq!(
+        (payment["bank_status"].as_str(), payment["bank_reason"].as_str()),
+        (Some("reversed"), Some("beneficiary account dormant"))
+    );
+    // Reconciling again finds nothing new.
+    let (_, again) = app.post(&path, Value::Null).await;
+    assert_eq!(
+        (again["balanced"].as_bool(), again["changes"].as_array().map(Vec::len)),
+        (Some(true), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn a_failed_payment_is_followed_up_under_its_original_key_and_never_paid_twice() {
+    let bank = Bank::start().await;
+    bank.fail_next("account closed").await;
+    let (app, _eligibility) = app_with_bank(&bank).await;
+    let keys = app.released_batch(&["hh-3375-0901"]).await;
+    let key = &keys[0];
+    app.settled(key, "failed").await;
+
+    let (status, error) = app
+        .post(
+            "/v1/payments/follow-up",
+            serde_json::json!({"payment_key": key, "actor": "finance"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (400, Some("reason")),
+        "{error}"
+    );
+    let (status, ordered) = app
+        .post(
+            "/v1/payments/follow-up",
+            serde_json::json!({"payment_key": key, "actor": "finance", "reason": "account corrected"}),
+        )
+        .await;
+    assert_eq!((status, ordered["next_attempt"].as_i64()), (200, Some(2)), "{ordered}");
+    app.settled(key, "settled").await;
+    let transfers: Vec<(i32, i32)> = bank
+        .transfers_under(key)
+        .await
+        .iter()
+        .map(|item| (item.attempt, item.status))
+        .collect();
+    assert_eq!(
+        transfers,
+        [
+            (1, bank::TransferStatus::Failed as i32),
+            (2, bank::TransferStatus::Settled as i32)
+        ],
+        "one key, a failed attempt and its follow-up"
+    );
+    // A settled payment is not followed up.
+    let (status, _) = app
+        .post(
+            "/v1/payments/follow-up",
+            serde_json::json!({"payment_key": key, "actor": "finance", "reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (_, report) = app
+        .post(&format!("{}/reconcile", batch_path(&batch_of(key))), Value::Null)
+        .await;
+    assert_eq!(report["balanced"], true, "{report}");
+    assert_eq!(report["ours"]["settled"]["count"], 1);
+}
+
+#[tokio::test]
+async fn the_banks_statement_file_reconciles_like_its_answer_and_a_bad_file_changes_nothing() {
+    let bank = Bank::start().await;
+    let (app, _eligibility) = app_with_bank(&bank).await;
+    let keys = app.released_batch(&["hh-3375-1001"]).await;
+    app.settled(&keys[0], "settled").await;
+    bank.reverse(&keys[0], "returned by the receiving bank").await;
+    let batch_id = batch_of(&keys[0]);
+    let file = std::env::temp_dir().join(format!("statement-{}.csv", Uuid::now_v7()));
+    BankControlClient::connect(bank.url.clone())
+        .await
+        .unwrap()
+        .export_statement(bank::ExportRequest {
+            path: file.to_string_lossy().into_owned(),
+            batch_id: batch_id.clone(),
+        })
+        .await
+        .unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+
+    let path = format!("{}/reconcile-file", batch_path(&batch_id));
+    let broken = String::from_utf8(bytes.clone()).unwrap().replace("REVERSED", "PAID");
+    let (status, error) = app.post_raw(&path, broken.into_bytes()).await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (400, Some("file")),
+        "{error}"
+    );
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2: status \"PAID\""),
+        "{error}"
+    );
+    assert_eq!(
+        app.bank_status(&keys[0]).await.as_deref(),
+        Some("settled"),
+        "a bad file changes nothing"
+    );
+
+    let (status, report) = app.post_raw(&path, bytes).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["source"].as_str(), report["balanced"].as_bool()),
+        (Some("file"), Some(true))
+    );
+    assert_eq!(app.bank_status(&keys[0]).await.as_deref(), Some("reversed"));
+}

@@ -1,0 +1,431 @@
+//! Reconciling a released batch with the paying bank's statement (asked over gRPC, or a
+//! statement file the bank sent), and ordering follow-up payments for failed ones.
+//!
+//! Reconciliation records what the statement changes (a reversal, an unknown outcome the
+//! bank settled) as `PaymentOutcomeRecorded`, lists what no recorded change can settle, and
+//! records `PaymentBatchReconciled` with the totals of both sides. A follow-up pays a failed
+//! or reversed payment again under its original key, with the next attempt number.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use slrt_errors::ApiError;
+use slrt_eventstore::{ExpectedVersion, NewEvent};
+use slrt_proto::bank::v1 as bank;
+use slrt_proto::disbursement::v1 as proto;
+use uuid::Uuid;
+
+use super::Disbursement;
+use super::batches::batch_stream;
+use crate::domain::BatchId;
+use crate::domain::reconciliation::{BankItem, OurPayment, reconcile};
+
+/// The statement file's columns, as the bank writes them (see `slrt.bank.v1.ExportStatement`).
+const FILE_COLUMNS: [&str; 8] = [
+    "idempotency_key",
+    "bank_reference",
+    "batch_id",
+    "amount_idr",
+    "status",
+    "reason",
+    "at",
+    "attempt",
+];
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TotalView {
+    pub count: i64,
+    pub amount_idr: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChangeView {
+    pub payment_key: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub bank_reference: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DifferenceView {
+    pub payment_key: String,
+    pub problem: String,
+}
+
+/// The outcome of one reconciliation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "batch_id": "PKH:2026-Q4:1", "source": "bank", "reconciled_at": "2026-11-24T02:00:00Z", "balanced": true,
+    "changes": [{"payment_key": "PKH:2026-Q4:hh-3375-0042:child_0_6", "from": "settled", "to": "reversed",
+                 "bank_reference": "SIMBANK-000000000042", "reason": "beneficiary account dormant"}],
+    "differences": [],
+    "ours": {"settled": {"count": 11, "amount_idr": 8250000}, "failed": {"count": 0, "amount_idr": 0},
+             "reversed": {"count": 1, "amount_idr": 750000}},
+    "bank": {"settled": {"count": 11, "amount_idr": 8250000}, "failed": {"count": 0, "amount_idr": 0},
+             "reversed": {"count": 1, "amount_idr": 750000}}
+}))]
+pub struct ReconciliationView {
+    pub batch_id: String,
+    /// `bank` (asked over gRPC) or `file`.
+    pub source: String,
+    pub reconciled_at: DateTime<Utc>,
+    /// Every released payment on the statement with the attempt sent, nothing else on it, and
+    /// equal totals per status.
+    pub balanced: bool,
+    /// Outcomes the statement changed, now recorded.
+    pub changes: Vec<ChangeView>,
+    /// What a person must look at.
+    pub differences: Vec<DifferenceView>,
+    /// By status: `settled`, `failed`, `reversed`.
+    pub ours: std::collections::BTreeMap<String, TotalView>,
+    pub bank: std::collections::BTreeMap<String, TotalView>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Released {
+    payment_key: String,
+    amount_idr: i64,
+    bank_status: Option<String>,
+    bank_attempt: i32,
+    entitlement_id: Uuid,
+    case_id: Uuid,
+}
+
+impl Disbursement {
+    /// Reconciles a released batch with the statement the bank gives over gRPC.
+    pub async fn reconcile_with_bank(&self, batch_id: &str) -> Result<ReconciliationView, ApiError> {
+        let id = BatchId::parse(batch_id.trim()).map_err(|e| ApiError::invalid("batch_id", e.to_string()))?;
+        let mut request = tonic::Request::new(bank::StatementRequest {
+            batch_id: id.to_string(),
+            ..bank::StatementRequest::default()
+        });
+        request.set_timeout(self.bank_timeout);
+        let statement = self
+            .bank
+            .clone()
+            .get_statement(request)
+            .await
+            .map_err(|status| {
+                ApiError::unavailable(format!("the bank did not give its statement: {}", status.message()))
+            })?
+            .into_inner();
+        let items = statement
+            .items
+            .iter()
+            .filter_map(|item| {
+                let status = match bank::TransferStatus::try_from(item.status).ok()? {
+                    bank::TransferStatus::Settled => "settled",
+                    bank::TransferStatus::Failed => "failed",
+                    bank::TransferStatus::Reversed => "reversed",
+                    _ => return None,
+                };
+                Some(BankItem {
+                    key: item.idempotency_key.clone(),
+                    attempt: item.attempt.max(1),
+                    amount_idr: item.amount_idr,
+                    status: status.to_owned(),
+                    reference: item.bank_reference.clone(),
+                    reason: item.reason.clone(),
+                })
+            })
+            .collect::<Vec<_>>();
+        self.reconcile_batch(&id, "bank", items).await
+    }
+
+    /// Reconciles a released batch with a statement file from the bank (CSV, columns as the
+    /// bank's export). A malformed file is refused naming the line, and changes nothing.
+    pub async fn reconcile_with_file(&self, batch_id: &str, file: &[u8]) -> Result<ReconciliationView, ApiError> {
+        let id = BatchId::parse(batch_id.trim()).map_err(|e| ApiError::invalid("batch_id", e.to_string()))?;
+        let items = parse_statement_file(file, &id.to_string())?;
+        self.reconcile_batch(&id, "file", items).await
+    }
+
+    async fn reconcile_batch(
+        &self,
+        id: &BatchId,
+        source: &str,
+        items: Vec<BankItem>,
+    ) -> Result<ReconciliationView, ApiError> {
+        let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM payment_batches WHERE batch_id = $1 FOR UPDATE")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(ApiError::unavailable)?;
+        match status.as_deref() {
+            None => return Err(ApiError::not_found(format!("batch {id} not found"))),
+            Some("released") => {}
+            Some(other) => {
+                return Err(ApiError::rejected(format!(
+                    "batch {id} is {other}; only a released batch is reconciled"
+                )));
+            }
+        }
+        let released: Vec<Released> = sqlx::query_as(
+            "SELECT payment_key, amount_idr, bank_status, bank_attempt, entitlement_id, case_id
+             FROM payment_instructions WHERE batch_id = $1 AND release_status = 'released'
+             ORDER BY payment_key FOR UPDATE",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ApiError::unavailable)?;
+        let ours: Vec<OurPayment> = released
+            .iter()
+            .map(|p| OurPayment {
+                key: p.payment_key.clone(),
+                amount_idr: p.amount_idr,
+                bank_status: p.bank_status.clone(),
+                attempt: p.bank_attempt,
+            })
+            .collect();
+        let result = reconcile(&ours, &items);
+        let now = Utc::now();
+        for change in &result.changes {
+            let Some(payment) = released.iter().find(|p| p.payment_key == change.key) else {
+                continue;
+            };
+            let event = NewEvent::new(&proto::PaymentOutcomeRecorded {
+                payment_key: change.key.clone(),
+                attempt: change.attempt,
+                outcome: change.to.clone(),
+                bank_reference: change.reference.clone(),
+                reason: change.reason.clone(),
+                entitlement_id: payment.entitlement_id.to_string(),
+                case_id: payment.case_id.to_string(),
+            })
+            .for_case(payment.case_id);
+            self.store
+                .append(
+                    &mut tx,
+                    &format!("entitlement-{}", payment.entitlement_id),
+                    ExpectedVersion::Any,
+                    vec![event],
+                )
+                .await
+                .map_err(ApiError::internal)?;
+            sqlx::query(
+                "UPDATE payment_instructions
+                 SET bank_status = $2, bank_reference = NULLIF($3, ''), bank_reason = NULLIF($4, ''), bank_updated_at = $5
+                 WHERE payment_key = $1",
+            )
+            .bind(&change.key)
+            .bind(&change.to)
+            .bind(&change.reference)
+            .bind(&change.reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(ApiError::unavailable)?;
+        }
+        let total = |map: &std::collections::BTreeMap<String, crate::domain::reconciliation::Total>, status: &str| {
+            map.get(status).copied().unwrap_or_default()
+        };
+        let reconciled = NewEvent::new(&proto::PaymentBatchReconciled {
+            batch_id: id.to_string(),
+            source: source.to_owned(),
+            balanced: result.balanced(),
+            settled_count: total(&result.bank, "settled").count,
+            settled_idr: total(&result.bank, "settled").amount_idr,
+            failed_count: total(&result.bank, "failed").count,
+            failed_idr: total(&result.bank, "failed").amount_idr,
+            reversed_count: total(&result.bank, "reversed").count,
+            reversed_idr: total(&result.bank, "reversed").amount_idr,
+            changes: i32::try_from(result.changes.len()).unwrap_or(i32::MAX),
+            differences: result
+                .differences
+                .iter()
+                .map(|d| format!("{}: {}", d.key, d.problem))
+                .collect(),
+        });
+        self.store
+            .append(&mut tx, &batch_stream(id), ExpectedVersion::Any, vec![reconciled])
+            .await
+            .map_err(ApiError::internal)?;
+        tx.commit().await.map_err(ApiError::unavailable)?;
+        tracing::info!(
+            batch.id = %id,
+            source,
+            balanced = result.balanced(),
+            changes = result.changes.len(),
+            differences = result.differences.len(),
+            "batch reconciled"
+        );
+        let totals = |map: &std::collections::BTreeMap<String, crate::domain::reconciliation::Total>| {
+            map.iter()
+                .map(|(status, t)| {
+                    (
+                        status.clone(),
+                        TotalView {
+                            count: t.count,
+                            amount_idr: t.amount_idr,
+                        },
+                    )
+                })
+                .collect()
+        };
+        Ok(ReconciliationView {
+            batch_id: id.to_string(),
+            source: source.to_owned(),
+            reconciled_at: now,
+            balanced: result.balanced(),
+            changes: result
+                .changes
+                .iter()
+                .map(|c| ChangeView {
+                    payment_key: c.key.clone(),
+                    from: c.from.clone(),
+                    to: c.to.clone(),
+                    bank_reference: c.reference.clone(),
+                    reason: c.reason.clone(),
+                })
+                .collect(),
+            differences: result
+                .differences
+                .iter()
+                .map(|d| DifferenceView {
+                    payment_key: d.key.clone(),
+                    problem: d.problem.clone(),
+                })
+                .collect(),
+            ours: totals(&result.ours),
+            bank: totals(&result.bank),
+        })
+    }
+
+    /// Orders a follow-up of a failed or reversed payment: the sender pays it again under
+    /// its original key, as the next attempt. Returns that attempt number.
+    pub async fn order_follow_up(&self, payment_key: &str, actor: &str, reason: &str) -> Result<i32, ApiError> {
+        let actor = actor.trim();
+        if actor.is_empty() {
+            return Err(ApiError::invalid("actor", "is required"));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ApiError::invalid("reason", "is required"));
+        }
+        let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        let row: Option<(Option<String>, i32, Uuid, Uuid)> = sqlx::query_as(
+            "SELECT bank_status, bank_attempt, entitlement_id, case_id FROM payment_instructions
+             WHERE payment_key = $1 FOR UPDATE",
+        )
+        .bind(payment_key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ApiError::unavailable)?;
+        let Some((status, attempt, entitlement_id, case_id)) = row else {
+            return Err(ApiError::not_found(format!("payment {payment_key} not found")));
+        };
+        if !matches!(status.as_deref(), Some("failed" | "reversed")) {
+            return Err(ApiError::rejected(format!(
+                "payment {payment_key} is {}; only a failed or reversed payment is followed up",
+                status.as_deref().unwrap_or("not sent")
+            )));
+        }
+        let next = attempt + 1;
+        let event = NewEvent::new(&proto::PaymentFollowUpOrdered {
+            payment_key: payment_key.to_owned(),
+            next_attempt: next,
+            actor: actor.to_owned(),
+            reason: reason.to_owned(),
+            entitlement_id: entitlement_id.to_string(),
+            case_id: case_id.to_string(),
+        })
+        .for_case(case_id);
+        self.store
+            .append(
+                &mut tx,
+                &format!("entitlement-{entitlement_id}"),
+                ExpectedVersion::Any,
+                vec![event],
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        // Back on the sender's list; it sends attempt `bank_attempt + 1`, same key.
+        sqlx::query(
+            "UPDATE payment_instructions SET bank_status = NULL, bank_reason = NULL, bank_updated_at = $2
+             WHERE payment_key = $1",
+        )
+        .bind(payment_key)
+        .bind(Utc::now())
+        .execute(&mut *tx)
+        .await
+        .map_err(ApiError::unavailable)?;
+        tx.commit().await.map_err(ApiError::unavailable)?;
+        tracing::info!(payment.key = %payment_key, attempt = next, "follow-up payment ordered");
+        Ok(next)
+    }
+}
+
+/// The bank's statement file, for one batch; a malformed file is refused naming its line.
+fn parse_statement_file(file: &[u8], batch_id: &str) -> Result<Vec<BankItem>, ApiError> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::invalid("file", format!("line 1: not a CSV header ({e})")))?
+        .clone();
+    if headers.iter().collect::<Vec<_>>() != FILE_COLUMNS {
+        return Err(ApiError::invalid(
+            "file",
+            format!("line 1: the header must be {}", FILE_COLUMNS.join(",")),
+        ));
+    }
+    let mut items = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let bad = |what: &str| ApiError::invalid("file", format!("line {line}: {what}"));
+        let record = record.map_err(|e| bad(&e.to_string()))?;
+        let field = |n: usize| record.get(n).unwrap_or_default();
+        if field(2) != batch_id {
+            return Err(bad(&format!("batch_id {:?} is not batch {batch_id}", field(2))));
+        }
+        let amount_idr = field(3)
+            .parse::<i64>()
+            .map_err(|_| bad("amount_idr is not a whole number"))?;
+        let status = match field(4) {
+            "SETTLED" => "settled",
+            "FAILED" => "failed",
+            "REVERSED" => "reversed",
+            other => return Err(bad(&format!("status {other:?} is not SETTLED, FAILED or REVERSED"))),
+        };
+        let attempt = field(7).parse::<i32>().map_err(|_| bad("attempt is not a number"))?;
+        if field(0).is_empty() {
+            return Err(bad("idempotency_key is empty"));
+        }
+        items.push(BankItem {
+            key: field(0).to_owned(),
+            attempt,
+            amount_idr,
+            status: status.to_owned(),
+            reference: field(1).to_owned(),
+            reason: field(5).to_owned(),
+        });
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_file_is_read_and_a_bad_line_is_named() {
+        let good = b"idempotency_key,bank_reference,batch_id,amount_idr,status,reason,at,attempt\n\
+                     PKH:2026-Q4:hh-1:base,SIMBANK-1,PKH:2026-Q4:1,750000,REVERSED,account dormant,2026-11-24T01:00:00Z,1\n";
+        let items = parse_statement_file(good, "PKH:2026-Q4:1").unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(
+            (items[0].status.as_str(), items[0].reason.as_str()),
+            ("reversed", "account dormant")
+        );
+        let wrong_batch = parse_statement_file(good, "PKH:2026-Q4:2").err().map(|e| e.message);
+        assert_eq!(
+            wrong_batch.as_deref(),
+            Some("line 2: batch_id \"PKH:2026-Q4:1\" is not batch PKH:2026-Q4:2")
+        );
+        let header = parse_statement_file(b"key,amount\nx,1\n", "PKH:2026-Q4:1")
+            .err()
+            .map(|e| e.field);
+        assert_eq!(header, Some(Some("file".to_owned())));
+    }
+}
