@@ -416,10 +416,11 @@ pub struct ReportParams {
     pub period: Option<String>,
 }
 
-/// Payment totals by status.
+/// Payment totals by status and by stage.
 ///
-/// How many payments were instructed and held, and for how much, for a programme and period:
-/// what the bank batch for the period should hold, and what is waiting on a hold.
+/// How many payments were instructed and held, and for how much, for a programme and period;
+/// and where they stand on their way to the beneficiary: batched or not, held at release,
+/// sent, paid, failed, reversed, or of unknown outcome.
 #[utoipa::path(
     get,
     path = "/v1/reports/payments",
@@ -430,6 +431,18 @@ pub struct ReportParams {
             "by_status": [
                 {"status": "instructed", "count": 12, "amount_idr": 9000000},
                 {"status": "held", "count": 1, "amount_idr": 750000}
+            ],
+            "by_stage": [
+                {"status": "held", "count": 1, "amount_idr": 750000},
+                {"status": "unbatched", "count": 0, "amount_idr": 0},
+                {"status": "awaiting_release", "count": 0, "amount_idr": 0},
+                {"status": "held_at_release", "count": 1, "amount_idr": 750000},
+                {"status": "released", "count": 0, "amount_idr": 0},
+                {"status": "sending", "count": 0, "amount_idr": 0},
+                {"status": "paid", "count": 10, "amount_idr": 7500000},
+                {"status": "failed", "count": 1, "amount_idr": 750000},
+                {"status": "reversed", "count": 0, "amount_idr": 0},
+                {"status": "unknown", "count": 0, "amount_idr": 0}
             ],
             "total": {"count": 13, "amount_idr": 9750000}
         })),

@@ -993,6 +993,18 @@ async fn the_payments_report_counts_and_sums_by_status_for_a_programme_and_perio
                 {"status": "instructed", "count": 2, "amount_idr": 1_500_000},
                 {"status": "held", "count": 1, "amount_idr": 750_000}
             ],
+            "by_stage": [
+                {"status": "held", "count": 1, "amount_idr": 750_000},
+                {"status": "unbatched", "count": 2, "amount_idr": 1_500_000},
+                {"status": "awaiting_release", "count": 0, "amount_idr": 0},
+                {"status": "held_at_release", "count": 0, "amount_idr": 0},
+                {"status": "released", "count": 0, "amount_idr": 0},
+                {"status": "sending", "count": 0, "amount_idr": 0},
+                {"status": "paid", "count": 0, "amount_idr": 0},
+                {"status": "failed", "count": 0, "amount_idr": 0},
+                {"status": "reversed", "count": 0, "amount_idr": 0},
+                {"status": "unknown", "count": 0, "amount_idr": 0}
+            ],
             "total": {"count": 3, "amount_idr": 2_250_000}
         })
     );

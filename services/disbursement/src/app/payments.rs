@@ -278,8 +278,27 @@ pub struct PaymentsReport {
     pub period: Option<String>,
     /// One entry per status (`instructed`, `held`), zero counts included.
     pub by_status: Vec<StatusTotal>,
+    /// Where each payment stands on its way to the beneficiary, zero counts included:
+    /// `held` (not payable when it was decided), `unbatched`, `awaiting_release`,
+    /// `held_at_release`, `released` (not sent yet), `sending`, `paid`, `failed`, `reversed`,
+    /// `unknown` (asked of the bank until it says).
+    pub by_stage: Vec<StatusTotal>,
     pub total: Totals,
 }
+
+/// The stages of `PaymentsReport::by_stage`, in the order a payment passes them.
+pub const STAGES: [&str; 10] = [
+    "held",
+    "unbatched",
+    "awaiting_release",
+    "held_at_release",
+    "released",
+    "sending",
+    "paid",
+    "failed",
+    "reversed",
+    "unknown",
+];
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatusTotal {
@@ -327,6 +346,40 @@ pub async fn payments_report(pool: &PgPool, query: &ReportQuery) -> Result<Payme
             entry.amount_idr = row.try_get("amount_idr")?;
         }
     }
+    let stage_rows = sqlx::query(
+        "SELECT CASE
+                    WHEN status = 'held' THEN 'held'
+                    WHEN batch_id IS NULL THEN 'unbatched'
+                    WHEN release_status IS NULL THEN 'awaiting_release'
+                    WHEN release_status = 'held' THEN 'held_at_release'
+                    WHEN bank_status IS NULL THEN 'released'
+                    WHEN bank_status = 'settled' THEN 'paid'
+                    ELSE bank_status
+                END AS stage,
+                COUNT(*)::bigint AS count, COALESCE(SUM(amount_idr), 0)::bigint AS amount_idr
+         FROM payment_instructions
+         WHERE ($1::text IS NULL OR programme_code = $1) AND ($2::text IS NULL OR period = $2)
+         GROUP BY 1",
+    )
+    .bind(&query.programme)
+    .bind(&period)
+    .fetch_all(pool)
+    .await?;
+    let mut by_stage: Vec<StatusTotal> = STAGES
+        .into_iter()
+        .map(|stage| StatusTotal {
+            status: stage.to_string(),
+            count: 0,
+            amount_idr: 0,
+        })
+        .collect();
+    for row in &stage_rows {
+        let stage: String = row.try_get("stage")?;
+        if let Some(entry) = by_stage.iter_mut().find(|entry| entry.status == stage) {
+            entry.count = row.try_get("count")?;
+            entry.amount_idr = row.try_get("amount_idr")?;
+        }
+    }
     let total = Totals {
         count: by_status.iter().map(|entry| entry.count).sum(),
         amount_idr: by_status.iter().map(|entry| entry.amount_idr).sum(),
@@ -335,6 +388,7 @@ pub async fn payments_report(pool: &PgPool, query: &ReportQuery) -> Result<Payme
         programme: query.programme.clone(),
         period,
         by_status,
+        by_stage,
         total,
     })
 }
