@@ -194,9 +194,11 @@ pub struct BatchList {
     pub batches: Vec<BatchView>,
 }
 
-/// Prepares the next payment batch of a programme and period (the maker's step): every
-/// instructed payment of that programme and period that is in no batch yet. Nothing is paid
-/// until a second person releases it.
+/// Prepares the next payment batch of a programme and period (the maker's step). First the
+/// period's payment of every entitlement due in it is instructed under its deterministic key
+/// (recurring stages and months), then every instructed payment of that programme and period
+/// that is in no batch yet goes into the batch. Nothing is paid until a second person
+/// releases it.
 #[utoipa::path(
     post,
     path = "/v1/batches",

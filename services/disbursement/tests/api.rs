@@ -1714,3 +1714,61 @@ async fn the_banks_statement_file_reconciles_like_its_answer_and_a_bad_file_chan
     );
     assert_eq!(app.bank_status(&keys[0]).await.as_deref(), Some("reversed"));
 }
+
+fn next_quarter(quarter: &str) -> String {
+    let (year, q) = quarter.split_once("-Q").unwrap();
+    let (year, q): (i32, u32) = (year.parse().unwrap(), q.parse().unwrap());
+    if q == 4 {
+        format!("{}-Q1", year + 1)
+    } else {
+        format!("{year}-Q{}", q + 1)
+    }
+}
+
+#[tokio::test]
+async fn preparing_a_later_period_instructs_each_due_entitlements_payment_under_its_own_key() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let first = app.instructed_payments(&["hh-3375-1101", "hh-3375-1102"]).await;
+    let next = next_quarter(&first);
+
+    let (status, batch) = app
+        .post(
+            "/v1/batches",
+            serde_json::json!({"programme_code": "PKH", "period": next, "prepared_by": "maker"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{batch}");
+    let keys: Vec<&str> = batch["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["payment_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            format!("PKH:{next}:hh-3375-1101:child_0_6"),
+            format!("PKH:{next}:hh-3375-1102:child_0_6")
+        ]
+    );
+    assert_eq!(batch["total_idr"], 1_500_000);
+    // Each entitlement now has two payments, one per quarter, and no more.
+    assert_eq!(app.payments_of_beneficiary("hh-3375-1101").await.len(), 2);
+    let (status, _) = app
+        .post(
+            "/v1/batches",
+            serde_json::json!({"programme_code": "PKH", "period": next, "prepared_by": "maker"}),
+        )
+        .await;
+    assert_eq!(status, 422, "nothing new is due in that quarter");
+    // A quarter before the entitlements began owes nothing.
+    let (status, _) = app
+        .post(
+            "/v1/batches",
+            serde_json::json!({"programme_code": "PKH", "period": "2020-Q1", "prepared_by": "maker"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(app.payments_of_beneficiary("hh-3375-1101").await.len(), 2);
+}

@@ -1,6 +1,11 @@
 //! Payment batches with maker/checker: prepare the next batch of a programme and period,
 //! release it by a second person after the release-time check, and read batches back.
 //!
+//! Preparing first instructs the period's payment of every entitlement of the programme that
+//! is due in it and has none yet (same cadence, first period not later), under its
+//! deterministic key: recurring payments (PKH's quarterly stages, BPNT's months) come into
+//! being here, and the release check decides at release whether each is paid.
+//!
 //! A batch's events live on its own stream (`batch-<batch id>`) and carry every payment they
 //! concern, so the read model (`payment_batches`, and `batch_id` / `release_status` on each
 //! payment) can be rebuilt from them. Preparing holds a transaction-scoped advisory lock on
@@ -117,6 +122,10 @@ impl Disbursement {
             .execute(&mut *tx)
             .await
             .map_err(ApiError::unavailable)?;
+        let instructed = self.instruct_due(&mut tx, programme, period).await?;
+        if instructed > 0 {
+            tracing::info!(programme, period = %period, instructed, "period payments instructed");
+        }
         let items = unbatched(&mut tx, programme, period)
             .await
             .map_err(ApiError::unavailable)?;
@@ -260,6 +269,64 @@ impl Disbursement {
         Ok(views)
     }
 
+    /// Instructs `period`'s payment of every entitlement of `programme` due in it that has
+    /// none yet. A key already taken by another payment is left alone and logged: paying it
+    /// would pay twice.
+    async fn instruct_due(&self, conn: &mut PgConnection, programme: &str, period: Period) -> Result<usize, ApiError> {
+        let due: Vec<DueEntitlement> = sqlx::query_as(
+            "SELECT e.entitlement_id, e.case_id, e.referral_id, e.programme_code, e.beneficiary_id, e.beneficiary_name,
+                    e.component, e.amount_per_period_idr, e.cadence, e.first_period
+             FROM entitlements e
+             WHERE e.programme_code = $1 AND e.cadence = $2 AND e.first_period <= $3
+               AND NOT EXISTS (SELECT 1 FROM payment_instructions p
+                               WHERE p.entitlement_id = e.entitlement_id AND p.period = $3)
+             ORDER BY e.entitlement_id",
+        )
+        .bind(programme)
+        .bind(period.cadence().as_str())
+        .bind(period.to_string())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(ApiError::unavailable)?;
+        let mut instructed = 0;
+        for row in due {
+            let entitlement = match row.entitlement() {
+                Ok(entitlement) => entitlement,
+                Err(error) => {
+                    tracing::error!(entitlement.id = %row.entitlement_id, %error, "stored entitlement cannot be paid");
+                    continue;
+                }
+            };
+            // The release check happens when the batch is released, for every payment in it.
+            let event = crate::domain::decide_payment(&entitlement, period, Uuid::now_v7(), &ReleaseCheck::Payable)
+                .map_err(ApiError::internal)?;
+            let new_event = super::entitlements::payload_of(&event).for_case(entitlement.case_id);
+            let recorded = self
+                .store
+                .append(
+                    &mut *conn,
+                    &format!("entitlement-{}", entitlement.entitlement_id),
+                    ExpectedVersion::Any,
+                    vec![new_event],
+                )
+                .await
+                .map_err(append_error)?;
+            for stored in &recorded {
+                match crate::projections::apply(&mut *conn, stored)
+                    .await
+                    .map_err(ApiError::internal)?
+                {
+                    crate::projections::Applied::AlreadyRecorded => {
+                        tracing::warn!(entitlement.id = %entitlement.entitlement_id, period = %period,
+                                       "the period's payment key is taken by another payment; not instructed again");
+                    }
+                    _ => instructed += 1,
+                }
+            }
+        }
+        Ok(instructed)
+    }
+
     async fn load_batch(&self, id: &BatchId) -> Result<(Batch, i64), ApiError> {
         let mut conn = self.pool.acquire().await.map_err(ApiError::unavailable)?;
         load(&self.store, &mut conn, id).await
@@ -274,6 +341,37 @@ impl Disbursement {
             .iter()
             .map(|item| (item.key.clone(), ReleaseCheck::Payable))
             .collect()
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct DueEntitlement {
+    entitlement_id: Uuid,
+    case_id: Uuid,
+    referral_id: Uuid,
+    programme_code: String,
+    beneficiary_id: String,
+    beneficiary_name: String,
+    component: String,
+    amount_per_period_idr: i64,
+    cadence: String,
+    first_period: String,
+}
+
+impl DueEntitlement {
+    fn entitlement(&self) -> Result<crate::domain::Entitlement, String> {
+        Ok(crate::domain::Entitlement {
+            entitlement_id: self.entitlement_id,
+            case_id: self.case_id,
+            referral_id: self.referral_id,
+            programme_code: self.programme_code.clone(),
+            beneficiary_id: self.beneficiary_id.clone(),
+            beneficiary_name: self.beneficiary_name.clone(),
+            component: self.component.clone(),
+            amount_per_period_idr: self.amount_per_period_idr,
+            cadence: crate::domain::Cadence::parse(&self.cadence).map_err(|e| e.to_string())?,
+            first_period: Period::parse(&self.first_period).map_err(|e| e.to_string())?,
+        })
     }
 }
 

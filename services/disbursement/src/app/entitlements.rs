@@ -314,7 +314,7 @@ async fn entitlement_of_referral(conn: &mut PgConnection, referral_id: Uuid) -> 
 }
 
 /// The stored protobuf payload of a domain event.
-fn payload_of(event: &DisbursementEvent) -> NewEvent {
+pub(crate) fn payload_of(event: &DisbursementEvent) -> NewEvent {
     match event {
         DisbursementEvent::EntitlementCreated(e) => NewEvent::new(&proto::EntitlementCreated {
             entitlement_id: e.entitlement_id.to_string(),
