@@ -25,36 +25,13 @@ impl Settings {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let bank_url = match lookup("SLRT_BANK_GRPC_URL") {
-            None => "http://127.0.0.1:50060".to_string(),
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url,
-            Some(url) => {
-                return Err(SettingsError {
-                    variable: "SLRT_BANK_GRPC_URL".into(),
-                    reason: format!("expected an http:// or https:// URL, found {url:?}"),
-                });
-            }
-        };
         Ok(Self {
             common: CommonSettings::from_lookup(Service::Disbursement, &lookup)?,
             eligibility_url: slrt_settings::peer_grpc_url(&lookup, Service::Eligibility)?,
-            bank_url,
-            bank_timeout: millis(&lookup, "SLRT_BANK_TIMEOUT_MS", 5_000)?,
-            send_poll: millis(&lookup, "SLRT_DISBURSEMENT_SEND_POLL_MS", 1_000)?,
+            bank_url: slrt_settings::grpc_url(&lookup, "SLRT_BANK_GRPC_URL", "http://127.0.0.1:50060")?,
+            bank_timeout: slrt_settings::millis_between(&lookup, "SLRT_BANK_TIMEOUT_MS", 5_000, 10..=600_000)?,
+            send_poll: slrt_settings::millis_between(&lookup, "SLRT_DISBURSEMENT_SEND_POLL_MS", 1_000, 10..=600_000)?,
         })
-    }
-}
-
-fn millis(lookup: &impl Fn(&str) -> Option<String>, variable: &str, default: u64) -> Result<Duration, SettingsError> {
-    match lookup(variable).filter(|text| !text.trim().is_empty()) {
-        None => Ok(Duration::from_millis(default)),
-        Some(text) => match text.trim().parse::<u64>() {
-            Ok(ms @ 10..=600_000) => Ok(Duration::from_millis(ms)),
-            _ => Err(SettingsError {
-                variable: variable.into(),
-                reason: format!("{text:?} is not a number of milliseconds between 10 and 600000"),
-            }),
-        },
     }
 }
 

@@ -367,16 +367,7 @@ async fn list_referrals(
     query: web::Query<ListReferralsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    // Only the form of the code is checked: referrals routed under an earlier routing table
-    // may name an agency the current table no longer lists.
-    let opd_code = query
-        .opd
-        .map(|code| {
-            OpdCode::parse(&code)
-                .map(|code| code.to_string())
-                .map_err(|e| ApiError::invalid("opd", e.to_string()))
-        })
-        .transpose()?;
+    let opd_code = parse_opd_filter(query.opd.as_deref())?;
     let status = query.status.map(|code| parse_status(&code)).transpose()?;
     let case_id = parse_uuid("case_id", "a case id", query.case_id.as_deref())?;
     let now = referrals.clock.now();
@@ -653,14 +644,7 @@ async fn list_escalations(
     query: web::Query<ListEscalationsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let opd_code = query
-        .opd
-        .map(|code| {
-            OpdCode::parse(&code)
-                .map(|code| code.to_string())
-                .map_err(|e| ApiError::invalid("opd", e.to_string()))
-        })
-        .transpose()?;
+    let opd_code = parse_opd_filter(query.opd.as_deref())?;
     let role = query
         .role
         .map(|role| role.trim().to_string())
@@ -892,6 +876,17 @@ async fn list_unrouted(
         unrouted: page.into_iter().map(UnroutedNeedView::from).collect(),
         next_after,
     }))
+}
+
+// Only the form of the code is checked: referrals routed under an earlier routing table may
+// name an agency the current table no longer lists.
+fn parse_opd_filter(code: Option<&str>) -> Result<Option<String>, ApiError> {
+    code.map(|code| {
+        OpdCode::parse(code)
+            .map(|code| code.to_string())
+            .map_err(|e| ApiError::invalid("opd", e.to_string()))
+    })
+    .transpose()
 }
 
 fn parse_uuid(field: &'static str, what: &str, text: Option<&str>) -> Result<Option<Uuid>, ApiError> {

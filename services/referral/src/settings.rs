@@ -61,18 +61,7 @@ impl Settings {
         };
         let policy = load(&lookup, SLA_VARIABLE, EMBEDDED_SLA, SlaPolicy::parse)?;
         let calendar = load(&lookup, HOLIDAYS_VARIABLE, EMBEDDED_HOLIDAYS, WorkingCalendar::parse)?;
-        let timer_poll = match lookup(TIMER_POLL_VARIABLE).filter(|text| !text.trim().is_empty()) {
-            None => Duration::from_secs(1),
-            Some(text) => match text.trim().parse::<u64>() {
-                Ok(ms @ 10..=60_000) => Duration::from_millis(ms),
-                _ => {
-                    return Err(SettingsError {
-                        variable: TIMER_POLL_VARIABLE.into(),
-                        reason: format!("{text:?} is not a number of milliseconds between 10 and 60000"),
-                    });
-                }
-            },
-        };
+        let timer_poll = slrt_settings::millis_between(&lookup, TIMER_POLL_VARIABLE, 1_000, 10..=60_000)?;
         let test_clock = match lookup(TEST_CLOCK_VARIABLE).as_deref().map(str::trim) {
             None | Some("" | "false" | "0") => false,
             Some("true" | "1") => true,

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::Disbursement;
 use super::batches::batch_stream;
+use super::sender::{BankOutcome, record_bank_outcome};
 use crate::domain::BatchId;
 use crate::domain::reconciliation::{BankItem, OurPayment, reconcile};
 
@@ -186,36 +187,19 @@ impl Disbursement {
             let Some(payment) = released.iter().find(|p| p.payment_key == change.key) else {
                 continue;
             };
-            let event = NewEvent::new(&proto::PaymentOutcomeRecorded {
-                payment_key: change.key.clone(),
-                attempt: change.attempt,
-                outcome: change.to.clone(),
-                bank_reference: change.reference.clone(),
-                reason: change.reason.clone(),
-                entitlement_id: payment.entitlement_id.to_string(),
-                case_id: payment.case_id.to_string(),
-            })
-            .for_case(payment.case_id);
-            self.store
-                .append(
-                    &mut tx,
-                    &format!("entitlement-{}", payment.entitlement_id),
-                    ExpectedVersion::Any,
-                    vec![event],
-                )
-                .await
-                .map_err(ApiError::internal)?;
-            sqlx::query(
-                "UPDATE payment_instructions
-                 SET bank_status = $2, bank_reference = NULLIF($3, ''), bank_reason = NULLIF($4, ''), bank_updated_at = $5
-                 WHERE payment_key = $1",
+            record_bank_outcome(
+                &self.store,
+                &mut tx,
+                &BankOutcome {
+                    payment_key: &change.key,
+                    entitlement_id: payment.entitlement_id,
+                    case_id: payment.case_id,
+                    attempt: change.attempt,
+                    status: &change.to,
+                    reference: &change.reference,
+                    reason: &change.reason,
+                },
             )
-            .bind(&change.key)
-            .bind(&change.to)
-            .bind(&change.reference)
-            .bind(&change.reason)
-            .bind(now)
-            .execute(&mut *tx)
             .await
             .map_err(ApiError::unavailable)?;
         }

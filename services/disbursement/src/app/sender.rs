@@ -132,7 +132,9 @@ impl Disbursement {
             .await?;
             let Some(payment) = next else { return Ok(pass) };
             after.clone_from(&payment.payment_key);
-            let outcome = match payment.bank_status.as_deref() {
+            // Which attempt this pass works on: the next one for a payment not sent yet, the
+            // one in flight otherwise.
+            let (outcome, attempt) = match payment.bank_status.as_deref() {
                 None => {
                     // Step 1 commits on its own, then the row is worked again under a new lock.
                     let attempt = payment.bank_attempt.max(0) + 1;
@@ -149,29 +151,38 @@ impl Disbursement {
                         continue;
                     }
                     pass.sent += 1;
-                    self.transfer(&payment, attempt).await
+                    (self.transfer(&payment, attempt).await, attempt)
                 }
                 Some(_) => {
                     let resolved = self.resolve(&payment).await;
                     if resolved.is_some() {
                         pass.resolved += 1;
                     }
-                    match resolved {
-                        Some(outcome) => Some(outcome),
-                        None => continue,
-                    }
+                    (resolved, payment.bank_attempt)
                 }
             };
             let Some(outcome) = outcome else { continue };
             if outcome.status == "unknown" {
                 pass.unknown += 1;
+                // An unknown outcome already recorded is not recorded again on every pass.
+                if payment.bank_status.as_deref() == Some("unknown") {
+                    continue;
+                }
             }
-            let attempt = if payment.bank_status.is_none() {
-                payment.bank_attempt.max(0) + 1
-            } else {
-                payment.bank_attempt
-            };
-            self.record_outcome(&mut tx, &payment, attempt, &outcome).await?;
+            record_bank_outcome(
+                &self.store,
+                &mut tx,
+                &BankOutcome {
+                    payment_key: &payment.payment_key,
+                    entitlement_id: payment.entitlement_id,
+                    case_id: payment.case_id,
+                    attempt,
+                    status: outcome.status,
+                    reference: &outcome.reference,
+                    reason: &outcome.reason,
+                },
+            )
+            .await?;
             tx.commit().await?;
         }
     }
@@ -203,58 +214,6 @@ impl Disbursement {
         .bind(Utc::now())
         .execute(&mut *conn)
         .await?;
-        Ok(())
-    }
-
-    async fn record_outcome(
-        &self,
-        conn: &mut PgConnection,
-        payment: &Outgoing,
-        attempt: i32,
-        outcome: &Outcome,
-    ) -> Result<(), sqlx::Error> {
-        // An unknown outcome already recorded is not recorded again on every pass.
-        if outcome.status == "unknown" && payment.bank_status.as_deref() == Some("unknown") {
-            return Ok(());
-        }
-        let event = NewEvent::new(&proto::PaymentOutcomeRecorded {
-            payment_key: payment.payment_key.clone(),
-            attempt,
-            outcome: outcome.status.to_string(),
-            bank_reference: outcome.reference.clone(),
-            reason: outcome.reason.clone(),
-            entitlement_id: payment.entitlement_id.to_string(),
-            case_id: payment.case_id.to_string(),
-        })
-        .for_case(payment.case_id);
-        self.store
-            .append(
-                &mut *conn,
-                &format!("entitlement-{}", payment.entitlement_id),
-                ExpectedVersion::Any,
-                vec![event],
-            )
-            .await
-            .map_err(store_error)?;
-        sqlx::query(
-            "UPDATE payment_instructions
-             SET bank_status = $2, bank_reference = NULLIF($3, ''), bank_reason = NULLIF($4, ''), bank_updated_at = $5
-             WHERE payment_key = $1",
-        )
-        .bind(&payment.payment_key)
-        .bind(outcome.status)
-        .bind(&outcome.reference)
-        .bind(&outcome.reason)
-        .bind(Utc::now())
-        .execute(&mut *conn)
-        .await?;
-        tracing::info!(
-            payment.key = %payment.payment_key,
-            attempt,
-            outcome = outcome.status,
-            bank.reference = %outcome.reference,
-            "payment outcome recorded"
-        );
         Ok(())
     }
 
@@ -309,6 +268,67 @@ impl Disbursement {
             Err(_) => None,
         }
     }
+}
+
+/// A payment's outcome at the bank, as the sender or a reconciliation learnt it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BankOutcome<'a> {
+    pub payment_key: &'a str,
+    pub entitlement_id: Uuid,
+    pub case_id: Uuid,
+    pub attempt: i32,
+    /// `settled`, `failed`, `reversed` or `unknown`.
+    pub status: &'a str,
+    pub reference: &'a str,
+    pub reason: &'a str,
+}
+
+/// Records a payment's outcome at the bank: `PaymentOutcomeRecorded` on its entitlement's
+/// stream and the payment's bank columns, in `conn`'s transaction.
+pub(crate) async fn record_bank_outcome(
+    store: &slrt_eventstore::EventStore,
+    conn: &mut PgConnection,
+    outcome: &BankOutcome<'_>,
+) -> Result<(), sqlx::Error> {
+    let event = NewEvent::new(&proto::PaymentOutcomeRecorded {
+        payment_key: outcome.payment_key.to_string(),
+        attempt: outcome.attempt,
+        outcome: outcome.status.to_string(),
+        bank_reference: outcome.reference.to_string(),
+        reason: outcome.reason.to_string(),
+        entitlement_id: outcome.entitlement_id.to_string(),
+        case_id: outcome.case_id.to_string(),
+    })
+    .for_case(outcome.case_id);
+    store
+        .append(
+            &mut *conn,
+            &format!("entitlement-{}", outcome.entitlement_id),
+            ExpectedVersion::Any,
+            vec![event],
+        )
+        .await
+        .map_err(store_error)?;
+    sqlx::query(
+        "UPDATE payment_instructions
+         SET bank_status = $2, bank_reference = NULLIF($3, ''), bank_reason = NULLIF($4, ''), bank_updated_at = $5
+         WHERE payment_key = $1",
+    )
+    .bind(outcome.payment_key)
+    .bind(outcome.status)
+    .bind(outcome.reference)
+    .bind(outcome.reason)
+    .bind(Utc::now())
+    .execute(&mut *conn)
+    .await?;
+    tracing::info!(
+        payment.key = %outcome.payment_key,
+        attempt = outcome.attempt,
+        outcome = outcome.status,
+        bank.reference = %outcome.reference,
+        "payment outcome recorded"
+    );
+    Ok(())
 }
 
 fn store_error(error: slrt_eventstore::AppendError) -> sqlx::Error {

@@ -212,11 +212,6 @@ impl WorkingCalendar {
         !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !self.holidays.contains_key(&date)
     }
 
-    /// The holiday on `date`, if it is one.
-    pub fn holiday(&self, date: NaiveDate) -> Option<&str> {
-        self.holidays.get(&date).map(String::as_str)
-    }
-
     pub fn local_date(&self, time: DateTime<Utc>) -> NaiveDate {
         time.with_timezone(&self.zone).date_naive()
     }
@@ -430,14 +425,6 @@ pub enum SlaState {
 }
 
 impl SlaState {
-    pub const ALL: [Self; 5] = [
-        Self::OnTrack,
-        Self::ResponseOverdue,
-        Self::ResolutionOverdue,
-        Self::Met,
-        Self::Missed,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OnTrack => "on_track",
@@ -514,11 +501,6 @@ impl Sla {
             self.calendar
                 .deadline(due_at - TimeDelta::microseconds(1), step.after_working_days),
         )
-    }
-
-    /// Whether a clock due at `due_at` is late at `now`.
-    pub fn is_late(due_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        now >= due_at
     }
 }
 

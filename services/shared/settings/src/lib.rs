@@ -174,13 +174,51 @@ impl CommonSettings {
 /// Reads an optional URL of another service's gRPC endpoint, e.g. `SLRT_ELIGIBILITY_GRPC_URL`.
 pub fn peer_grpc_url(lookup: impl Fn(&str) -> Option<String>, peer: Service) -> Result<String, SettingsError> {
     let variable = format!("{}GRPC_URL", peer.env_prefix());
-    match lookup(&variable) {
-        None => Ok(format!("http://127.0.0.1:{}", peer.default_grpc_port())),
+    grpc_url(
+        &lookup,
+        &variable,
+        &format!("http://127.0.0.1:{}", peer.default_grpc_port()),
+    )
+}
+
+/// Reads an optional gRPC endpoint URL from `variable` (another service's, or an outside
+/// system's such as the paying bank), `default` when unset.
+pub fn grpc_url(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &str,
+    default: &str,
+) -> Result<String, SettingsError> {
+    match lookup(variable) {
+        None => Ok(default.to_string()),
         Some(url) if url.starts_with("http://") || url.starts_with("https://") => Ok(url),
         Some(url) => Err(SettingsError {
-            variable,
+            variable: variable.to_string(),
             reason: format!("expected an http:// or https:// URL, found {url:?}"),
         }),
+    }
+}
+
+/// Reads an optional duration in whole milliseconds from `variable`, within `range`;
+/// `default_ms` when unset or blank.
+pub fn millis_between(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &str,
+    default_ms: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, SettingsError> {
+    match lookup(variable).filter(|text| !text.trim().is_empty()) {
+        None => Ok(Duration::from_millis(default_ms)),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(ms) if range.contains(&ms) => Ok(Duration::from_millis(ms)),
+            _ => Err(SettingsError {
+                variable: variable.to_string(),
+                reason: format!(
+                    "{text:?} is not a number of milliseconds between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        },
     }
 }
 
@@ -215,6 +253,27 @@ mod tests {
     fn settings(vars: &[(&str, &str)]) -> Result<CommonSettings, SettingsError> {
         let env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         CommonSettings::from_lookup(Service::Referral, |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn a_duration_in_milliseconds_is_read_within_its_range_or_refused_naming_the_variable() {
+        let lookup = |value: &'static str| move |_: &str| Some(value.to_string());
+        assert_eq!(
+            millis_between(&lookup("250"), "X_MS", 1000, 10..=60_000).ok(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            millis_between(&lookup(" "), "X_MS", 1000, 10..=60_000).ok(),
+            Some(Duration::from_millis(1000))
+        );
+        let error = millis_between(&lookup("5"), "X_MS", 1000, 10..=60_000).err();
+        assert_eq!(
+            error.map(|e| (e.variable, e.reason)),
+            Some((
+                "X_MS".to_string(),
+                "\"5\" is not a number of milliseconds between 10 and 60000".to_string()
+            ))
+        );
     }
 
     #[test]
