@@ -189,6 +189,7 @@ fn case_opened(nik: &str, full_name: &str, region_code: &str, categories: &[&str
         opened_by: "fo-test".to_string(),
         warnings: vec![],
         screening: None,
+        complaint: None,
     }
 }
 

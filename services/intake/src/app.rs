@@ -131,6 +131,8 @@ impl Intake {
             opened_by: command.opened_by.clone(),
             warnings: command.warnings.clone(),
             screening: Some(screening.clone()),
+            // Complaints are not taken yet: every case is an application.
+            complaint: None,
         };
         let event = NewEvent::new(&opened).for_case(case_id);
         let recorded = self
