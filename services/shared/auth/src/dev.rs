@@ -1,0 +1,89 @@
+//! The local stack's own identity provider, in miniature: an Ed25519 key pair, its JWKS, and
+//! tokens minted with it. For development, tests and training only; a deployment verifies
+//! the regency's identity provider's tokens and holds no signing key at all.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+
+/// A generated key pair: the private key as PKCS#8 PEM, the public key as a JWKS document.
+#[derive(Debug, Clone)]
+pub struct DevKeys {
+    pub kid: String,
+    pub signing_key_pem: String,
+    pub jwks_json: String,
+}
+
+impl DevKeys {
+    /// A fresh key pair from the operating system's randomness.
+    pub fn generate(kid: &str) -> Result<DevKeys, String> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|error| format!("no randomness for a key: {error}"))?;
+        let signing = SigningKey::from_bytes(&seed);
+        let pem = signing
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|error| format!("cannot encode the key: {error}"))?;
+        let public = URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes());
+        let jwks = serde_json::json!({
+            "keys": [{ "kty": "OKP", "crv": "Ed25519", "x": public, "kid": kid, "alg": "EdDSA", "use": "sig" }]
+        });
+        Ok(DevKeys {
+            kid: kid.to_string(),
+            signing_key_pem: pem.to_string(),
+            jwks_json: jwks.to_string(),
+        })
+    }
+}
+
+/// The claims of a minted token. Every field is written as given, so tests can mint
+/// expired, premature, foreign and malformed tokens as well as good ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub roles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opd: Option<String>,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+/// Signs tokens with a development key.
+pub struct Minter {
+    kid: String,
+    key: EncodingKey,
+}
+
+impl std::fmt::Debug for Minter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Minter").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl Minter {
+    pub fn from_pem(kid: &str, signing_key_pem: &str) -> Result<Minter, String> {
+        let key = EncodingKey::from_ed_pem(signing_key_pem.as_bytes())
+            .map_err(|error| format!("not an Ed25519 PKCS#8 PEM key: {error}"))?;
+        Ok(Minter {
+            kid: kid.to_string(),
+            key,
+        })
+    }
+
+    /// Signs any claims: [`TokenClaims`] for real use, other shapes to test refusals.
+    pub fn mint(&self, claims: &impl Serialize) -> Result<String, String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key).map_err(|error| format!("cannot sign the token: {error}"))
+    }
+}
