@@ -8,9 +8,10 @@
 //!   birth date (day +40 for women), serial from 0001; a NIK that disagrees with what a person
 //!   declares is a [`NikWarning`], never a rejection;
 //! - the KK (family card) number rules ([`KkNumber`]);
-//! - [`Sex`] as written on forms (`M`/`F`, or `L`/`P`).
+//! - [`Sex`] as written on forms (`M`/`F`, or `L`/`P`);
+//! - keyed NIK tokens ([`NikTokenizer`]): how services match a person without the NIK.
 //!
-//! It does not own matching people across records (name normalisation, keyed NIK tokens), the
+//! It does not own matching people across records by name (normalisation, scoring), the
 //! BPS region crosswalk, or any I/O: every function here is pure apart from reading the clock
 //! in [`today_in_indonesia`] and the `parse` shorthands that call it.
 //!
@@ -23,9 +24,11 @@ mod kk;
 mod nik;
 mod region;
 mod sex;
+mod token;
 
 pub use calendar::today_in_indonesia;
 pub use kk::{KkNumber, KkNumberError};
 pub use nik::{Nik, NikError, NikWarning};
 pub use region::{RegionCode, RegionCodeError, RegionLevel, Regions};
 pub use sex::{Sex, SexError};
+pub use token::{MIN_KEY_BYTES, NikTokenizer, TokenKeyError};
