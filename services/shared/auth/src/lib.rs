@@ -14,6 +14,7 @@
 
 pub mod dev;
 mod extract;
+pub mod grpc;
 mod principal;
 mod verifier;
 

@@ -24,10 +24,17 @@ pub enum Role {
     Auditor,
     /// Operates the system (settings, keys, clocks); sees no personal data by this role.
     Administrator,
+    /// An agency's own system integrating over gRPC (client credentials); acts for its OPD.
+    OpdSystem,
+    /// An evidence feed (civil registry, vehicle registry, payroll, the social registry);
+    /// the token's `opd` names the supplying agency.
+    DataFeed,
+    /// One of this system's own services calling another.
+    Service,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 10] = [
         Role::DeskOperator,
         Role::BackOffice,
         Role::Coordinator,
@@ -35,6 +42,9 @@ impl Role {
         Role::OpdOfficer,
         Role::Auditor,
         Role::Administrator,
+        Role::OpdSystem,
+        Role::DataFeed,
+        Role::Service,
     ];
 
     pub fn code(self) -> &'static str {
@@ -46,11 +56,19 @@ impl Role {
             Role::OpdOfficer => "opd_officer",
             Role::Auditor => "auditor",
             Role::Administrator => "administrator",
+            Role::OpdSystem => "opd_system",
+            Role::DataFeed => "data_feed",
+            Role::Service => "service",
         }
     }
 
     pub fn parse(code: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|role| role.code() == code)
+    }
+
+    /// Roles that act for one agency, and so need an `opd` in the token.
+    fn needs_opd(self) -> bool {
+        matches!(self, Role::OpdOfficer | Role::OpdSystem | Role::DataFeed)
     }
 
     /// Roles whose work is bounded by an area, and so need a region in the token.
@@ -79,8 +97,8 @@ pub enum ScopeError {
     MissingRegion(Role),
     #[error("region: {0:?} is not a dotted Kemendagri code (e.g. \"33.75\" or \"33.75.01.1002\")")]
     BadRegion(String),
-    #[error("opd: the opd_officer role acts for one agency, and the token names none")]
-    MissingOpd,
+    #[error("opd: the {0} role acts for one agency, and the token names none")]
+    MissingOpd(Role),
     #[error("opd: {0:?} is not an agency code (capital letters, digits and '-')")]
     BadOpd(String),
 }
@@ -134,8 +152,10 @@ impl Principal {
         {
             return Err(ScopeError::BadOpd(code.clone()));
         }
-        if roles.contains(&Role::OpdOfficer) && opd.is_none() {
-            return Err(ScopeError::MissingOpd);
+        if let Some(role) = roles.iter().copied().find(|role| role.needs_opd())
+            && opd.is_none()
+        {
+            return Err(ScopeError::MissingOpd(role));
         }
         Ok(Principal {
             subject,
@@ -226,7 +246,15 @@ mod tests {
             principal(&["desk_operator"], None, None),
             Err(ScopeError::MissingRegion(Role::DeskOperator))
         );
-        assert_eq!(principal(&["opd_officer"], None, None), Err(ScopeError::MissingOpd));
+        assert_eq!(
+            principal(&["opd_officer"], None, None),
+            Err(ScopeError::MissingOpd(Role::OpdOfficer))
+        );
+        assert_eq!(
+            principal(&["opd_system"], None, None),
+            Err(ScopeError::MissingOpd(Role::OpdSystem))
+        );
+        assert!(principal(&["service"], None, None).is_ok());
         assert!(principal(&["opd_officer"], None, Some("DINSOS")).is_ok());
         assert!(principal(&["auditor"], None, None).is_ok());
     }
