@@ -39,6 +39,13 @@ impl DevKeys {
     }
 }
 
+/// A fresh NIK token key (32 random bytes, hexadecimal), as `SLRT_PII_KEY_FILE` holds it.
+pub fn pii_key_hex() -> Result<String, String> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|error| format!("no randomness for a key: {error}"))?;
+    Ok(key.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
 /// The claims of a minted token. Every field is written as given, so tests can mint
 /// expired, premature, foreign and malformed tokens as well as good ones.
 #[derive(Debug, Clone, Serialize)]

@@ -16,6 +16,7 @@ pub mod dev;
 mod extract;
 pub mod grpc;
 mod principal;
+pub mod settings;
 mod verifier;
 
 pub use principal::{Principal, Role, ScopeError};

@@ -9,6 +9,8 @@
 //!   `SLRT_TANSU_BIN`, else found on PATH), which the test may stop and start again.
 //!
 //! - [`publish`]: puts an event on a topic as another service would, to drive a consumer.
+//! - [`identity`]: a development identity provider whose tokens the services under test
+//!   verify, and the settings that point them at it.
 //!
 //! `make test` starts the shared PostgreSQL and broker before running the suites.
 
@@ -16,6 +18,10 @@
     clippy::expect_used,
     reason = "test support: a failure here should stop the test loudly"
 )]
+
+pub mod identity;
+
+pub use identity::identity;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -27,8 +27,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Writes a new Ed25519 signing key (signing-key.pem, readable by the owner only) and its
-    /// public key set (jwks.json) into DIR; an existing key is kept unless --force.
+    /// Writes a new Ed25519 signing key (signing-key.pem, readable by the owner only), its
+    /// public key set (jwks.json) and a NIK token key (pii-key.hex, owner only) into DIR; an
+    /// existing key set is kept unless --force.
     Keygen {
         #[arg(long)]
         dir: PathBuf,
@@ -88,7 +89,14 @@ fn run(cli: Cli) -> Result<(), String> {
             write_private(&key_path, &keys.signing_key_pem)?;
             let jwks_path = dir.join("jwks.json");
             std::fs::write(&jwks_path, &keys.jwks_json).map_err(|e| format!("{}: {e}", jwks_path.display()))?;
-            println!("wrote {} and {}", key_path.display(), jwks_path.display());
+            let pii_path = dir.join("pii-key.hex");
+            write_private(&pii_path, &slrt_auth::dev::pii_key_hex()?)?;
+            println!(
+                "wrote {}, {} and {}",
+                key_path.display(),
+                jwks_path.display(),
+                pii_path.display()
+            );
             Ok(())
         }
         Command::Mint {

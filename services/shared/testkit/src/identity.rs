@@ -1,0 +1,76 @@
+//! The identity provider tests use: one development key set per test process, written to a
+//! temporary folder, whose settings a service under test reads and whose tokens the test
+//! presents, exactly as a deployment's provider and clients would.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use slrt_auth::dev::{DevKeys, Minter, TokenClaims, pii_key_hex};
+use slrt_auth::settings::{AUDIENCE, ISSUER, JWKS_FILE, PII_KEY_FILE};
+
+pub const TEST_ISSUER: &str = "https://sso.slrt.test/realms/slrt";
+pub const TEST_AUDIENCE: &str = "slrt-api";
+
+#[derive(Debug)]
+pub struct TestIdentity {
+    pub dir: PathBuf,
+    minter: Minter,
+}
+
+/// The process's test identity provider, made on first use.
+pub fn identity() -> &'static TestIdentity {
+    static IDENTITY: OnceLock<TestIdentity> = OnceLock::new();
+    IDENTITY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("slrt-test-identity-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("temporary folder for test keys");
+        let keys = DevKeys::generate("test-1").expect("test key pair");
+        std::fs::write(dir.join("jwks.json"), &keys.jwks_json).expect("write the test key set");
+        std::fs::write(dir.join("pii-key.hex"), pii_key_hex().expect("test NIK key")).expect("write the NIK key");
+        let minter = Minter::from_pem("test-1", &keys.signing_key_pem).expect("test signing key");
+        TestIdentity { dir, minter }
+    })
+}
+
+impl TestIdentity {
+    /// The settings a service under test needs to verify this provider's tokens.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (JWKS_FILE, self.dir.join("jwks.json").display().to_string()),
+            (ISSUER, TEST_ISSUER.to_string()),
+            (AUDIENCE, TEST_AUDIENCE.to_string()),
+            (PII_KEY_FILE, self.dir.join("pii-key.hex").display().to_string()),
+        ]
+    }
+
+    /// A token valid for an hour for `subject` with `roles`, acting within `region` or for
+    /// agency `opd`.
+    pub fn token(&self, subject: &str, roles: &[&str], region: Option<&str>, opd: Option<&str>) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_secs() as i64;
+        self.mint(&TokenClaims {
+            iss: TEST_ISSUER.to_string(),
+            aud: TEST_AUDIENCE.to_string(),
+            sub: subject.to_string(),
+            name: String::new(),
+            roles: roles.iter().map(|role| role.to_string()).collect(),
+            region: region.map(str::to_string),
+            opd: opd.map(str::to_string),
+            iat: now - 5,
+            nbf: now - 5,
+            exp: now + 3600,
+        })
+    }
+
+    /// Signs any claims with the provider's key, to test refusals.
+    pub fn mint(&self, claims: &impl serde::Serialize) -> String {
+        self.minter.mint(claims).expect("sign a test token")
+    }
+
+    /// `Bearer <token>`, for an Authorization header.
+    pub fn bearer(&self, subject: &str, roles: &[&str], region: Option<&str>, opd: Option<&str>) -> String {
+        format!("Bearer {}", self.token(subject, roles, region, opd))
+    }
+}
