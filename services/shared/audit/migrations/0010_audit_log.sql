@@ -13,8 +13,9 @@ CREATE TABLE audit_log (
     action        TEXT        NOT NULL,
     -- What it was done to, e.g. "case/0190…", "household/H-33750100231".
     resource      TEXT        NOT NULL,
-    -- Keyed token (HMAC) of the NIK of the person whose data was touched; never the NIK.
-    subject_token TEXT,
+    -- Keyed tokens (HMAC) of the NIKs of the people whose data was touched, comma-separated
+    -- in the order hashed; never a NIK. Indexed one per row in audit_log_subjects.
+    subjects      TEXT        NOT NULL,
     -- Why (the purpose the caller declared), required for reads of personal data.
     purpose       TEXT,
     -- allowed | denied | not_found
@@ -25,7 +26,12 @@ CREATE TABLE audit_log (
     hash          BYTEA       NOT NULL UNIQUE
 );
 
-CREATE INDEX audit_log_subject ON audit_log (subject_token, seq) WHERE subject_token IS NOT NULL;
+-- Whose data each entry touched, for a person's access report. Written with the entry.
+CREATE TABLE audit_log_subjects (
+    subject_token TEXT   NOT NULL,
+    seq           BIGINT NOT NULL REFERENCES audit_log (seq),
+    PRIMARY KEY (subject_token, seq)
+);
 CREATE INDEX audit_log_actor ON audit_log (actor, seq);
 
 CREATE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -41,4 +47,12 @@ CREATE TRIGGER audit_log_no_update_or_delete
 
 CREATE TRIGGER audit_log_no_truncate
     BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change();
+
+CREATE TRIGGER audit_log_subjects_no_update_or_delete
+    BEFORE UPDATE OR DELETE ON audit_log_subjects
+    FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change();
+
+CREATE TRIGGER audit_log_subjects_no_truncate
+    BEFORE TRUNCATE ON audit_log_subjects
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change();

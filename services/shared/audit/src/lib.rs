@@ -66,8 +66,9 @@ pub struct AuditRecord {
     pub actor_roles: Vec<String>,
     pub action: String,
     pub resource: String,
-    /// Keyed token of the NIK of the person concerned, when a person is concerned.
-    pub subject_token: Option<String>,
+    /// Keyed tokens of the NIKs of the people whose data was read or changed (one for a
+    /// case, one per person listed for a list); empty when no person is concerned.
+    pub subjects: Vec<String>,
     pub purpose: Option<String>,
     pub outcome: Outcome,
     /// Anything else worth keeping (filters used, fields changed); never a NIK in clear.
@@ -83,7 +84,7 @@ pub struct AuditEntry {
     pub actor_roles: Vec<String>,
     pub action: String,
     pub resource: String,
-    pub subject_token: Option<String>,
+    pub subjects: Vec<String>,
     pub purpose: Option<String>,
     pub outcome: Outcome,
     pub detail: String,
@@ -107,6 +108,10 @@ pub async fn record(conn: &mut PgConnection, record: &AuditRecord) -> Result<Aud
     // Microseconds: what PostgreSQL keeps, so the hash can be recomputed from the row.
     let recorded_at = Utc::now().trunc_subsecs(6);
     let roles = record.actor_roles.join(",");
+    let mut subjects = record.subjects.clone();
+    subjects.sort();
+    subjects.dedup();
+    let subjects_text = subjects.join(",");
     let detail = record.detail.to_string();
     let fields = Fields {
         seq,
@@ -115,14 +120,14 @@ pub async fn record(conn: &mut PgConnection, record: &AuditRecord) -> Result<Aud
         actor_roles: &roles,
         action: &record.action,
         resource: &record.resource,
-        subject_token: record.subject_token.as_deref(),
+        subjects: &subjects_text,
         purpose: record.purpose.as_deref(),
         outcome: record.outcome.as_str(),
         detail: &detail,
     };
     let hash = fields.hash(&prev_hash);
     sqlx::query(
-        "INSERT INTO audit_log (seq, recorded_at, actor, actor_roles, action, resource, subject_token, purpose, \
+        "INSERT INTO audit_log (seq, recorded_at, actor, actor_roles, action, resource, subjects, purpose, \
          outcome, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(seq)
@@ -131,7 +136,7 @@ pub async fn record(conn: &mut PgConnection, record: &AuditRecord) -> Result<Aud
     .bind(&roles)
     .bind(&record.action)
     .bind(&record.resource)
-    .bind(record.subject_token.as_deref())
+    .bind(&subjects_text)
     .bind(record.purpose.as_deref())
     .bind(record.outcome.as_str())
     .bind(&detail)
@@ -139,6 +144,13 @@ pub async fn record(conn: &mut PgConnection, record: &AuditRecord) -> Result<Aud
     .bind(hash.as_slice())
     .execute(&mut *conn)
     .await?;
+    if !subjects.is_empty() {
+        sqlx::query("INSERT INTO audit_log_subjects (subject_token, seq) SELECT unnest($1::text[]), $2")
+            .bind(&subjects)
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(AuditEntry {
         seq,
         recorded_at,
@@ -146,7 +158,7 @@ pub async fn record(conn: &mut PgConnection, record: &AuditRecord) -> Result<Aud
         actor_roles: record.actor_roles.clone(),
         action: record.action.clone(),
         resource: record.resource.clone(),
-        subject_token: record.subject_token.clone(),
+        subjects,
         purpose: record.purpose.clone(),
         outcome: record.outcome,
         detail,
@@ -172,7 +184,7 @@ struct Fields<'a> {
     actor_roles: &'a str,
     action: &'a str,
     resource: &'a str,
-    subject_token: Option<&'a str>,
+    subjects: &'a str,
     purpose: Option<&'a str>,
     outcome: &'a str,
     detail: &'a str,
@@ -184,10 +196,9 @@ impl Fields<'_> {
         digest.update(prev_hash);
         digest.update(self.seq.to_be_bytes());
         digest.update(self.recorded_at.timestamp_micros().to_be_bytes());
-        for text in [self.actor, self.actor_roles, self.action, self.resource] {
+        for text in [self.actor, self.actor_roles, self.action, self.resource, self.subjects] {
             put_text(&mut digest, Some(text));
         }
-        put_text(&mut digest, self.subject_token);
         put_text(&mut digest, self.purpose);
         put_text(&mut digest, Some(self.outcome));
         put_text(&mut digest, Some(self.detail));
@@ -231,7 +242,7 @@ pub async fn verify_chain(pool: &PgPool) -> Result<ChainReport, sqlx::Error> {
     let mut head = None;
     loop {
         let rows = sqlx::query(
-            "SELECT seq, recorded_at, actor, actor_roles, action, resource, subject_token, purpose, outcome, detail, \
+            "SELECT seq, recorded_at, actor, actor_roles, action, resource, subjects, purpose, outcome, detail, \
              prev_hash, hash FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2",
         )
         .bind(expected_seq)
@@ -269,7 +280,7 @@ pub async fn verify_chain(pool: &PgPool) -> Result<ChainReport, sqlx::Error> {
             let actor_roles: String = row.try_get("actor_roles")?;
             let action: String = row.try_get("action")?;
             let resource: String = row.try_get("resource")?;
-            let subject_token: Option<String> = row.try_get("subject_token")?;
+            let subjects: String = row.try_get("subjects")?;
             let purpose: Option<String> = row.try_get("purpose")?;
             let outcome: String = row.try_get("outcome")?;
             let detail: String = row.try_get("detail")?;
@@ -280,7 +291,7 @@ pub async fn verify_chain(pool: &PgPool) -> Result<ChainReport, sqlx::Error> {
                 actor_roles: &actor_roles,
                 action: &action,
                 resource: &resource,
-                subject_token: subject_token.as_deref(),
+                subjects: &subjects,
                 purpose: purpose.as_deref(),
                 outcome: &outcome,
                 detail: &detail,
@@ -332,10 +343,10 @@ pub const MAX_PAGE: i64 = 500;
 pub async fn query(pool: &PgPool, filter: &AuditQuery) -> Result<Vec<AuditEntry>, sqlx::Error> {
     let limit = filter.limit.clamp(1, MAX_PAGE);
     let rows = sqlx::query(
-        "SELECT seq, recorded_at, actor, actor_roles, action, resource, subject_token, purpose, outcome, detail, \
+        "SELECT seq, recorded_at, actor, actor_roles, action, resource, subjects, purpose, outcome, detail, \
          prev_hash, hash FROM audit_log \
          WHERE ($1::text IS NULL OR actor = $1) \
-           AND ($2::text IS NULL OR subject_token = $2) \
+           AND ($2::text IS NULL OR seq IN (SELECT seq FROM audit_log_subjects WHERE subject_token = $2)) \
            AND ($3::text IS NULL OR resource = $3 OR starts_with(resource, $3 || '/')) \
            AND ($4::text IS NULL OR action = $4) \
            AND ($5::text IS NULL OR outcome = $5) \
@@ -370,7 +381,10 @@ fn entry_of(row: &sqlx::postgres::PgRow) -> Result<AuditEntry, sqlx::Error> {
         actor_roles: roles.split(',').filter(|r| !r.is_empty()).map(str::to_string).collect(),
         action: row.try_get("action")?,
         resource: row.try_get("resource")?,
-        subject_token: row.try_get("subject_token")?,
+        subjects: {
+            let text: String = row.try_get("subjects")?;
+            text.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+        },
         purpose: row.try_get("purpose")?,
         // The table's CHECK admits only the three values.
         outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Denied),
