@@ -69,7 +69,12 @@ async fn the_log_refuses_updates_deletes_and_truncation() {
             .execute(&pool)
             .await
             .expect_err("the log is append-only");
-        assert!(error.to_string().contains("append-only"), "{statement}: {error}");
+        // TRUNCATE meets the subjects table's foreign key before the trigger; either refuses.
+        let text = error.to_string();
+        assert!(
+            text.contains("append-only") || text.contains("cannot truncate"),
+            "{statement}: {text}"
+        );
     }
     assert_eq!(verify_chain(&pool).await.expect("verified").entries, 1);
 }
