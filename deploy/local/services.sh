@@ -13,6 +13,32 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # Not SLRT_-prefixed: the services read their settings from SLRT_* variables.
 READY_TIMEOUT="${SERVICES_READY_TIMEOUT:-60}"
 
+# The local stack's own identity provider: a development key set, the NIK token key, and
+# tokens for the people of the README's walk-through. A deployment mounts its provider's key
+# set and its managed NIK key instead (README, "Keys and certificates").
+AUTH="$STATE/auth"
+DEV_ISSUER="https://sso.slrt.local/realms/slrt"
+
+# dev_identity BINDIR: the key set (kept across runs) and fresh tokens, valid for a week.
+dev_identity() {
+    local token="$1/slrt-token"
+    [[ -x "$token" ]] || die "$token was not built"
+    "$token" keygen --dir "$AUTH" >/dev/null
+    mkdir -p "$AUTH/tokens"
+    chmod 700 "$AUTH" "$AUTH/tokens"
+    mint() {
+        local file="$AUTH/tokens/$1.token"
+        shift
+        ( umask 077 && "$token" mint --dir "$AUTH" --issuer "$DEV_ISSUER" --ttl-minutes 10080 "$@" >"$file" )
+    }
+    mint dinsos-officer --subject petugas.dinsos --name "Petugas Dinas Sosial" --role opd_officer --opd DINSOS
+    mint dinkes-officer --subject petugas.dinkes --name "Petugas Dinas Kesehatan" --role opd_officer --opd DINKES
+    mint supervisor --subject manajer.slrt --name "Manajer SLRT" --role supervisor --region 33.75
+    mint auditor --subject inspektorat.1 --name "Auditor Inspektorat" --role auditor
+    mint administrator --subject admin.slrt --role administrator
+    info "development tokens in $AUTH/tokens (valid 7 days; renewed by every 'up')"
+}
+
 # slrt-intake -> SLRT_INTAKE_DATABASE_URL
 database_url_var() {
     local name="${1#slrt-}"
@@ -38,7 +64,7 @@ up() {
         die "PostgreSQL (127.0.0.1:$PG_PORT) or the broker (127.0.0.1:$KAFKA_PORT) is down; run deploy/local/infra.sh up (or make run)"
     fi
 
-    local packages=(-p "$BANK")
+    local packages=(-p "$BANK" -p slrt-auth)
     for entry in "${SERVICES[@]}"; do
         read -r name _ <<<"$entry"
         packages+=(-p "$name")
@@ -49,6 +75,7 @@ up() {
     local bindir="${CARGO_TARGET_DIR:-$ROOT/target}/$profile"
     [[ "$bindir" == /* ]] || bindir="$ROOT/$bindir"
     mkdir -p "$LOGS" "$PIDS"
+    dev_identity "$bindir"
     start_bank "$bindir"
 
     for entry in "${SERVICES[@]}"; do
@@ -75,6 +102,9 @@ up() {
             SLRT_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
             "$(database_url_var "$name")=postgres://$PG_SUPERUSER@127.0.0.1:$PG_PORT/${name//-/_}" \
             SLRT_LOG_FORMAT=json \
+            SLRT_AUTH_JWKS_FILE="$AUTH/jwks.json" \
+            SLRT_AUTH_ISSUER="$DEV_ISSUER" \
+            SLRT_PII_KEY_FILE="$AUTH/pii-key.hex" \
             setsid nohup bash -c 'echo $$ >"$1"; shift; cd "$1"; shift; exec "$@"' _ \
             "$PIDS/$name.pid" "$ROOT" "$bin" </dev/null >>"$log" 2>&1 &
         started+=("$name")

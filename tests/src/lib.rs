@@ -147,7 +147,7 @@ impl Stack {
         for name in SERVICES {
             let upper = name.to_ascii_uppercase();
             let (http_port, grpc_port) = ports[name];
-            let env = vec![
+            let mut env = vec![
                 (format!("SLRT_{upper}_HTTP_ADDR"), format!("127.0.0.1:{http_port}")),
                 (format!("SLRT_{upper}_GRPC_ADDR"), format!("127.0.0.1:{grpc_port}")),
                 (
@@ -163,6 +163,13 @@ impl Stack {
                 ("SLRT_RELAY_POLL_MS".to_string(), "200".to_string()),
                 ("SLRT_LOG_FORMAT".to_string(), "json".to_string()),
             ];
+            // Every service verifies tokens of the tests' identity provider.
+            env.extend(
+                slrt_testkit::identity()
+                    .env()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value)),
+            );
             let mut process = ServiceProcess {
                 name,
                 http_port,

@@ -35,11 +35,13 @@ fn darto_asks_for_cash_and_documents() -> Value {
     })
 }
 
+/// The request as an officer of agency `opd` sends it: with a token naming the agency.
 fn with_opd<T>(opd: &str, traceparent: Option<&str>, message: T) -> tonic::Request<T> {
+    let token = slrt_testkit::identity().token(&format!("officer-{opd}"), &["opd_officer"], None, Some(opd));
     let mut request = tonic::Request::new(message);
     request
         .metadata_mut()
-        .insert("x-slrt-opd", MetadataValue::try_from(opd).unwrap());
+        .insert("authorization", MetadataValue::try_from(format!("Bearer {token}")).unwrap());
     if let Some(traceparent) = traceparent {
         request
             .metadata_mut()

@@ -25,8 +25,6 @@ use crate::domain::{
 use crate::projections::{self, ReferralRecord};
 
 /// The metadata key naming the calling agency on the OPD gRPC API.
-pub const OPD_METADATA: &str = "x-slrt-opd";
-
 /// Largest page any list answers.
 pub const MAX_PAGE: i64 = 500;
 
@@ -56,6 +54,8 @@ pub struct Referrals {
     pub sla: Arc<Sla>,
     /// The time deadlines are set and judged by.
     pub clock: Clock,
+    /// Keyed NIK tokens, for the audit log's subjects.
+    pub nik_tokens: slrt_identity::NikTokenizer,
 }
 
 /// Recording failed: the store refused the append, or the read model could not follow.
@@ -107,25 +107,6 @@ pub struct Loaded {
 }
 
 impl Referrals {
-    /// The calling agency, from the `x-slrt-opd` value it sent: one the routing table lists.
-    pub fn authenticate(&self, opd: Option<&str>) -> Result<OpdCode, ApiError> {
-        let unauthenticated =
-            |message: String| ApiError::new(ErrorCode::Unauthenticated, message).with_field(OPD_METADATA);
-        let Some(text) = opd.map(str::trim).filter(|text| !text.is_empty()) else {
-            return Err(unauthenticated(
-                "the calling agency is required: send its OPD code, e.g. DINSOS, in this metadata".to_string(),
-            ));
-        };
-        let code = OpdCode::parse(text).map_err(|error| unauthenticated(error.to_string()))?;
-        if self.routing.opd_name(&code).is_none() {
-            return Err(unauthenticated(format!(
-                "{code} is not an agency of routing table {}",
-                self.routing.version()
-            )));
-        }
-        Ok(code)
-    }
-
     /// An agency code a person typed (a transfer's target, a placement): one the routing
     /// table lists.
     pub fn known_opd(&self, field: &'static str, text: &str) -> Result<OpdCode, ApiError> {

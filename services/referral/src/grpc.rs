@@ -1,5 +1,6 @@
 //! The OPD gRPC API (`slrt.referral.v1.OpdReferralService`). Thin: who is calling (the
-//! `x-slrt-opd` metadata), parse, call the use case, map errors through the shared table.
+//! verified token's agency), parse, call the use case, audit, map errors through the shared
+//! table. Mounted behind `slrt_auth::grpc::authenticate`, so every call here has a caller.
 
 use std::pin::Pin;
 
@@ -17,8 +18,11 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use slrt_audit::Outcome;
+use slrt_auth::Principal;
+
 use crate::app::feed::FeedUpdate;
-use crate::app::{OPD_METADATA, Referrals, page_size};
+use crate::app::{Referrals, page_size};
 use crate::domain::{
     AcceptReferral, AcknowledgeReferral, CompleteReferral, OpdCode, ReferralCommand, ReferralStatus, RejectReferral,
     SlaState, StartService, TransferReferral,
@@ -32,23 +36,70 @@ pub struct OpdReferrals {
 }
 
 impl OpdReferrals {
-    fn caller<T>(&self, request: &Request<T>) -> Result<OpdCode, Status> {
-        let value = match request.metadata().get(OPD_METADATA) {
-            None => None,
-            Some(value) => Some(value.to_str().map_err(|_| {
-                ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    "must be an OPD code such as DINSOS, in visible ASCII",
-                )
-                .with_field(OPD_METADATA)
-            })?),
-        };
-        Ok(self.referrals.authenticate(value)?)
+    /// The verified caller and the agency it acts for.
+    fn caller<T>(&self, request: &Request<T>) -> Result<(Principal, OpdCode), Status> {
+        let principal = slrt_auth::grpc::caller(request)?.clone();
+        let opd = self.referrals.agency_of(&principal)?;
+        Ok((principal, opd))
     }
 
-    async fn act(&self, caller_traced: bool, command: ReferralCommand) -> Result<Response<ReferralState>, Status> {
-        let record = self.referrals.act(command, caller_traced).await?;
-        Ok(Response::new(state(record, self.referrals.clock.now())))
+    /// Carries out an agency's command and audits it: the client's data was read and
+    /// changed, or an id outside the agency was tried.
+    async fn act(
+        &self,
+        principal: &Principal,
+        caller_traced: bool,
+        command: ReferralCommand,
+    ) -> Result<Response<ReferralState>, Status> {
+        let action = format!("referral.{}", command.name());
+        let resource = format!("referral/{}", command.referral_id());
+        match self.referrals.act(command, caller_traced).await {
+            Ok(record) => {
+                self.referrals
+                    .audit(
+                        principal,
+                        Some("serving the referral"),
+                        &action,
+                        resource,
+                        &[record.client_nik.as_str()],
+                        Outcome::Allowed,
+                        serde_json::json!({ "status": record.status }),
+                    )
+                    .await?;
+                Ok(Response::new(state(record, self.referrals.clock.now())))
+            }
+            Err(error) => {
+                if error.code == ErrorCode::NotFound {
+                    self.referrals
+                        .audit(
+                            principal,
+                            None,
+                            &action,
+                            resource,
+                            &[],
+                            Outcome::NotFound,
+                            serde_json::json!({}),
+                        )
+                        .await?;
+                }
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// The officer recorded with an agency's action: an officer's own identity; for an
+/// agency's system, the person it names in `actor` (the system vouches for its users),
+/// qualified by the system's client id.
+fn actor_of(principal: &Principal, requested: String) -> String {
+    if principal.has(slrt_auth::Role::OpdOfficer) {
+        return principal.subject.clone();
+    }
+    let requested = requested.trim();
+    if requested.is_empty() {
+        principal.subject.clone()
+    } else {
+        format!("{}/{requested}", principal.subject)
     }
 }
 
@@ -62,7 +113,7 @@ impl OpdReferralService for OpdReferrals {
         &self,
         request: Request<WatchReferralsRequest>,
     ) -> Result<Response<Self::WatchReferralsStream>, Status> {
-        let opd = self.caller(&request)?;
+        let (principal, opd) = self.caller(&request)?;
         let after = request.into_inner().after_cursor;
         let cursor = if after.is_empty() {
             Cursor::START
@@ -76,6 +127,18 @@ impl OpdReferralService for OpdReferrals {
                 )
             })?
         };
+        // One record for the stream; each update carries the agency's own referrals only.
+        self.referrals
+            .audit(
+                &principal,
+                Some("serving referrals"),
+                "referral.watch",
+                format!("opd/{opd}"),
+                &[],
+                Outcome::Allowed,
+                serde_json::json!({ "after_cursor": after }),
+            )
+            .await?;
         let clock = self.referrals.clock.clone();
         let updates =
             tokio_stream::wrappers::ReceiverStream::new(self.referrals.watch(opd, cursor, self.stopped.clone())).map(
@@ -92,7 +155,7 @@ impl OpdReferralService for OpdReferrals {
         &self,
         request: Request<ListOpenReferralsRequest>,
     ) -> Result<Response<ListOpenReferralsResponse>, Status> {
-        let opd = self.caller(&request)?;
+        let (principal, opd) = self.caller(&request)?;
         let request = request.into_inner();
         let limit = page_size("limit", Some(i64::from(request.limit)))?;
         let after = match request.page_token.as_str() {
@@ -105,6 +168,18 @@ impl OpdReferralService for OpdReferrals {
             })?),
         };
         let records = self.referrals.list_open(&opd, after, limit).await?;
+        let niks: Vec<&str> = records.iter().map(|record| record.client_nik.as_str()).collect();
+        self.referrals
+            .audit(
+                &principal,
+                Some("serving referrals"),
+                "referral.list_open",
+                format!("opd/{opd}"),
+                &niks,
+                Outcome::Allowed,
+                serde_json::json!({ "returned": records.len() }),
+            )
+            .await?;
         let next_page_token = if records.len() as i64 == limit {
             records.last().map(|r| r.referral_id.to_string()).unwrap_or_default()
         } else {
@@ -118,30 +193,32 @@ impl OpdReferralService for OpdReferrals {
     }
 
     async fn acknowledge(&self, request: Request<AcknowledgeRequest>) -> Result<Response<ReferralState>, Status> {
-        let opd = self.caller(&request)?;
+        let (principal, opd) = self.caller(&request)?;
         let traced = carries_trace(&request);
         let request = request.into_inner();
         self.act(
+            &principal,
             traced,
             ReferralCommand::Acknowledge(AcknowledgeReferral {
                 referral_id: referral_id(&request.referral_id)?,
                 opd,
-                actor: request.actor,
+                actor: actor_of(&principal, request.actor),
             }),
         )
         .await
     }
 
     async fn accept(&self, request: Request<AcceptRequest>) -> Result<Response<ReferralState>, Status> {
-        let opd = self.caller(&request)?;
+        let (principal, opd) = self.caller(&request)?;
         let traced = carries_trace(&request);
         let request = request.into_inner();
         self.act(
+            &principal,
             traced,
             ReferralCommand::Accept(AcceptReferral {
                 referral_id: referral_id(&request.referral_id)?,
                 opd,
-                actor: request.actor,
+                actor: actor_of(&principal, request.actor),
                 note: request.note,
             }),
         )
@@ -149,15 +226,16 @@ impl OpdReferralService for OpdReferrals {
     }
 
     async fn reject(&self, request: Request<RejectRequest>) -> Result<Response<ReferralState>, Status> {
-        let opd = self.caller(&request)?;
+        let (principal, opd) = self.caller(&request)?;
         let traced = carries_trace(&request);
         let request = request.into_inner();
         self.act(
+            &principal,
             traced,
             ReferralCommand::Reject(RejectReferral {
                 referral_id: referral_id(&request.referral_id)?,
                 opd,
-                actor: request.actor,
+                actor: actor_of(&principal, request.actor),
                 reason: request.reason,
             }),
         )
@@ -165,15 +243,16 @@ impl OpdReferralService for OpdReferrals {
     }
 
     async fn start_service(&self, request: Request<StartServiceRequest>) -> Result<Response<ReferralState>, Status> {
-        let opd = self.caller(&request)?;
+        let (principal, opd) = self.caller(&request)?;
         let traced = carries_trace(&request);
         let request = request.into_inner();
         self.act(
+            &principal,
             traced,
             ReferralCommand::StartService(StartService {
                 referral_id: referral_id(&request.referral_id)?,
                 opd,
-                actor: request.actor,
+                actor: actor_of(&principal, request.actor),
                 note: request.note,
             }),
         )
@@ -181,17 +260,18 @@ impl OpdReferralService for OpdReferrals {
     }
 
     async fn transfer(&self, request: Request<TransferRequest>) -> Result<Response<ReferralState>, Status> {
-        let opd = self.caller(&request)?;
+        let (principal, opd) = self.caller(&request)?;
         let traced = carries_trace(&request);
         let request = request.into_inner();
         let referral_id = referral_id(&request.referral_id)?;
         let to_opd = self.referrals.known_opd("to_opd_code", &request.to_opd_code)?;
         self.act(
+            &principal,
             traced,
             ReferralCommand::Transfer(TransferReferral {
                 referral_id,
                 opd,
-                actor: request.actor,
+                actor: actor_of(&principal, request.actor),
                 to_opd,
                 reason: request.reason,
             }),
@@ -200,15 +280,16 @@ impl OpdReferralService for OpdReferrals {
     }
 
     async fn complete(&self, request: Request<CompleteRequest>) -> Result<Response<ReferralState>, Status> {
-        let opd = self.caller(&request)?;
+        let (principal, opd) = self.caller(&request)?;
         let traced = carries_trace(&request);
         let request = request.into_inner();
         self.act(
+            &principal,
             traced,
             ReferralCommand::Complete(CompleteReferral {
                 referral_id: referral_id(&request.referral_id)?,
                 opd,
-                actor: request.actor,
+                actor: actor_of(&principal, request.actor),
                 successful: request.successful,
                 outcome_code: request.outcome_code,
                 note: request.note,

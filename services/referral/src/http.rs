@@ -11,6 +11,9 @@ use slrt_errors::{ApiError, ErrorBody};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
+use slrt_audit::Outcome;
+
+use crate::access::{AREA_DECIDERS, AREA_READERS, Caller, OPERATORS, require};
 use crate::app::{Referrals, page_size};
 use crate::domain::{OpdCode, ReferralCommand, ReferralStatus, RevokeReferral};
 use crate::grpc::sla_state;
@@ -363,9 +366,11 @@ pub struct ListUnroutedQuery {
     )
 )]
 async fn list_referrals(
+    caller: Caller,
     referrals: web::Data<Referrals>,
     query: web::Query<ListReferralsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    require(&caller.principal, AREA_READERS, "listing referrals")?;
     let query = query.into_inner();
     let opd_code = parse_opd_filter(query.opd.as_deref())?;
     let status = query.status.map(|code| parse_status(&code)).transpose()?;
@@ -385,6 +390,7 @@ async fn list_referrals(
     let limit = parse_limit(query.limit.as_deref())?;
     let after = parse_after(query.after.as_deref())?;
     let filter = ReferralFilter {
+        area: caller.principal.region.clone(),
         opd_code,
         status,
         case_id,
@@ -396,6 +402,18 @@ async fn list_referrals(
     let page = projections::list(&referrals.pool, &filter)
         .await
         .map_err(ApiError::unavailable)?;
+    let niks: Vec<&str> = page.iter().map(|record| record.client_nik.as_str()).collect();
+    referrals
+        .audit(
+            &caller.principal,
+            caller.purpose.as_deref(),
+            "referral.list",
+            "referrals".to_string(),
+            &niks,
+            Outcome::Allowed,
+            serde_json::json!({ "returned": page.len(), "opd": filter.opd_code, "case_id": filter.case_id }),
+        )
+        .await?;
     let next_after = (page.len() as i64 == limit)
         .then(|| page.last().map(|r| r.referral_id))
         .flatten();
@@ -420,16 +438,24 @@ async fn list_referrals(
     )
 )]
 async fn get_referral(
+    caller: Caller,
     referrals: web::Data<Referrals>,
     referral_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    require(&caller.principal, AREA_READERS, "reading a referral")?;
     let referral_id = parse_referral_id(&referral_id.into_inner())?;
-    let Some(record) = projections::find(&referrals.pool, referral_id)
-        .await
-        .map_err(ApiError::unavailable)?
-    else {
-        return Err(ApiError::not_found(format!("referral {referral_id} not found")));
-    };
+    let record = find_in_area(&caller, &referrals, referral_id, "referral.read").await?;
+    referrals
+        .audit(
+            &caller.principal,
+            caller.purpose.as_deref(),
+            "referral.read",
+            format!("referral/{referral_id}"),
+            &[record.client_nik.as_str()],
+            Outcome::Allowed,
+            serde_json::json!({}),
+        )
+        .await?;
     let now = referrals.clock.now();
     let need_referrals = projections::need_referrals(&referrals.pool, record.case_id, record.need_id)
         .await
@@ -454,6 +480,36 @@ async fn get_referral(
     }))
 }
 
+/// The referral, if it exists and its client lives in the caller's area; otherwise "not
+/// found", the same answer either way, with the attempt audited.
+async fn find_in_area(
+    caller: &Caller,
+    referrals: &Referrals,
+    referral_id: Uuid,
+    action: &str,
+) -> Result<ReferralRecord, ApiError> {
+    let record = projections::find(&referrals.pool, referral_id)
+        .await
+        .map_err(ApiError::unavailable)?;
+    match record {
+        Some(record) if caller.principal.covers_region(&record.region_code) => Ok(record),
+        _ => {
+            referrals
+                .audit(
+                    &caller.principal,
+                    caller.purpose.as_deref(),
+                    action,
+                    format!("referral/{referral_id}"),
+                    &[],
+                    Outcome::NotFound,
+                    serde_json::json!({}),
+                )
+                .await?;
+            Err(ApiError::not_found(format!("referral {referral_id} not found")))
+        }
+    }
+}
+
 fn parse_referral_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text)
         .map_err(|_| ApiError::invalid("referral_id", format!("{text:?} is not a referral id (a UUID)")))
@@ -461,9 +517,9 @@ fn parse_referral_id(text: &str) -> Result<Uuid, ApiError> {
 
 /// Why the SLRT withdraws a referral.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"actor": "manajer.slrt", "reason": "the applicant withdrew the request at the desk"}))]
+#[schema(example = json!({"reason": "the applicant withdrew the request at the desk"}))]
 pub struct RevokeBody {
-    /// Who withdraws it.
+    /// Ignored: the person recorded is the caller the token names.
     #[serde(default)]
     pub actor: String,
     /// Why; required.
@@ -491,20 +547,34 @@ pub struct RevokeBody {
     )
 )]
 async fn revoke_referral(
+    caller: Caller,
     referrals: web::Data<Referrals>,
     referral_id: web::Path<String>,
     body: web::Json<RevokeBody>,
 ) -> Result<HttpResponse, ApiError> {
+    require(&caller.principal, AREA_DECIDERS, "revoking a referral")?;
     let referral_id = parse_referral_id(&referral_id.into_inner())?;
     let body = body.into_inner();
+    find_in_area(&caller, &referrals, referral_id, "referral.revoke").await?;
     let record = referrals
         .act(
             ReferralCommand::Revoke(RevokeReferral {
                 referral_id,
-                actor: body.actor,
-                reason: body.reason,
+                actor: caller.principal.subject.clone(),
+                reason: body.reason.clone(),
             }),
             true,
+        )
+        .await?;
+    referrals
+        .audit(
+            &caller.principal,
+            caller.purpose.as_deref(),
+            "referral.revoke",
+            format!("referral/{referral_id}"),
+            &[record.client_nik.as_str()],
+            Outcome::Allowed,
+            serde_json::json!({ "reason": body.reason }),
         )
         .await?;
     let now = referrals.clock.now();
@@ -513,11 +583,12 @@ async fn revoke_referral(
 
 /// A supervisor's choice of agency for a need no agency holds.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"opd_code": "BAZNAS", "actor": "manajer.slrt", "reason": "zakat-funded home repair agreed by phone"}))]
+#[schema(example = json!({"opd_code": "BAZNAS", "reason": "zakat-funded home repair agreed by phone"}))]
 pub struct PlacementBody {
     /// The agency that takes the need, e.g. BAZNAS.
     #[serde(default)]
     pub opd_code: String,
+    /// Ignored: the person recorded is the caller the token names.
     #[serde(default)]
     pub actor: String,
     /// Why this agency; required.
@@ -543,17 +614,53 @@ pub struct PlacementBody {
     )
 )]
 async fn place_need(
+    caller: Caller,
     referrals: web::Data<Referrals>,
     path: web::Path<(String, String)>,
     body: web::Json<PlacementBody>,
 ) -> Result<HttpResponse, ApiError> {
+    require(&caller.principal, AREA_DECIDERS, "placing a need")?;
     let (case_id, need_id) = path.into_inner();
     let case_id = parse_uuid("case_id", "a case id", Some(&case_id))?.unwrap_or_default();
     let need_id = parse_uuid("need_id", "a need id", Some(&need_id))?.unwrap_or_default();
     let body = body.into_inner();
     let opd = referrals.known_opd("opd_code", &body.opd_code)?;
+    let region = projections::unrouted_region(&referrals.pool, case_id, need_id)
+        .await
+        .map_err(ApiError::unavailable)?;
+    // Outside the area, the need is as absent as one never unrouted; the use case answers
+    // "not found" for those.
+    if let Some(region) = region
+        && !caller.principal.covers_region(&region)
+    {
+        referrals
+            .audit(
+                &caller.principal,
+                caller.purpose.as_deref(),
+                "unrouted.place",
+                format!("case/{case_id}/need/{need_id}"),
+                &[],
+                Outcome::NotFound,
+                serde_json::json!({}),
+            )
+            .await?;
+        return Err(ApiError::not_found(format!(
+            "need {need_id} of case {case_id} is not waiting for placement"
+        )));
+    }
     let record = referrals
-        .place(case_id, need_id, opd, &body.actor, &body.reason)
+        .place(case_id, need_id, opd, &caller.principal.subject, &body.reason)
+        .await?;
+    referrals
+        .audit(
+            &caller.principal,
+            caller.purpose.as_deref(),
+            "unrouted.place",
+            format!("case/{case_id}/need/{need_id}"),
+            &[record.client_nik.as_str()],
+            Outcome::Allowed,
+            serde_json::json!({ "opd_code": record.opd_code, "reason": body.reason }),
+        )
         .await?;
     let now = referrals.clock.now();
     Ok(HttpResponse::Created().json(ReferralView::of(record, &referrals, now)))
@@ -640,9 +747,11 @@ pub struct ListEscalationsQuery {
     )
 )]
 async fn list_escalations(
+    caller: Caller,
     referrals: web::Data<Referrals>,
     query: web::Query<ListEscalationsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    require(&caller.principal, AREA_READERS, "listing escalations")?;
     let query = query.into_inner();
     let opd_code = parse_opd_filter(query.opd.as_deref())?;
     let role = query
@@ -669,6 +778,7 @@ async fn list_escalations(
     }
     let limit = parse_limit(query.limit.as_deref())?;
     let filter = EscalationFilter {
+        area: caller.principal.region.clone(),
         opd_code,
         role,
         referral_id: None,
@@ -772,9 +882,11 @@ pub struct PerformanceQuery {
     )
 )]
 async fn opd_performance(
+    caller: Caller,
     referrals: web::Data<Referrals>,
     query: web::Query<PerformanceQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    require(&caller.principal, AREA_READERS, "agency performance")?;
     let from = parse_time("from", query.from.as_deref())?;
     let to = parse_time("to", query.to.as_deref())?;
     if let (Some(from), Some(to)) = (from, to)
@@ -783,7 +895,7 @@ async fn opd_performance(
         return Err(ApiError::invalid("to", "must be after from"));
     }
     let as_of = referrals.clock.now();
-    let rows = projections::performance(&referrals.pool, from, to, as_of)
+    let rows = projections::performance(&referrals.pool, caller.principal.region.as_deref(), from, to, as_of)
         .await
         .map_err(ApiError::unavailable)?;
     Ok(HttpResponse::Ok().json(PerformanceReport {
@@ -816,11 +928,12 @@ pub struct ClockBody {
     path = "/v1/test-clock",
     responses((status = 200, description = "The service clock", body = ClockView))
 )]
-async fn get_test_clock(referrals: web::Data<Referrals>) -> HttpResponse {
-    HttpResponse::Ok().json(ClockView {
+async fn get_test_clock(caller: Caller, referrals: web::Data<Referrals>) -> Result<HttpResponse, ApiError> {
+    require(&caller.principal, OPERATORS, "the service clock")?;
+    Ok(HttpResponse::Ok().json(ClockView {
         now: referrals.clock.now(),
         adjustable: referrals.clock.is_adjustable(),
-    })
+    }))
 }
 
 /// Moves the service clock forward, so that deadlines can be seen to pass (tests and
@@ -836,7 +949,12 @@ async fn get_test_clock(referrals: web::Data<Referrals>) -> HttpResponse {
         (status = 422, description = "This service runs on the system clock", body = ErrorBody),
     )
 )]
-async fn set_test_clock(referrals: web::Data<Referrals>, body: web::Json<ClockBody>) -> Result<HttpResponse, ApiError> {
+async fn set_test_clock(
+    caller: Caller,
+    referrals: web::Data<Referrals>,
+    body: web::Json<ClockBody>,
+) -> Result<HttpResponse, ApiError> {
+    require(&caller.principal, OPERATORS, "moving the service clock")?;
     if !referrals.clock.is_adjustable() {
         return Err(ApiError::rejected(
             "this service runs on the system clock; start it with SLRT_REFERRAL_TEST_CLOCK=true to move it",
@@ -861,12 +979,14 @@ async fn set_test_clock(referrals: web::Data<Referrals>, body: web::Json<ClockBo
     )
 )]
 async fn list_unrouted(
+    caller: Caller,
     referrals: web::Data<Referrals>,
     query: web::Query<ListUnroutedQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    require(&caller.principal, AREA_READERS, "listing unrouted needs")?;
     let limit = parse_limit(query.limit.as_deref())?;
     let after = parse_after(query.after.as_deref())?;
-    let page = projections::list_unrouted(&referrals.pool, after, limit)
+    let page = projections::list_unrouted(&referrals.pool, caller.principal.region.as_deref(), after, limit)
         .await
         .map_err(ApiError::unavailable)?;
     let next_after = (page.len() as i64 == limit)

@@ -8,6 +8,7 @@
 //! (eligibility) or payments (disbursement); it reads eligibility's `CaseDecided` and
 //! publishes its own events for the others.
 
+pub mod access;
 pub mod app;
 pub mod domain;
 pub mod grpc;

@@ -514,6 +514,9 @@ pub async fn need_referrals(
 /// What a supervisor's list may be narrowed to.
 #[derive(Debug, Clone, Default)]
 pub struct ReferralFilter {
+    /// Only referrals whose client lives in this area (a Kemendagri code, whole segments):
+    /// the caller's own area.
+    pub area: Option<String>,
     pub opd_code: Option<String>,
     pub status: Option<ReferralStatus>,
     pub case_id: Option<Uuid>,
@@ -537,6 +540,7 @@ pub async fn list(executor: impl PgExecutor<'_>, filter: &ReferralFilter) -> Res
            AND ($6::timestamptz IS NULL OR (status = ANY($8)
                 AND ((status = 'requested' AND response_due_at <= $6) OR resolution_due_at <= $6)))
            AND (NOT $7 OR escalation_level > 0)
+           AND ($9::text IS NULL OR region_code = $9 OR starts_with(region_code, $9 || '.'))
          ORDER BY referral_id
          LIMIT $4",
     )
@@ -548,6 +552,7 @@ pub async fn list(executor: impl PgExecutor<'_>, filter: &ReferralFilter) -> Res
     .bind(filter.overdue_at)
     .bind(filter.escalated)
     .bind(ReferralStatus::open())
+    .bind(&filter.area)
     .fetch_all(executor)
     .await
 }
@@ -588,16 +593,21 @@ pub async fn owned_by(
 /// A page of unrouted needs, oldest first.
 pub async fn list_unrouted(
     executor: impl PgExecutor<'_>,
+    area: Option<&str>,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<UnroutedRecord>, sqlx::Error> {
     sqlx::query_as(
         "SELECT case_id, need_id, event_id, category, programme_code, region_code, reason, at, tried_opd_codes,
                 linked_needs
-         FROM unrouted_needs WHERE ($1::uuid IS NULL OR event_id > $1) ORDER BY event_id LIMIT $2",
+         FROM unrouted_needs
+         WHERE ($1::uuid IS NULL OR event_id > $1)
+           AND ($3::text IS NULL OR region_code = $3 OR starts_with(region_code, $3 || '.'))
+         ORDER BY event_id LIMIT $2",
     )
     .bind(after)
     .bind(limit)
+    .bind(area)
     .fetch_all(executor)
     .await
 }
@@ -605,6 +615,8 @@ pub async fn list_unrouted(
 /// What the escalation list may be narrowed to.
 #[derive(Debug, Clone, Default)]
 pub struct EscalationFilter {
+    /// Only escalations of referrals whose client lives in this area.
+    pub area: Option<String>,
     pub opd_code: Option<String>,
     pub role: Option<String>,
     pub referral_id: Option<Uuid>,
@@ -628,6 +640,7 @@ pub async fn list_escalations(
            AND ($3::uuid IS NULL OR e.referral_id = $3)
            AND (NOT $4 OR r.status = ANY($5))
            AND ($6::uuid IS NULL OR e.event_id > $6)
+           AND ($8::text IS NULL OR r.region_code = $8 OR starts_with(r.region_code, $8 || '.'))
          ORDER BY e.event_id
          LIMIT $7",
     )
@@ -638,6 +651,7 @@ pub async fn list_escalations(
     .bind(ReferralStatus::open())
     .bind(filter.after)
     .bind(filter.limit)
+    .bind(&filter.area)
     .fetch_all(executor)
     .await
 }
@@ -666,6 +680,7 @@ pub struct OpdPerformance {
 /// Per-agency figures over referrals requested in `[from, to)`, judged at `now`.
 pub async fn performance(
     executor: impl PgExecutor<'_>,
+    area: Option<&str>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -690,6 +705,7 @@ pub async fn performance(
                     FILTER (WHERE status = 'completed'))::float8 AS median_seconds_to_resolve
          FROM referrals
          WHERE ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)
+           AND ($5::text IS NULL OR region_code = $5 OR starts_with(region_code, $5 || '.'))
          GROUP BY opd_code
          ORDER BY opd_code",
     )
@@ -697,8 +713,22 @@ pub async fn performance(
     .bind(to)
     .bind(now)
     .bind(ReferralStatus::open())
+    .bind(area)
     .fetch_all(executor)
     .await
+}
+
+/// The area an unrouted need's client lives in, while it waits for placement.
+pub async fn unrouted_region(
+    executor: impl PgExecutor<'_>,
+    case_id: Uuid,
+    need_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT region_code FROM unrouted_needs WHERE case_id = $1 AND need_id = $2")
+        .bind(case_id)
+        .bind(need_id)
+        .fetch_optional(executor)
+        .await
 }
 
 /// Open referrals past a deadline at `now`: the `slrt_referral_overdue` gauge.

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use slrt_auth::Verifier;
+use slrt_identity::NikTokenizer;
 use slrt_settings::{CommonSettings, Service, SettingsError};
 
 use crate::domain::{RoutingTable, Sla, SlaPolicy, WorkingCalendar};
@@ -37,6 +39,10 @@ pub struct Settings {
     /// `SLRT_REFERRAL_TEST_CLOCK=true` starts the service on a clock that `PUT
     /// /v1/test-clock` moves forward: for tests and training environments, never production.
     pub test_clock: bool,
+    /// Verifies callers' bearer tokens (`SLRT_AUTH_*`); required, never switched off.
+    pub verifier: Arc<Verifier>,
+    /// Keyed NIK tokens for the audit log (`SLRT_PII_KEY_FILE`).
+    pub nik_tokens: NikTokenizer,
 }
 
 impl Settings {
@@ -72,8 +78,13 @@ impl Settings {
                 });
             }
         };
+        // Read last, so that a mistake in the policy files is reported first.
+        let verifier = slrt_auth::settings::verifier(&lookup)?;
+        let nik_tokens = slrt_auth::settings::nik_tokenizer(&lookup)?;
         Ok(Self {
             common,
+            verifier,
+            nik_tokens,
             routing: Arc::new(routing),
             routing_source,
             sla: Arc::new(Sla { policy, calendar }),
@@ -120,13 +131,23 @@ mod tests {
 
     fn settings(routing: Option<&str>) -> Result<Settings, SettingsError> {
         let routing = routing.map(str::to_owned);
+        let identity = slrt_testkit::identity().env();
         Settings::from_lookup(|name| {
             if name == ROUTING_VARIABLE {
                 routing.clone()
             } else {
-                None
+                identity
+                    .iter()
+                    .find(|(variable, _)| *variable == name)
+                    .map(|(_, value)| value.clone())
             }
         })
+    }
+
+    #[test]
+    fn the_service_does_not_start_without_the_identity_providers_key_set() {
+        let error = Settings::from_lookup(|_| None).err().map(|e| e.variable);
+        assert_eq!(error.as_deref(), Some(slrt_auth::settings::JWKS_FILE));
     }
 
     #[test]

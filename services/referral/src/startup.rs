@@ -6,6 +6,7 @@ use slrt_proto::referral::v1::opd_referral_service_server::OpdReferralServiceSer
 use slrt_runtime::clock::Clock;
 use slrt_runtime::platform::{Platform, RunningService};
 use slrt_settings::Service;
+use tonic::service::interceptor::InterceptedService;
 use utoipa::OpenApi;
 
 use crate::app::Referrals;
@@ -16,6 +17,7 @@ use crate::{grpc, http, kafka};
 pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
     let mut platform =
         Platform::connect(settings.common, sqlx::migrate!("./migrations"), &[Service::Eligibility]).await?;
+    slrt_audit::migrate(&platform.pool).await?;
     tracing::info!(
         routing.version = settings.routing.version(),
         routing.source = %settings.routing_source,
@@ -50,6 +52,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         routing: settings.routing,
         sla: settings.sla,
         clock,
+        nik_tokens: settings.nik_tokens,
     };
     platform.spawn_relay()?;
     let timers = referrals.clone();
@@ -70,9 +73,14 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
     let grpc_routes = platform
         .grpc_routes(&["slrt.referral.v1.OpdReferralService"])
         .await?
-        .add_service(OpdReferralServiceServer::new(opd_service));
+        .add_service(InterceptedService::new(
+            OpdReferralServiceServer::new(opd_service),
+            slrt_auth::grpc::authenticate(settings.verifier.clone()),
+        ));
+    let verifier = web::Data::from(settings.verifier);
     let routes = move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(referrals.clone()))
+            .app_data(verifier.clone())
             .configure(http::configure);
     };
     platform.serve(routes, http::ApiDoc::openapi(), grpc_routes).await

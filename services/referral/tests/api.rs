@@ -49,7 +49,7 @@ async fn spawn_app_with_test_clock() -> TestApp {
 }
 
 async fn spawn_app_on(database_url: String, prefix: String, test_clock: bool) -> TestApp {
-    let env: HashMap<&str, String> = HashMap::from([
+    let mut env: HashMap<&str, String> = HashMap::from([
         ("SLRT_REFERRAL_TEST_CLOCK", test_clock.to_string()),
         ("SLRT_REFERRAL_TIMER_POLL_MS", "100".to_string()),
         ("SLRT_REFERRAL_HTTP_ADDR", "127.0.0.1:0".to_string()),
@@ -59,6 +59,7 @@ async fn spawn_app_on(database_url: String, prefix: String, test_clock: bool) ->
         ("SLRT_KAFKA_BROKERS", brokers()),
         ("SLRT_RELAY_POLL_MS", "100".to_string()),
     ]);
+    env.extend(slrt_testkit::identity().env());
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("settings");
     let service = startup::build(settings).await.expect("referral starts");
     let app = TestApp {
@@ -88,13 +89,18 @@ impl TestApp {
         slrt_testkit::publish(&brokers(), &topic, "eligibility", case_id, decided).await
     }
 
+    /// GET as a regency supervisor who also operates the test clock.
     async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self
-            .web
-            .get(format!("{}{path}", self.http))
-            .send()
-            .await
-            .expect("HTTP answers");
+        self.get_as(path, &supervisor()).await
+    }
+
+    /// GET with `bearer` as the Authorization header; none when empty.
+    async fn get_as(&self, path: &str, bearer: &str) -> (u16, serde_json::Value) {
+        let mut request = self.web.get(format!("{}{path}", self.http));
+        if !bearer.is_empty() {
+            request = request.header("Authorization", bearer);
+        }
+        let response = request.send().await.expect("HTTP answers");
         let status = response.status().as_u16();
         (status, response.json().await.expect("a JSON body"))
     }
@@ -150,9 +156,20 @@ impl TestApp {
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send_as(method, path, body, &supervisor()).await
+    }
+
+    async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+        bearer: &str,
+    ) -> (u16, serde_json::Value) {
         let response = self
             .web
             .request(method, format!("{}{path}", self.http))
+            .header("Authorization", bearer)
             .json(&body)
             .send()
             .await
@@ -201,10 +218,19 @@ impl TestApp {
     }
 }
 
+/// The request as an officer of agency `opd` sends it, with a token naming the agency.
 fn as_opd<T>(opd: &str, message: T) -> tonic::Request<T> {
+    let token = slrt_testkit::identity().token(&format!("officer-{opd}"), &["opd_officer"], None, Some(opd));
     let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("x-slrt-opd", opd.parse().unwrap());
     request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// The regency's (Kota Semarang, 33.74 / 33.75) supervisor, who also operates the test clock.
+fn supervisor() -> String {
+    slrt_testkit::identity().bearer("supervisor-33", &["supervisor", "administrator"], Some("33"), None)
 }
 
 fn details(state: &referral::ReferralState) -> referral::ReferralDetails {
@@ -259,6 +285,7 @@ fn case_decided(decisions: &[eligibility::NeedDecision]) -> eligibility::CaseDec
         applicant_name: "Siti Aminah".into(),
         applicant_nik: APPLICANT_NIK.into(),
         region_code: "33.75.01.1002".into(),
+        ..Default::default()
     }
 }
 
@@ -390,7 +417,7 @@ async fn an_opd_acknowledges_accepts_and_completes_its_referral() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "completed");
     assert_eq!(body["successful"], true);
-    assert_eq!(body["last_actor"], "petugas.1");
+    assert_eq!(body["last_actor"], "officer-DINSOS", "the officer the token names");
     assert_eq!(body["note"], "home visit Monday");
     assert_eq!(
         body["client"]["nik_masked"], "3375********0003",
@@ -549,7 +576,7 @@ async fn a_caller_without_a_known_agency_code_is_unauthenticated() {
         .unwrap_err();
     assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
     assert!(
-        anonymous.message().starts_with("x-slrt-opd: "),
+        anonymous.message().starts_with("authorization: "),
         "{}",
         anonymous.message()
     );
@@ -608,7 +635,7 @@ async fn a_repeated_accept_answers_the_same_state_and_records_nothing_new() {
     .unwrap();
     let accepted = referral::ReferralAccepted::decode(payload.as_slice()).unwrap();
     assert_eq!(accepted.referral, first.details);
-    assert_eq!(accepted.actor, "petugas.1");
+    assert_eq!(accepted.actor, "officer-DINSOS");
 }
 
 #[tokio::test]
@@ -850,10 +877,17 @@ async fn supervisors_list_referrals_by_agency_and_status_a_page_at_a_time() {
     }
 }
 
-/// Runs `slrt-opd` against the app as agency `opd`; returns success, stdout and stderr.
+/// The token an officer of agency `opd` logs in with.
+fn officer_token(opd: &str) -> String {
+    slrt_testkit::identity().token(&format!("officer-{opd}"), &["opd_officer"], None, Some(opd))
+}
+
+/// Runs `slrt-opd` against the app as an officer of agency `opd`; returns success, stdout
+/// and stderr.
 async fn slrt_opd(app: &TestApp, opd: &str, args: &[&str]) -> (bool, String, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_slrt-opd"))
-        .args(["--opd", opd, "--url", &app.grpc, "--actor", "petugas.cli"])
+        .args(["--url", &app.grpc, "--actor", "petugas.cli"])
+        .env("SLRT_TOKEN", officer_token(opd))
         .args(args)
         .output()
         .await
@@ -879,7 +913,8 @@ async fn an_agency_lists_watches_and_acts_with_the_command_line_client() {
     let (_, body) = app.get(&format!("/v1/referrals/{id}")).await;
     assert_eq!(
         (body["last_actor"].as_str(), body["note"].as_str()),
-        (Some("petugas.cli"), Some("visit Monday"))
+        (Some("officer-DINSOS"), Some("visit Monday")),
+        "an officer's own token names who acted, whatever --actor says"
     );
 
     let (ok, _, error) = slrt_opd(
@@ -906,7 +941,8 @@ async fn an_agency_lists_watches_and_acts_with_the_command_line_client() {
     );
 
     let mut watcher = tokio::process::Command::new(env!("CARGO_BIN_EXE_slrt-opd"))
-        .args(["--opd", "DINSOS", "--url", &app.grpc, "--json", "watch"])
+        .args(["--url", &app.grpc, "--json", "watch"])
+        .env("SLRT_TOKEN", officer_token("DINSOS"))
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -1091,10 +1127,6 @@ async fn a_rejected_referral_is_rerouted_to_the_next_agency_and_then_waits_for_a
         (
             serde_json::json!({"opd_code": "DINSOS", "actor": "manajer", "reason": " "}),
             "reason",
-        ),
-        (
-            serde_json::json!({"opd_code": "DINSOS", "actor": "", "reason": "r"}),
-            "actor",
         ),
     ] {
         let (status, error) = app.send(reqwest::Method::POST, &path, body).await;
@@ -1560,4 +1592,218 @@ async fn an_agency_starts_and_transfers_with_the_command_line_client() {
         (line["attempt"].as_i64(), line["sla_state"].as_str()),
         (Some(2), Some("on_track"))
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Who may see and do what: tokens, roles, areas, agencies, and the audit of each access.
+// ---------------------------------------------------------------------------------------
+
+fn bearer(subject: &str, roles: &[&str], region: Option<&str>, opd: Option<&str>) -> String {
+    slrt_testkit::identity().bearer(subject, roles, region, opd)
+}
+
+/// The audit log's entries for `action`, oldest first: (actor, outcome, subjects, purpose).
+async fn audited(app: &TestApp, action: &str) -> Vec<(String, String, String, Option<String>)> {
+    sqlx::query_as("SELECT actor, outcome, subjects, purpose FROM audit_log WHERE action = $1 ORDER BY seq")
+        .bind(action)
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+/// The keyed token the services record for the test applicant's NIK.
+fn applicant_token() -> String {
+    let key = std::fs::read_to_string(slrt_testkit::identity().dir.join("pii-key.hex")).unwrap();
+    slrt_identity::NikTokenizer::from_hex("k1", &key)
+        .unwrap()
+        .token_of_text(APPLICANT_NIK)
+}
+
+#[tokio::test]
+async fn every_endpoint_family_refuses_a_missing_or_bad_token_and_a_role_it_does_not_serve() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let reads = [
+        "/v1/referrals".to_string(),
+        format!("/v1/referrals/{id}"),
+        "/v1/escalations".to_string(),
+        "/v1/performance".to_string(),
+        "/v1/unrouted".to_string(),
+    ];
+    let now = chrono::Utc::now().timestamp();
+    let expired = slrt_testkit::identity().mint(&serde_json::json!({
+        "iss": slrt_testkit::identity::TEST_ISSUER, "aud": slrt_testkit::identity::TEST_AUDIENCE,
+        "sub": "supervisor-33", "roles": ["supervisor"], "region": "33", "iat": now - 7200, "nbf": now - 7200,
+        "exp": now - 3600
+    }));
+    let unsigned = format!(
+        "{}.{}.",
+        "eyJhbGciOiJub25lIn0", "eyJzdWIiOiJ4Iiwicm9sZXMiOlsic3VwZXJ2aXNvciJdLCJyZWdpb24iOiIzMyJ9"
+    );
+    for path in &reads {
+        for (header, why) in [
+            (String::new(), "bearer token is required"),
+            (format!("Bearer {expired}"), "expired"),
+            (format!("Bearer {unsigned}"), "unsigned"),
+        ] {
+            let (status, body) = app.get_as(path, &header).await;
+            assert_eq!(status, 401, "{path} {why}: {body}");
+            assert!(body.to_string().contains(why), "{path}: {body}");
+        }
+        for (roles, region, opd) in [
+            (&["desk_operator"][..], Some("33"), None),
+            (&["opd_officer"][..], None, Some("DINSOS")),
+            (&["auditor"][..], None, None),
+            (&["administrator"][..], None, None),
+        ] {
+            let (status, body) = app.get_as(path, &bearer("someone", roles, region, opd)).await;
+            assert_eq!(status, 403, "{path} as {roles:?}: {body}");
+        }
+        for role in ["supervisor", "coordinator", "back_office"] {
+            let (status, body) = app.get_as(path, &bearer("someone", &[role], Some("33.75"), None)).await;
+            assert_eq!(status, 200, "{path} as {role}: {body}");
+        }
+    }
+
+    // Changes: only supervisors and coordinators; the clock: only administrators.
+    let revoke = format!("/v1/referrals/{id}/revoke");
+    let (status, _) = app
+        .send_as(
+            reqwest::Method::POST,
+            &revoke,
+            serde_json::json!({"reason": "r"}),
+            &bearer("bo", &["back_office"], Some("33"), None),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .send_as(
+            reqwest::Method::PUT,
+            "/v1/test-clock",
+            serde_json::json!({"now": "2030-01-01T00:00:00Z"}),
+            &bearer("sup", &["supervisor"], Some("33"), None),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .get_as("/v1/test-clock", &bearer("ops", &["administrator"], None, None))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn another_areas_supervisor_sees_nothing_and_the_attempt_is_audited() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    // Sleman (34.04) is another regency in another province.
+    let sleman = bearer("supervisor-sleman", &["supervisor"], Some("34.04"), None);
+    let district = bearer("coordinator-3375-01", &["coordinator"], Some("33.75.01"), None);
+
+    let (status, body) = app.get_as(&format!("/v1/referrals/{id}"), &sleman).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["message"], format!("referral {id} not found"));
+    let (_, listed) = app.get_as("/v1/referrals", &sleman).await;
+    assert_eq!(listed["referrals"].as_array().unwrap().len(), 0, "{listed}");
+    let (status, _) = app
+        .send_as(
+            reqwest::Method::POST,
+            &format!("/v1/referrals/{id}/revoke"),
+            serde_json::json!({"reason": "guessing"}),
+            &sleman,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (_, performance) = app.get_as("/v1/performance", &sleman).await;
+    assert_eq!(performance["opds"].as_array().unwrap().len(), 0, "{performance}");
+
+    // Inside the area, by whole segments: the district coordinator of 33.75.01 sees it.
+    let (status, _) = app.get_as(&format!("/v1/referrals/{id}"), &district).await;
+    assert_eq!(status, 200);
+    let (_, listed) = app.get_as("/v1/referrals", &district).await;
+    assert_eq!(listed["referrals"].as_array().unwrap().len(), 1);
+
+    let reads = audited(&app, "referral.read").await;
+    assert_eq!(
+        reads
+            .iter()
+            .map(|(actor, outcome, _, _)| (actor.as_str(), outcome.as_str()))
+            .collect::<Vec<_>>(),
+        [("supervisor-sleman", "not_found"), ("coordinator-3375-01", "allowed")]
+    );
+    assert_eq!(reads[1].2, applicant_token(), "the client's keyed token, never the NIK");
+    let revokes = audited(&app, "referral.revoke").await;
+    assert_eq!(revokes.len(), 1);
+    assert_eq!(revokes[0].1, "not_found");
+}
+
+#[tokio::test]
+async fn another_agencys_officer_gets_not_found_over_grpc_and_the_attempt_is_audited() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let mut client = app.client().await;
+
+    let refused = client
+        .acknowledge(as_opd("DINKES", acknowledge(&id)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::NotFound);
+    let listed = client
+        .list_open_referrals(as_opd(
+            "DINKES",
+            referral::ListOpenReferralsRequest {
+                limit: 0,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.referrals.is_empty());
+
+    // A person's token without the agency role cannot use the OPD interface at all.
+    let mut request = tonic::Request::new(acknowledge(&id));
+    request.metadata_mut().insert(
+        "authorization",
+        bearer("supervisor-33", &["supervisor"], Some("33"), None)
+            .parse()
+            .unwrap(),
+    );
+    let forbidden = client.acknowledge(request).await.unwrap_err();
+    assert_eq!(
+        forbidden.code(),
+        tonic::Code::PermissionDenied,
+        "{}",
+        forbidden.message()
+    );
+
+    client.acknowledge(as_opd("DINSOS", acknowledge(&id))).await.unwrap();
+    let acks = audited(&app, "referral.acknowledge").await;
+    assert_eq!(
+        acks.iter()
+            .map(|(actor, outcome, _, _)| (actor.as_str(), outcome.as_str()))
+            .collect::<Vec<_>>(),
+        [("officer-DINKES", "not_found"), ("officer-DINSOS", "allowed")]
+    );
+    assert_eq!(acks[1].2, applicant_token());
+}
+
+#[tokio::test]
+async fn a_declared_purpose_is_recorded_and_the_chain_verifies() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let response = app
+        .web
+        .get(format!("{}/v1/referrals/{id}", app.http))
+        .header("Authorization", supervisor())
+        .header("x-slrt-purpose", "monthly TKPKD review")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let reads = audited(&app, "referral.read").await;
+    assert_eq!(reads.last().unwrap().3.as_deref(), Some("monthly TKPKD review"));
+    let report = slrt_audit::verify_chain(&app.db).await.unwrap();
+    assert_eq!(report.first_broken, None);
+    assert!(report.entries >= 2, "the agency's list and the supervisor's read");
 }

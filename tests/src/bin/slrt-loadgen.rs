@@ -65,6 +65,9 @@ enum Command {
         intake: String,
         #[arg(long, default_value = "http://127.0.0.1:50053")]
         referral_grpc: String,
+        /// Dinas Sosial's bearer token, as the local stack writes it.
+        #[arg(long, default_value = ".state/auth/tokens/dinsos-officer.token")]
+        opd_token_file: PathBuf,
         /// Give up waiting for payments after this many seconds.
         #[arg(long, default_value_t = 600)]
         timeout_secs: u64,
@@ -179,12 +182,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-/// A request from Dinas Sosial, continuing the referral's trace.
-fn as_dinsos<T>(message: T, traceparent: Option<&MetadataValue<tonic::metadata::Ascii>>) -> tonic::Request<T> {
+type Bearer = MetadataValue<tonic::metadata::Ascii>;
+
+/// Where Dinas Sosial's system reaches the referral service, and with which token.
+struct Agency {
+    url: String,
+    token: Bearer,
+}
+
+/// A request from Dinas Sosial (its token), continuing the referral's trace.
+fn as_dinsos<T>(message: T, token: &Bearer, traceparent: Option<&Bearer>) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("x-slrt-opd", MetadataValue::from_static("DINSOS"));
+    request.metadata_mut().insert("authorization", token.clone());
     if let Some(traceparent) = traceparent {
         request.metadata_mut().insert("traceparent", traceparent.clone());
     }
@@ -192,7 +201,7 @@ fn as_dinsos<T>(message: T, traceparent: Option<&MetadataValue<tonic::metadata::
 }
 
 /// Plays Dinas Sosial's system: acknowledges and accepts every referral routed to it.
-async fn run_opd(url: String, accepted: Arc<Mutex<usize>>) -> anyhow::Result<()> {
+async fn run_opd(url: String, token: Bearer, accepted: Arc<Mutex<usize>>) -> anyhow::Result<()> {
     let mut client = OpdReferralServiceClient::connect(url)
         .await
         .context("connect to referral gRPC")?;
@@ -200,6 +209,7 @@ async fn run_opd(url: String, accepted: Arc<Mutex<usize>>) -> anyhow::Result<()>
         WatchReferralsRequest {
             after_cursor: String::new(),
         },
+        &token,
         None,
     );
     let mut stream = client.watch_referrals(watch).await?.into_inner();
@@ -213,6 +223,7 @@ async fn run_opd(url: String, accepted: Arc<Mutex<usize>>) -> anyhow::Result<()>
             continue;
         };
         let mut client = client.clone();
+        let token = token.clone();
         let accepted = Arc::clone(&accepted);
         let permit = Arc::clone(&permits).acquire_owned().await?;
         tokio::spawn(async move {
@@ -223,13 +234,13 @@ async fn run_opd(url: String, accepted: Arc<Mutex<usize>>) -> anyhow::Result<()>
                 referral_id: details.referral_id.clone(),
                 actor: actor.clone(),
             };
-            let _ = client.acknowledge(as_dinsos(acknowledge, traceparent.as_ref())).await;
+            let _ = client.acknowledge(as_dinsos(acknowledge, &token, traceparent.as_ref())).await;
             let accept = AcceptRequest {
                 referral_id: details.referral_id,
                 actor,
                 note: String::new(),
             };
-            if client.accept(as_dinsos(accept, traceparent.as_ref())).await.is_ok() {
+            if client.accept(as_dinsos(accept, &token, traceparent.as_ref())).await.is_ok() {
                 *accepted.lock().await += 1;
             }
         });
@@ -266,7 +277,7 @@ async fn run(
     cases: usize,
     concurrency: usize,
     intake: String,
-    referral_grpc: String,
+    agency: Agency,
     timeout_secs: u64,
     out: PathBuf,
 ) -> anyhow::Result<()> {
@@ -279,7 +290,7 @@ async fn run(
     }
 
     let accepted = Arc::new(Mutex::new(0usize));
-    let opd = tokio::spawn(run_opd(referral_grpc, Arc::clone(&accepted)));
+    let opd = tokio::spawn(run_opd(agency.url, agency.token, Arc::clone(&accepted)));
 
     let started: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let post_latencies: Arc<Mutex<Vec<f64>>> = Arc::new(Mutex::new(Vec::new()));
@@ -455,9 +466,23 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             intake,
             referral_grpc,
+            opd_token_file,
             timeout_secs,
             out,
-        } => run(registry, cases, concurrency, intake, referral_grpc, timeout_secs, out).await,
+        } => {
+            let token = std::fs::read_to_string(&opd_token_file).with_context(|| {
+                format!(
+                    "{}: Dinas Sosial's token (the local stack writes it: make run)",
+                    opd_token_file.display()
+                )
+            })?;
+            let token = Bearer::try_from(format!("Bearer {}", token.trim())).context("the token is not valid metadata")?;
+            let agency = Agency {
+                url: referral_grpc,
+                token,
+            };
+            run(registry, cases, concurrency, intake, agency, timeout_secs, out).await
+        }
         Command::Population {
             people,
             duplicates_per_kind,

@@ -1,6 +1,7 @@
 //! `slrt-opd`: the referral service's OPD API from a terminal, for an agency without
-//! developers of its own. Every call names the agency (`--opd`, sent as `x-slrt-opd`); the
-//! service shows and changes only that agency's referrals.
+//! developers of its own. Every call carries the officer's bearer token (`--token-file` or
+//! `SLRT_TOKEN`), issued by the regency's identity provider; the token names the agency,
+//! and the service shows and changes only that agency's referrals.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,13 +9,13 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
+use slrt_auth::grpc::{AttachToken, TokenSource};
 use slrt_proto::referral::v1::opd_referral_service_client::OpdReferralServiceClient;
 use slrt_proto::referral::v1::{
     AcceptRequest, AcknowledgeRequest, CompleteRequest, ListOpenReferralsRequest, ReferralState, ReferralUpdate,
     RejectRequest, StartServiceRequest, TransferRequest, WatchReferralsRequest,
 };
 use slrt_referral::domain::Nik;
-use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -25,13 +26,18 @@ use tonic::transport::Channel;
 #[derive(Debug, Parser)]
 #[command(name = "slrt-opd", version)]
 struct Cli {
-    /// Your agency's code, as the routing table spells it, e.g. DINSOS.
-    #[arg(long, env = "SLRT_OPD")]
-    opd: String,
+    /// A file holding your bearer token (as the identity provider's login tool writes it).
+    #[arg(long, env = "SLRT_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<std::path::PathBuf>,
+    /// Your bearer token itself (prefer --token-file: a token on a command line is visible
+    /// to other users of the machine).
+    #[arg(long, env = "SLRT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// Address of the referral service's gRPC API.
     #[arg(long, env = "SLRT_REFERRAL_GRPC_URL", default_value = "http://127.0.0.1:50053")]
     url: String,
-    /// The officer acting, recorded with every action [default: $USER, else opd-officer].
+    /// The officer acting, when an agency's system calls on an officer's behalf; an officer's
+    /// own token records the officer it names, whatever this says [default: $USER].
     #[arg(long, env = "SLRT_OPD_ACTOR")]
     actor: Option<String>,
     /// One JSON object per line, for programs.
@@ -119,18 +125,7 @@ enum Command {
     },
 }
 
-type Client = OpdReferralServiceClient<InterceptedService<Channel, NameAgency>>;
-
-/// Sends the agency's code with every call.
-#[derive(Clone)]
-struct NameAgency(MetadataValue<tonic::metadata::Ascii>);
-
-impl tonic::service::Interceptor for NameAgency {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("x-slrt-opd", self.0.clone());
-        Ok(request)
-    }
-}
+type Client = OpdReferralServiceClient<InterceptedService<Channel, AttachToken>>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -158,7 +153,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .or_else(|| std::env::var("USER").ok())
         .filter(|actor| !actor.trim().is_empty())
         .unwrap_or_else(|| "opd-officer".to_string());
-    let mut client = connect(&cli.url, &cli.opd).await?;
+    let source = match (&cli.token_file, &cli.token) {
+        (Some(path), _) => TokenSource::File {
+            path: path.clone(),
+            refresh: Duration::from_secs(60),
+        },
+        (None, Some(token)) => TokenSource::Fixed(token.trim().to_string()),
+        (None, None) => anyhow::bail!("a bearer token is required: --token-file FILE, or SLRT_TOKEN"),
+    };
+    let mut client = connect(&cli.url, source).await?;
     match cli.command {
         Command::List { limit, all } => {
             let mut page_token = String::new();
@@ -178,7 +181,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             if shown == 0 && !output.json {
-                println!("no open referrals for {}", cli.opd);
+                println!("no open referrals for your agency");
             }
         }
         Command::Watch { after } => watch(&mut client, after.unwrap_or_default(), &output).await?,
@@ -245,15 +248,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn connect(url: &str, opd: &str) -> anyhow::Result<Client> {
-    let agency = MetadataValue::try_from(opd).with_context(|| format!("--opd {opd:?} must be plain ASCII"))?;
+async fn connect(url: &str, token: TokenSource) -> anyhow::Result<Client> {
     let channel = Channel::from_shared(url.to_string())
         .with_context(|| format!("--url {url:?} is not a URL such as http://127.0.0.1:50053"))?
         .connect_timeout(Duration::from_secs(5))
         .connect()
         .await
         .with_context(|| format!("cannot reach the referral service at {url}"))?;
-    Ok(OpdReferralServiceClient::with_interceptor(channel, NameAgency(agency)))
+    Ok(OpdReferralServiceClient::with_interceptor(
+        channel,
+        AttachToken::new(token),
+    ))
 }
 
 // A service restart or a network break ends the stream; the watch picks up after the last
@@ -469,7 +474,7 @@ mod tests {
 
     #[test]
     fn an_unsuccessful_completion_needs_an_outcome_and_an_outcome_needs_unsuccessful() {
-        let parse = |args: &[&str]| Cli::try_parse_from(["slrt-opd", "--opd", "DINSOS"].iter().chain(args)).is_ok();
+        let parse = |args: &[&str]| Cli::try_parse_from(["slrt-opd", "--token", "t"].iter().chain(args)).is_ok();
         assert!(parse(&["complete", "x"]));
         assert!(parse(&[
             "complete",

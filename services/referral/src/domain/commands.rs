@@ -35,8 +35,8 @@ pub struct RequestReferral {
     pub note: String,
 }
 
-/// The OPD has seen the referral. `opd` is the calling agency (the `x-slrt-opd` metadata),
-/// never a value from the request body.
+/// The OPD has seen the referral. `opd` is the calling agency (its verified token's), never
+/// a value from the request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcknowledgeReferral {
     pub referral_id: Uuid,
@@ -120,6 +120,22 @@ pub struct LinkNeed {
 }
 
 impl ReferralCommand {
+    /// The command's name, as audit records and logs spell it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Request(_) => "request",
+            Self::Acknowledge(_) => "acknowledge",
+            Self::Accept(_) => "accept",
+            Self::Reject(_) => "reject",
+            Self::StartService(_) => "start_service",
+            Self::Complete(_) => "complete",
+            Self::Transfer(_) => "transfer",
+            Self::Revoke(_) => "revoke",
+            Self::Escalate(_) => "escalate",
+            Self::Link(_) => "link",
+        }
+    }
+
     pub fn referral_id(&self) -> Uuid {
         match self {
             Self::Request(c) => c.details.referral_id,

@@ -1,0 +1,125 @@
+//! Who may do what in referral, and the audit record of every access.
+//!
+//! - Agencies (an OPD officer with a person's token, or an OPD's system with client
+//!   credentials) see and act on their own agency's referrals over gRPC, nothing else.
+//! - Supervisors, coordinators and back-office staff read referrals of their area over HTTP;
+//!   supervisors and coordinators revoke and place needs within it.
+//! - Auditors read the audit log; administrators move the test clock.
+//!
+//! A referral outside the caller's area or agency answers "not found", exactly as a
+//! referral that does not exist, and the attempt is audited: guessing ids is what an
+//! auditor looks for. Every read or change of a client's data is audited with the keyed
+//! token of the client's NIK, so the client's access report can find it.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use slrt_audit::{AuditRecord, Outcome};
+use slrt_auth::{Principal, Role};
+use slrt_errors::{ApiError, ErrorCode};
+
+use crate::app::Referrals;
+use crate::domain::OpdCode;
+
+/// The header a caller names the purpose of a read in; recorded in the audit log.
+pub const PURPOSE_HEADER: &str = "x-slrt-purpose";
+
+/// Who reads referrals of their area.
+pub const AREA_READERS: &[Role] = &[Role::Supervisor, Role::Coordinator, Role::BackOffice];
+/// Who revokes referrals and places unrouted needs in their area.
+pub const AREA_DECIDERS: &[Role] = &[Role::Supervisor, Role::Coordinator];
+/// Who acts for an agency over gRPC.
+pub const AGENCIES: &[Role] = &[Role::OpdOfficer, Role::OpdSystem];
+/// Who moves the service clock (test and training deployments only).
+pub const OPERATORS: &[Role] = &[Role::Administrator];
+
+/// An HTTP caller: the verified principal and the purpose they declared.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub purpose: Option<String>,
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Caller, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = match Principal::from_request(request, payload).into_inner() {
+            Ok(principal) => principal,
+            Err(error) => return ready(Err(error)),
+        };
+        let purpose = request
+            .headers()
+            .get(PURPOSE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(|text| text.trim().chars().take(200).collect::<String>())
+            .filter(|text| !text.is_empty());
+        ready(Ok(Caller { principal, purpose }))
+    }
+}
+
+/// Refuses a caller holding none of `roles`, naming what they asked for and who may.
+pub fn require(principal: &Principal, roles: &[Role], what: &str) -> Result<(), ApiError> {
+    if principal.has_any(roles) {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = roles.iter().map(|role| role.code()).collect();
+    Err(ApiError::new(
+        ErrorCode::Forbidden,
+        format!("{what} needs one of the roles: {}", allowed.join(", ")),
+    ))
+}
+
+impl Referrals {
+    /// The agency an agency caller acts for: one the routing table lists.
+    pub fn agency_of(&self, principal: &Principal) -> Result<OpdCode, ApiError> {
+        require(principal, AGENCIES, "the OPD interface")?;
+        let unauthenticated = |message: String| ApiError::new(ErrorCode::Unauthenticated, message).with_field("opd");
+        let text = principal.opd.as_deref().unwrap_or_default();
+        let code = OpdCode::parse(text).map_err(|error| unauthenticated(error.to_string()))?;
+        if self.routing.opd_name(&code).is_none() {
+            return Err(unauthenticated(format!(
+                "the token's agency {code} is not an agency of routing table {}",
+                self.routing.version()
+            )));
+        }
+        Ok(code)
+    }
+
+    /// Records an access in the audit log. A read whose record cannot be written is not
+    /// answered: there is no access without its record.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per field of the audit record, each visible at the call site"
+    )]
+    pub async fn audit(
+        &self,
+        principal: &Principal,
+        purpose: Option<&str>,
+        action: &str,
+        resource: String,
+        client_niks: &[&str],
+        outcome: Outcome,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let record = AuditRecord {
+            actor: principal.subject.clone(),
+            actor_roles: principal.roles.iter().map(|role| role.code().to_string()).collect(),
+            action: action.to_string(),
+            resource,
+            subjects: client_niks
+                .iter()
+                .map(|nik| self.nik_tokens.token_of_text(nik))
+                .collect(),
+            purpose: purpose.map(str::to_string),
+            outcome,
+            detail,
+        };
+        slrt_audit::record_alone(&self.pool, &record)
+            .await
+            .map(|_| ())
+            .map_err(ApiError::unavailable)
+    }
+}
