@@ -78,10 +78,16 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
             slrt_auth::grpc::authenticate(settings.verifier.clone()),
         ));
     let verifier = web::Data::from(settings.verifier);
+    let audit_log = web::Data::new(slrt_audit::http::AuditLog {
+        pool: referrals.pool.clone(),
+        nik_tokens: referrals.nik_tokens.clone(),
+    });
     let routes = move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(referrals.clone()))
             .app_data(verifier.clone())
-            .configure(http::configure);
+            .app_data(audit_log.clone())
+            .configure(http::configure)
+            .configure(slrt_audit::http::configure);
     };
     platform.serve(routes, http::ApiDoc::openapi(), grpc_routes).await
 }

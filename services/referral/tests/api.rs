@@ -1807,3 +1807,54 @@ async fn a_declared_purpose_is_recorded_and_the_chain_verifies() {
     assert_eq!(report.first_broken, None);
     assert!(report.entries >= 2, "the agency's list and the supervisor's read");
 }
+
+#[tokio::test]
+async fn an_auditor_reads_the_log_checks_the_chain_and_gives_a_client_their_access_report() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    app.get(&format!("/v1/referrals/{id}")).await;
+    let auditor = bearer("inspektorat-1", &["auditor"], None, None);
+
+    let (status, _) = app.get("/v1/audit").await;
+    assert_eq!(status, 403, "a supervisor does not read the audit log");
+    let (status, page) = app.get_as("/v1/audit?action=referral.read", &auditor).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["entries"][0]["actor"], "supervisor-33");
+    let (_, chain) = app.get_as("/v1/audit/verify", &auditor).await;
+    assert_eq!(chain["first_broken"], serde_json::Value::Null, "{chain}");
+
+    let (status, report) = app
+        .send_as(
+            reqwest::Method::POST,
+            "/v1/audit/access-report",
+            serde_json::json!({ "nik": APPLICANT_NIK }),
+            &auditor,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let actors: Vec<&str> = report["accesses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["actor"].as_str().unwrap())
+        .collect();
+    assert!(actors.contains(&"officer-DINSOS"), "{report}");
+    assert!(actors.contains(&"supervisor-33"), "{report}");
+    assert_eq!(report["nik_masked"], "3375********0003");
+    assert!(
+        !report.to_string().contains(APPLICANT_NIK),
+        "the report never echoes the NIK"
+    );
+
+    let (status, error) = app
+        .send_as(
+            reqwest::Method::POST,
+            "/v1/audit/access-report",
+            serde_json::json!({ "nik": "12345" }),
+            &auditor,
+        )
+        .await;
+    assert_eq!((status, error["error"]["field"].as_str()), (400, Some("nik")));
+    // The auditor's own reading is on the record too.
+    assert_eq!(audited(&app, "audit.access_report").await.len(), 1);
+}
