@@ -3,8 +3,11 @@
 
 pub mod catalogue;
 pub mod decider;
+pub mod evidence;
 pub mod ledger;
 pub mod registry;
+pub mod reports;
+pub mod verification;
 
 use std::sync::Arc;
 
@@ -14,9 +17,11 @@ use slrt_identity::Nik;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::{Catalogue, LedgerView, PersonId, ProgrammeCode, Screening, release_check, screen};
+use chrono::NaiveDate;
+
+use crate::domain::{Catalogue, Catalogues, LedgerView, PersonId, ProgrammeCode, Screening, screen};
 use crate::projections::{self, DecisionView};
-use catalogue::CatalogueView;
+use catalogue::{CatalogueVersionView, CatalogueView};
 use ledger::EnrolmentView;
 
 /// The service's use cases, shared by the consumer and both APIs.
@@ -24,8 +29,10 @@ use ledger::EnrolmentView;
 pub struct Eligibility {
     pub pool: PgPool,
     pub store: EventStore,
-    pub catalogue: Arc<Catalogue>,
-    catalogue_view: Arc<CatalogueView>,
+    /// Every catalogue version; each decision uses the one in force on its date.
+    pub catalogues: Arc<Catalogues>,
+    /// Which programmes a car or a salary stops (`data/exclusions.toml`).
+    pub exclusions: Arc<crate::domain::evidence::ExclusionRules>,
 }
 
 /// Whether a payment may be released, and if not, why not.
@@ -36,14 +43,29 @@ pub struct PaymentCheck {
 }
 
 impl Eligibility {
-    pub fn new(pool: PgPool, store: EventStore, catalogue: Catalogue) -> Self {
-        let catalogue_view = Arc::new(CatalogueView::of(&catalogue));
+    pub fn new(pool: PgPool, store: EventStore, catalogues: Catalogues) -> Self {
         Self {
             pool,
             store,
-            catalogue: Arc::new(catalogue),
-            catalogue_view,
+            catalogues: Arc::new(catalogues),
+            exclusions: Arc::default(),
         }
+    }
+
+    /// With these exclusion rules in place of none.
+    pub fn with_exclusions(mut self, exclusions: crate::domain::evidence::ExclusionRules) -> Self {
+        self.exclusions = Arc::new(exclusions);
+        self
+    }
+
+    /// The catalogue version in force on `day`.
+    pub fn catalogue_on(&self, day: NaiveDate) -> &Catalogue {
+        self.catalogues.in_force(day)
+    }
+
+    /// The catalogue version in force today (in Indonesia).
+    pub fn catalogue(&self) -> &Catalogue {
+        self.catalogue_on(slrt_identity::today_in_indonesia())
     }
 
     /// What the registry and the ledger say about a person; an unknown NIK is an answer
@@ -67,12 +89,13 @@ impl Eligibility {
         programme: &ProgrammeCode,
         beneficiary_id: &str,
     ) -> Result<PaymentCheck, ApiError> {
-        let Some(known) = self.catalogue.programme(programme) else {
+        let catalogue = self.catalogue();
+        let Some(known) = catalogue.programme(programme) else {
             return Ok(PaymentCheck {
                 payable: false,
                 reasons: vec![format!(
                     "{programme} is not a programme in catalogue {}",
-                    self.catalogue.version()
+                    catalogue.version()
                 )],
             });
         };
@@ -84,7 +107,11 @@ impl Eligibility {
         let vitality = registry::vitality(&mut *conn, kind, beneficiary_id)
             .await
             .map_err(ApiError::unavailable)?;
-        let reasons = release_check(programme, beneficiary_id, status, vitality);
+        let holds = evidence::hold_reasons(&mut *conn, programme.as_str(), kind.as_str(), beneficiary_id)
+            .await
+            .map_err(ApiError::unavailable)?;
+        let reasons =
+            crate::domain::release::release_check_with_holds(programme, beneficiary_id, status, vitality, &holds);
         Ok(PaymentCheck {
             payable: reasons.is_empty(),
             reasons,
@@ -105,9 +132,15 @@ impl Eligibility {
             .map_err(ApiError::unavailable)
     }
 
-    /// The catalogue in force, as data.
-    pub fn catalogue_view(&self) -> &CatalogueView {
-        &self.catalogue_view
+    /// The catalogue in force on `day`, as data.
+    pub fn catalogue_view(&self, day: NaiveDate) -> CatalogueView {
+        let catalogue = self.catalogue_on(day);
+        CatalogueView::of(catalogue, self.catalogues.superseded_on(catalogue.version()))
+    }
+
+    /// Every catalogue version with the days it is in force, oldest first.
+    pub fn catalogue_versions(&self) -> Vec<CatalogueVersionView> {
+        CatalogueVersionView::all(&self.catalogues, slrt_identity::today_in_indonesia())
     }
 }
 

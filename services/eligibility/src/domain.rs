@@ -3,16 +3,21 @@
 //! Pure: no database, broker, clock, file or network here. The app layer reads the files and
 //! the ledger, passes them in, and records what comes back; "today" is an argument.
 //!
-//! - [`catalogue`]: the programme catalogue (data, `data/catalogue.toml`): benefits, owning
-//!   OPD, targeting, the need categories each programme meets, and the overlap rules.
+//! - [`catalogue`]: the programme catalogue (data, `data/catalogue/<version>.toml`, several
+//!   versions each in force from its date): benefits, owning OPD, targeting, the need
+//!   categories each programme meets, the overlap rules and the limits.
 //! - [`registry`]: registry facts about people and households (DTKS / DTSEN rows, seeded from
 //!   `data/registry_seed.csv` or imported in bulk), the rules for each row of a registry file,
 //!   and the applicant as the registry knows them.
 //! - [`ledger`]: the enrolments a person and their household hold, as the decision sees them.
 //! - [`decision`]: [`decide_case`], every need of a case against the catalogue, with the rules
 //!   that fired and the enrolments to start.
+//! - [`overlap`]: the whole ledger against the rules (the violations report), time on
+//!   benefit, and the overlaps an agency's report of an external enrolment breaks.
 //! - [`screening`]: what the desk sees before a case is opened.
 //! - [`release`]: whether a payment may be released to a beneficiary now.
+//! - [`evidence`]: evidence from the data feeds (deaths, vehicles, payroll, desil) and what
+//!   it does to the ledger: holds, exits, a new head, verification tasks.
 //!
 //! Identity values (NIK, KK number, Kemendagri region code, sex) are `slrt_identity`'s, shared
 //! with the other services.
@@ -25,7 +30,9 @@
 
 pub mod catalogue;
 pub mod decision;
+pub mod evidence;
 pub mod ledger;
+pub mod overlap;
 pub mod registry;
 pub mod release;
 pub mod screening;
@@ -34,14 +41,18 @@ pub mod screening;
 mod fixtures;
 
 pub use catalogue::{
-    AgeRange, BeneficiaryKind, BenefitKind, Cadence, CashTerms, Catalogue, CatalogueError, CatalogueProblem, Component,
-    Exclusion, NeedCategory, Programme, ProgrammeBenefit, ProgrammeCode, ProgrammeCodeError, UnknownNeedCategory,
+    AgeRange, BeneficiaryKind, BenefitKind, Cadence, CashTerms, Catalogue, CatalogueError, CatalogueFile,
+    CatalogueProblem, Catalogues, CataloguesError, Component, Exclusion, Limits, NeedCategory, Programme, ProgrammeBenefit, ProgrammeCode, ProgrammeCodeError, UnknownNeedCategory,
 };
 pub use decision::{
-    Benefit, CaseDecision, EnrolmentToStart, Grant, Need, NeedDecision, NeedId, NeedIdError, Outcome, Reason,
-    decide_case,
+    Benefit, CaseDecision, DecisionInputs, EnrolmentToStart, Grant, Household, Member, Need, NeedDecision, NeedId,
+    NeedIdError, Outcome, Reason, decide_case, decide_case_in_household,
 };
-pub use ledger::{Beneficiary, EnrolmentStatus, LedgerEntry, LedgerSeedError, LedgerView, seed_ledger};
+pub use ledger::{
+    Beneficiary, EnrolmentStatus, GraduationPlan, GraduationRefused, LedgerEntry, LedgerSeedError, LedgerView,
+    plan_graduation, seed_ledger,
+};
+pub use overlap::{Holding, PersonRecord, Registry, TimeOnBenefit, Violation, overlaps_with, violations, years_on_benefit};
 pub use registry::{
     Applicant, Assets, Column, Desil, DesilError, FileChecks, Floor, HouseholdId, Housing, IdError, PersonId,
     RegistryColumns, RegistryError, RegistryFacts, RegistryRow, Relationship, Roof, RowChange, RowValidator,

@@ -2,17 +2,23 @@
 //! the catalogue in force, and the enrolment ledger. Handlers are thin: parse, call the use
 //! case, map errors through the shared code table.
 
+pub mod evidence;
+pub mod reports;
+
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use slrt_errors::{ApiError, ErrorBody};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
-use crate::app::catalogue::{CashView, CatalogueView, ComponentView, GeneralRule, OverlapRule, ProgrammeView};
+use crate::app::catalogue::{
+    CashView, CatalogueVersionView, CatalogueView, ComponentView, GeneralRule, OverlapRule, ProgrammeView,
+};
 use crate::app::ledger::EnrolmentView;
 use crate::app::{Eligibility, parse_beneficiary_id};
 use crate::projections::{
-    BeneficiaryView, BenefitView, DecidedApplicant, DecisionView, NeedOutcome, ProgrammeRef, ReasonView,
+    BeneficiaryView, BenefitView, ConsideredEnrolmentView, DecidedApplicant, DecisionView, InputsView, NeedOutcome,
+    ProgrammeRef, ReasonView,
 };
 
 #[derive(OpenApi)]
@@ -22,9 +28,11 @@ use crate::projections::{
         description = "Decides every need of a case against the versioned programme catalogue, with the rules \
                        that fired, and keeps the enrolment ledger across all programmes and agencies."
     ),
-    paths(get_decision, get_catalogue, list_enrolments),
+    paths(get_decision, get_catalogue, list_catalogue_versions, list_enrolments),
     components(schemas(
         DecisionView,
+        InputsView,
+        ConsideredEnrolmentView,
         DecidedApplicant,
         NeedOutcome,
         ProgrammeRef,
@@ -32,6 +40,8 @@ use crate::projections::{
         BeneficiaryView,
         ReasonView,
         CatalogueView,
+        CatalogueVersionList,
+        CatalogueVersionView,
         ProgrammeView,
         CashView,
         ComponentView,
@@ -47,6 +57,7 @@ pub struct ApiDoc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/decisions/{case_id}", web::get().to(get_decision))
         .route("/v1/catalogue", web::get().to(get_catalogue))
+        .route("/v1/catalogue/versions", web::get().to(list_catalogue_versions))
         .route(
             "/v1/beneficiaries/{beneficiary_id}/enrolments",
             web::get().to(list_enrolments),
@@ -104,31 +115,83 @@ async fn get_decision(
     }
 }
 
-/// The programme catalogue in force.
+/// Which day's catalogue to show.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct CatalogueQuery {
+    /// A day (YYYY-MM-DD); the version in force on it is shown. Default: today in Indonesia.
+    #[param(example = "2026-03-02")]
+    pub on: Option<String>,
+}
+
+/// The programme catalogue in force today, or on the day given.
 ///
-/// Version and effective date, the programmes each need can be met by, and every programme
-/// with its benefit, targeting (registry membership, desil cut-off, ages), overlap rules and
-/// cash terms. The rule ids here are the ones decisions cite.
+/// Version, effective date (and the day a later version replaces it), the programmes each
+/// need can be met by, and every programme with its benefit, targeting (registry
+/// membership, desil cut-off, ages), overlap rules, limits (maximum duration, review period,
+/// one recipient per family card) and cash terms. The rule ids here are the ones decisions
+/// cite.
 #[utoipa::path(
     get,
     path = "/v1/catalogue",
-    responses((status = 200, description = "The catalogue", body = CatalogueView, example = json!({
-        "version": "2026.1", "effective_from": "2026-01-01",
-        "serves": {"cash_assistance": ["PKH", "BLT-DD", "PENA"], "civil_documents": ["ADMINDUK"]},
-        "programmes": [{
-            "code": "BLT-DD", "name": "Bantuan Langsung Tunai Dana Desa (village cash transfer)", "opd": "PEMDES",
-            "benefit": "cash", "beneficiary": "household", "requires_registry": true, "max_desil": 4,
-            "min_age": null, "max_age": null, "keeps_enrolment": true, "excludes": ["PKH", "BPNT"],
-            "cash": {"cadence": "monthly", "components": [
-                {"id": "base", "amount_per_period_idr": 300000, "min_age": null, "max_age": null, "default": true}
-            ]}
-        }],
-        "overlap_rules": [{"rule": "overlap.BLT-DD.PKH", "programmes": ["BLT-DD", "PKH"]}],
-        "general_rules": [{"rule": "exclusion.deceased", "description": "A person the registry records as deceased is granted nothing."}]
+    params(CatalogueQuery),
+    responses(
+        (status = 200, description = "The catalogue", body = CatalogueView, example = json!({
+            "version": "2026.1", "effective_from": "2026-01-01", "superseded_on": "2026-07-01",
+            "serves": {"cash_assistance": ["PKH", "BLT-DD", "PENA"], "civil_documents": ["ADMINDUK"]},
+            "programmes": [{
+                "code": "BLT-DD", "name": "Bantuan Langsung Tunai Dana Desa (village cash transfer)", "opd": "PEMDES",
+                "benefit": "cash", "beneficiary": "household", "requires_registry": true, "max_desil": 4,
+                "min_age": null, "max_age": null, "keeps_enrolment": true, "excludes": ["PKH", "BPNT"],
+                "max_duration_months": 12, "review_every_months": 12, "one_recipient_per_kk": false,
+                "cash": {"cadence": "monthly", "components": [
+                    {"id": "base", "amount_per_period_idr": 300000, "min_age": null, "max_age": null, "default": true}
+                ]}
+            }],
+            "overlap_rules": [{"rule": "overlap.BLT-DD.PKH", "programmes": ["BLT-DD", "PKH"]}],
+            "general_rules": [{"rule": "exclusion.deceased", "description": "A person the registry records as deceased is granted nothing."}]
+        })),
+        (status = 400, description = "`on` is not a date", body = ErrorBody, example = json!({
+            "error": {"code": "invalid_input", "message": "\"2026-13-01\" is not a date in the form YYYY-MM-DD", "field": "on"}
+        })),
+    )
+)]
+async fn get_catalogue(
+    eligibility: web::Data<Eligibility>,
+    query: web::Query<CatalogueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let day = match &query.on {
+        None => slrt_identity::today_in_indonesia(),
+        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid("on", format!("{text:?} is not a date in the form YYYY-MM-DD")))?,
+    };
+    Ok(HttpResponse::Ok().json(eligibility.catalogue_view(day)))
+}
+
+/// Every catalogue version loaded.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CatalogueVersionList {
+    /// Oldest first.
+    pub versions: Vec<CatalogueVersionView>,
+}
+
+/// The catalogue versions, each with the days it is in force.
+///
+/// A decision uses the version in force on the day its case was opened and names it; this
+/// list says which days each version governs.
+#[utoipa::path(
+    get,
+    path = "/v1/catalogue/versions",
+    responses((status = 200, description = "The versions", body = CatalogueVersionList, example = json!({
+        "versions": [
+            {"version": "2026.1", "effective_from": "2026-01-01", "superseded_on": "2026-07-01", "in_force_today": false, "programmes": 10},
+            {"version": "2026.2", "effective_from": "2026-07-01", "superseded_on": null, "in_force_today": true, "programmes": 11}
+        ]
     })))
 )]
-async fn get_catalogue(eligibility: web::Data<Eligibility>) -> HttpResponse {
-    HttpResponse::Ok().json(eligibility.catalogue_view())
+async fn list_catalogue_versions(eligibility: web::Data<Eligibility>) -> HttpResponse {
+    HttpResponse::Ok().json(CatalogueVersionList {
+        versions: eligibility.catalogue_versions(),
+    })
 }
 
 /// A household's or person's enrolments.

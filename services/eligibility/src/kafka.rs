@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 
 use crate::app::Eligibility;
 use crate::app::decider::{DecideError, Decided, decide_case_opened};
+use crate::app::verification::open_for_complaint;
 
 pub struct Decider {
     pub eligibility: Eligibility,
@@ -27,7 +28,21 @@ impl EventHandler for Decider {
         }
         let opened: CaseOpened = event.decode()?;
         let eligibility = &self.eligibility;
-        let decided = decide_case_opened(conn, &eligibility.store, &eligibility.catalogue, event, &opened)
+        // A complaint asks for no programme: it is never decided (its complainant may not even
+        // give a NIK). An inclusion-error report opens a verification task instead.
+        if opened.kind == "complaint" {
+            let task = open_for_complaint(
+                conn,
+                &eligibility.store,
+                eligibility.exclusions.verification_days(),
+                event,
+                &opened,
+            )
+            .await?;
+            tracing::info!(case.id = %opened.case_id, outcome = ?task, "complaint case: not decided");
+            return Ok(());
+        }
+        let decided = decide_case_opened(conn, &eligibility.store, &eligibility.catalogues, event, &opened)
             .await
             .map_err(|error| match error {
                 DecideError::Contract { .. } => HandlerError::Permanent(error.to_string()),

@@ -5,6 +5,9 @@
 //! `slrt-registry-import`; see README.md), the programme catalogue in force, the decision
 //! on every need of a case (`CaseDecided`, with the rules that fired and the catalogue
 //! version), and the enrolment ledger across all programmes and OPDs (`EnrolmentStarted`).
+//! Records enrolments other agencies report (`ReportExternalEnrolment`), reports every
+//! current breach of the rules in the ledger and time on benefit, and graduates households
+//! from PKH / BPNT to PENA.
 //! Answers the desk pre-screen and the payment release check over gRPC. Does not own: cases
 //! (intake), routing to agencies (referral) or payments (disbursement).
 

@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgExecutor, Row};
 use uuid::Uuid;
 
 use crate::app::ledger::EnrolmentView;
-use crate::domain::{Beneficiary, Benefit, CaseDecision, NeedDecision, Outcome};
+use crate::domain::{Beneficiary, Benefit, CaseDecision, DecisionInputs, NeedDecision, Outcome};
 
 /// A case's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -21,8 +21,11 @@ pub struct DecisionView {
     pub catalogue_version: String,
     pub decided_at: DateTime<Utc>,
     /// The day the rules were applied on (ages are reckoned on it): the day the case was
-    /// opened, in Indonesia.
+    /// opened, in Indonesia. The catalogue version is the one in force on it.
     pub decided_on: NaiveDate,
+    /// What the rules were applied to; absent on decisions recorded before inputs were kept.
+    #[serde(default)]
+    pub inputs: Option<InputsView>,
     /// The `CaseDecided` event that recorded the decision.
     pub event_id: Uuid,
     pub applicant: DecidedApplicant,
@@ -110,6 +113,61 @@ pub struct ReasonView {
     pub rule: String,
     #[schema(example = "The household is in desil 3, within PKH's cut-off of desil 4.")]
     pub message: String,
+}
+
+/// The facts a decision was taken on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InputsView {
+    #[schema(example = "2026-01-01")]
+    pub catalogue_effective_from: NaiveDate,
+    /// The household's desil in the registry; absent outside the registry.
+    #[schema(example = 3)]
+    pub desil: Option<u8>,
+    /// Whole years on the decision date.
+    #[schema(example = 48)]
+    pub age: Option<u32>,
+    pub deceased: bool,
+    #[schema(example = 4)]
+    pub household_members: u32,
+    pub living_members: u32,
+    pub children_under_18: u32,
+    pub elderly_70_plus: u32,
+    /// Current enrolments the rules saw: the applicant's, the household's and those of the
+    /// others on the household or family card.
+    pub enrolments_considered: Vec<ConsideredEnrolmentView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConsideredEnrolmentView {
+    #[schema(example = "BPNT")]
+    pub programme_code: String,
+    pub beneficiary: BeneficiaryView,
+    /// active or held.
+    pub status: String,
+}
+
+impl InputsView {
+    pub fn of(inputs: &DecisionInputs) -> Self {
+        Self {
+            catalogue_effective_from: inputs.catalogue_effective_from,
+            desil: inputs.desil,
+            age: inputs.age,
+            deceased: inputs.deceased,
+            household_members: inputs.household_members,
+            living_members: inputs.living_members,
+            children_under_18: inputs.children_under_18,
+            elderly_70_plus: inputs.elderly_70_plus,
+            enrolments_considered: inputs
+                .enrolments_considered
+                .iter()
+                .map(|entry| ConsideredEnrolmentView {
+                    programme_code: entry.programme.to_string(),
+                    beneficiary: BeneficiaryView::of(&entry.beneficiary),
+                    status: entry.status.as_str().to_string(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl NeedOutcome {

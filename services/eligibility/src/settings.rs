@@ -9,27 +9,45 @@ use std::path::Path;
 use chrono::NaiveDate;
 use slrt_settings::{CommonSettings, Service, SettingsError};
 
-use crate::domain::{Catalogue, LedgerEntry, RegistryRow, parse_registry_csv, seed_ledger};
+use crate::domain::{Catalogue, CatalogueFile, Catalogues, LedgerEntry, RegistryRow, parse_registry_csv, seed_ledger};
 
-/// `SLRT_ELIGIBILITY_CATALOGUE`: path of the programme catalogue (TOML).
+/// `SLRT_ELIGIBILITY_CATALOGUE`: the programme catalogue (TOML): one file, or a directory
+/// whose `*.toml` files are its versions.
 pub const CATALOGUE_VARIABLE: &str = "SLRT_ELIGIBILITY_CATALOGUE";
 /// `SLRT_ELIGIBILITY_REGISTRY_SEED`: path of the registry file (CSV) loaded at start.
 pub const REGISTRY_SEED_VARIABLE: &str = "SLRT_ELIGIBILITY_REGISTRY_SEED";
 
 // Built into the binary, so that the service runs with the shipped policy and demo registry
 // when no file is named.
-const SHIPPED_CATALOGUE: &str = include_str!("../data/catalogue.toml");
+const SHIPPED_CATALOGUES: [(&str, &str); 2] = [
+    (
+        "data/catalogue/2026.1.toml",
+        include_str!("../data/catalogue/2026.1.toml"),
+    ),
+    (
+        "data/catalogue/2026.2.toml",
+        include_str!("../data/catalogue/2026.2.toml"),
+    ),
+];
 const SHIPPED_REGISTRY_SEED: &str = include_str!("../data/registry_seed.csv");
+/// `SLRT_ELIGIBILITY_EXCLUSIONS`: path of the exclusion rules (TOML): which programmes a car
+/// or a salary stops, and the days an officer has to verify such evidence.
+pub const EXCLUSIONS_VARIABLE: &str = "SLRT_ELIGIBILITY_EXCLUSIONS";
+const SHIPPED_EXCLUSIONS: &str = include_str!("../data/exclusions.toml");
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub common: CommonSettings,
-    /// The programme catalogue in force (`SLRT_ELIGIBILITY_CATALOGUE`).
-    pub catalogue: Catalogue,
+    /// Every programme catalogue version (`SLRT_ELIGIBILITY_CATALOGUE`); a decision uses the
+    /// one in force on its date.
+    pub catalogues: Catalogues,
     /// Registry rows to load at start (`SLRT_ELIGIBILITY_REGISTRY_SEED`).
     pub registry_seed: Vec<RegistryRow>,
     /// The enrolments the registry file lists, to seed the ledger with.
     pub ledger_seed: Vec<LedgerEntry>,
+    /// Which programmes exclusion evidence stops (`SLRT_ELIGIBILITY_EXCLUSIONS`), checked
+    /// against the catalogue in force at start.
+    pub exclusions: crate::domain::evidence::ExclusionRules,
 }
 
 impl Settings {
@@ -44,7 +62,8 @@ impl Settings {
     /// As [`Settings::from_lookup`], reading the registry's NIK and KK dates as of `today`.
     pub fn from_lookup_at(lookup: impl Fn(&str) -> Option<String>, today: NaiveDate) -> Result<Self, SettingsError> {
         let common = CommonSettings::from_lookup(Service::Eligibility, &lookup)?;
-        let catalogue = catalogue_from_lookup(&lookup)?;
+        let catalogues = catalogues_from_lookup(&lookup)?;
+        let catalogue = catalogues.in_force(today);
 
         let file = DataFile::read(
             &lookup,
@@ -55,22 +74,81 @@ impl Settings {
         let registry_seed = parse_registry_csv(&file.text, today).map_err(|error| file.invalid(error))?;
         // A registry that lists a programme the catalogue does not know would seed a ledger
         // no decision can reason about.
-        let ledger_seed = seed_ledger(&catalogue, &registry_seed).map_err(|error| file.invalid(error))?;
+        let ledger_seed = seed_ledger(catalogue, &registry_seed).map_err(|error| file.invalid(error))?;
+        let exclusions_file = DataFile::read(&lookup, EXCLUSIONS_VARIABLE, "data/exclusions.toml", SHIPPED_EXCLUSIONS)?;
+        let exclusions = crate::domain::evidence::ExclusionRules::parse(&exclusions_file.text, catalogues.versions())
+            .map_err(|error| exclusions_file.invalid(error))?;
 
         Ok(Self {
             common,
-            catalogue,
+            catalogues,
             registry_seed,
             ledger_seed,
+            exclusions,
         })
     }
 }
 
-/// The programme catalogue named by `SLRT_ELIGIBILITY_CATALOGUE`, or the shipped one: what a
-/// registry import checks the rows' programmes against.
+/// The programme catalogue in force today, from `SLRT_ELIGIBILITY_CATALOGUE` or the shipped
+/// versions: what a registry import checks the rows' programmes against.
 pub fn catalogue_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Catalogue, SettingsError> {
-    let file = DataFile::read(&lookup, CATALOGUE_VARIABLE, "data/catalogue.toml", SHIPPED_CATALOGUE)?;
-    Catalogue::parse(&file.text).map_err(|error| file.invalid(error))
+    let catalogues = catalogues_from_lookup(lookup)?;
+    Ok(catalogues.in_force(slrt_identity::today_in_indonesia()).clone())
+}
+
+/// Every catalogue version: the file `SLRT_ELIGIBILITY_CATALOGUE` names, each `*.toml` file
+/// of the directory it names, or the versions built into the binary.
+pub fn catalogues_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Catalogues, SettingsError> {
+    let invalid = |reason: String| SettingsError {
+        variable: CATALOGUE_VARIABLE.into(),
+        reason,
+    };
+    let files = match lookup(CATALOGUE_VARIABLE) {
+        None => SHIPPED_CATALOGUES
+            .iter()
+            .map(|(name, text)| CatalogueFile {
+                origin: format!("the built-in {name}"),
+                text: (*text).to_owned(),
+            })
+            .collect(),
+        Some(path) if path.trim().is_empty() => {
+            return Err(invalid("must be a file or directory path, found nothing".into()));
+        }
+        Some(path) if Path::new(&path).is_dir() => {
+            let entries = std::fs::read_dir(&path).map_err(|error| invalid(format!("cannot read {path}: {error}")))?;
+            let mut paths = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|error| invalid(format!("cannot read {path}: {error}")))?;
+                if entry.path().extension().is_some_and(|ext| ext == "toml") {
+                    paths.push(entry.path());
+                }
+            }
+            if paths.is_empty() {
+                return Err(invalid(format!("{path} holds no .toml catalogue file")));
+            }
+            // Sorted, so that which of two clashing files is named first does not depend on
+            // the directory's order.
+            paths.sort();
+            paths
+                .into_iter()
+                .map(|file| {
+                    let origin = file.display().to_string();
+                    std::fs::read_to_string(&file)
+                        .map(|text| CatalogueFile {
+                            origin: origin.clone(),
+                            text,
+                        })
+                        .map_err(|error| invalid(format!("cannot read {origin}: {error}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        Some(path) => {
+            let text = std::fs::read_to_string(Path::new(&path))
+                .map_err(|error| invalid(format!("cannot read {path}: {error}")))?;
+            vec![CatalogueFile { origin: path, text }]
+        }
+    };
+    Catalogues::parse(&files).map_err(|error| invalid(error.to_string()))
 }
 
 /// A data file named by a variable, or the copy built into the binary.
@@ -137,7 +215,8 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s.common.http_addr.port(), 8082);
         assert_eq!(s.common.grpc_addr.port(), 50052);
-        assert_eq!(s.catalogue.version(), "2026.1");
+        let versions: Vec<&str> = s.catalogues.versions().iter().map(Catalogue::version).collect();
+        assert_eq!(versions, ["2026.1", "2026.2"]);
         assert_eq!(s.registry_seed.len(), 40);
         assert!(!s.ledger_seed.is_empty());
     }

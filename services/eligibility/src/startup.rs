@@ -3,6 +3,7 @@
 use actix_web::web;
 use anyhow::Context;
 use slrt_proto::eligibility::v1::eligibility_service_server::EligibilityServiceServer;
+use slrt_proto::eligibility::v1::evidence_feed_server::EvidenceFeedServer;
 use slrt_runtime::platform::{Platform, RunningService};
 use slrt_settings::Service;
 use utoipa::OpenApi;
@@ -20,9 +21,10 @@ pub fn migrations() -> sqlx::migrate::Migrator {
 pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
     let Settings {
         common,
-        catalogue,
+        catalogues,
         registry_seed,
         ledger_seed,
+        exclusions,
     } = settings;
     let mut platform = Platform::connect(common, migrations(), &[Service::Intake]).await?;
     // Before the decider starts: a case decided against a half-loaded registry would miss
@@ -39,10 +41,12 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         people.added = loaded.people_added,
         people.changed = loaded.people_changed,
         enrolments.seeded = loaded.enrolments_seeded,
-        catalogue.version = catalogue.version(),
+        catalogue.version = catalogues.in_force(slrt_identity::today_in_indonesia()).version(),
+        catalogue.versions = catalogues.versions().len(),
         "registry loaded"
     );
-    let eligibility = Eligibility::new(platform.pool.clone(), platform.store.clone(), catalogue);
+    let eligibility =
+        Eligibility::new(platform.pool.clone(), platform.store.clone(), catalogues).with_exclusions(exclusions);
     platform.spawn_relay()?;
     platform.spawn_consumer(
         "decider",
@@ -53,14 +57,22 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
     )?;
 
     let grpc_routes = platform
-        .grpc_routes(&["slrt.eligibility.v1.EligibilityService"])
+        .grpc_routes(&["slrt.eligibility.v1.EligibilityService", "slrt.eligibility.v1.EvidenceFeed"])
         .await?
         .add_service(EligibilityServiceServer::new(grpc::EligibilityApi {
+            eligibility: eligibility.clone(),
+        }))
+        .add_service(EvidenceFeedServer::new(grpc::EvidenceFeedApi {
             eligibility: eligibility.clone(),
         }));
     let routes = move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(eligibility.clone()))
-            .configure(http::configure);
+            .configure(http::configure)
+            .configure(http::evidence::configure)
+            .configure(http::reports::configure);
     };
-    platform.serve(routes, http::ApiDoc::openapi(), grpc_routes).await
+    let mut openapi = http::ApiDoc::openapi();
+    openapi.merge(http::evidence::EvidenceApiDoc::openapi());
+    openapi.merge(http::reports::ReportsApiDoc::openapi());
+    platform.serve(routes, openapi, grpc_routes).await
 }

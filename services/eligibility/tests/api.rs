@@ -25,7 +25,7 @@ use uuid::Uuid;
 #[path = "api/registry_import.rs"]
 mod registry_import;
 
-const SHIPPED_CATALOGUE: &str = include_str!("../data/catalogue.toml");
+const SHIPPED_CATALOGUE: &str = include_str!("../data/catalogue/2026.1.toml");
 const SHIPPED_REGISTRY_SEED: &str = include_str!("../data/registry_seed.csv");
 
 /// How long the consumer may take to join its group and decide the first case.
@@ -223,7 +223,8 @@ async fn a_poor_registry_household_asking_for_cash_gets_pkh_with_its_reasons_and
     app.open_case(&opened).await;
     let decision = app.decision(case_id(&opened)).await;
 
-    assert_eq!(decision["catalogue_version"], "2026.1");
+    // Opened today, so decided under the version in force today.
+    assert_eq!(decision["catalogue_version"], "2026.2");
     assert_eq!(decision["applicant"]["person_id"], "P-000009");
     assert_eq!(decision["applicant"]["household_id"], "H-000003");
     assert_eq!(decision["applicant"]["nik_masked"], "3375********0001");
@@ -429,7 +430,7 @@ async fn the_same_case_opened_delivered_twice_is_decided_once_with_one_enrolment
 
     let payload: eligibility::CaseDecided = decided[0].decode().unwrap();
     assert_eq!(payload.case_id, opened.case_id);
-    assert_eq!(payload.catalogue_version, "2026.1");
+    assert_eq!(payload.catalogue_version, "2026.2");
     assert_eq!(payload.person_id, "P-000009");
     assert_eq!(payload.household_id, "H-000003");
     assert_eq!(payload.beneficiary_name, "Darto");
@@ -594,7 +595,7 @@ async fn a_payment_without_an_active_enrolment_is_not_releasable() {
     );
     assert_eq!(
         check_payment(&app, "KIS", "H-000001").await.unwrap(),
-        (false, vec!["KIS is not a programme in catalogue 2026.1".to_string()])
+        (false, vec!["KIS is not a programme in catalogue 2026.2".to_string()])
     );
 }
 
@@ -646,11 +647,11 @@ async fn the_catalogue_is_served_as_data_with_its_version_targeting_and_overlap_
     let (status, catalogue) = app.get("/v1/catalogue").await;
 
     assert_eq!(status, 200);
-    assert_eq!(catalogue["version"], "2026.1");
-    assert_eq!(catalogue["effective_from"], "2026-01-01");
+    assert_eq!(catalogue["version"], "2026.2");
+    assert_eq!(catalogue["effective_from"], "2026-07-01");
     assert_eq!(
         catalogue["serves"]["cash_assistance"],
-        serde_json::json!(["PKH", "BLT-DD", "PENA"])
+        serde_json::json!(["PKH", "BLT-DD", "BLT-KOTA", "PENA"])
     );
     let programme = |code: &str| {
         catalogue["programmes"]
@@ -663,12 +664,12 @@ async fn the_catalogue_is_served_as_data_with_its_version_targeting_and_overlap_
     };
     let blt_dd = programme("BLT-DD");
     assert_eq!(blt_dd["max_desil"], 4);
-    assert_eq!(blt_dd["excludes"], serde_json::json!(["PKH", "BPNT"]));
+    assert_eq!(blt_dd["excludes"], serde_json::json!(["PKH", "BPNT", "BLT-KOTA"]));
     assert_eq!(blt_dd["cash"]["cadence"], "monthly");
     assert_eq!(blt_dd["cash"]["components"][0]["amount_per_period_idr"], 300_000);
     assert_eq!(
         programme("PKH")["excludes"],
-        serde_json::json!(["BLT-DD", "PERMAKANAN", "PENA"])
+        serde_json::json!(["BLT-DD", "PERMAKANAN", "PENA", "BLT-KOTA"])
     );
     assert_eq!(programme("PIP")["cash"]["cadence"], "yearly");
     assert!(programme("ADMINDUK")["cash"].is_null());
@@ -798,4 +799,130 @@ async fn health_readiness_and_the_openapi_document_respond() {
         assert!(openapi["paths"][path]["get"].is_object(), "{path} is not documented");
     }
     assert!(openapi["components"]["schemas"]["DecisionView"].is_object());
+}
+
+#[path = "api/evidence.rs"]
+mod evidence;
+
+// --- Catalogue versions, the ledger and its reports ----------------------------------------
+
+#[path = "api/catalogue.rs"]
+mod catalogue;
+#[path = "api/ledger.rs"]
+mod ledger;
+#[path = "api/scenario.rs"]
+mod scenario;
+
+/// A household of a made-up registry file: its desil, the programmes the file lists for it,
+/// and its members' birth dates (the first is the head).
+struct TestFamily {
+    desil: u8,
+    enrolments: &'static str,
+    born: Vec<&'static str>,
+    /// Families with the same card share a KK number (a card not yet split).
+    card: usize,
+}
+
+impl TestFamily {
+    fn new(desil: u8, born: &[&'static str]) -> Self {
+        Self {
+            desil,
+            enrolments: "",
+            born: born.to_vec(),
+            card: usize::MAX,
+        }
+    }
+}
+
+/// A registry file of `families`: household `T-H<i>` with people `T-P<i>-<j>`, everyone in
+/// Kota Pekalongan with a structurally valid NIK (serials count up) and KK number (one per
+/// family unless `card` says otherwise). Returns the file and every member's NIK by family.
+fn registry_file(families: &[TestFamily]) -> (String, Vec<Vec<String>>) {
+    let mut csv = String::from(
+        "person_id,nik,full_name,birth_date,sex,household_id,kk_number,region_code,relationship_to_head,desil,\
+         deceased,enrolments\n",
+    );
+    let mut niks = Vec::new();
+    let mut serial = 0;
+    for (i, family) in families.iter().enumerate() {
+        let card = if family.card == usize::MAX { i } else { family.card };
+        let kk = format!("337502010120{:04}", card + 1);
+        let mut members = Vec::new();
+        for (j, born) in family.born.iter().enumerate() {
+            serial += 1;
+            let date = chrono::NaiveDate::parse_from_str(born, "%Y-%m-%d").unwrap();
+            let nik = format!("337502{}{serial:04}", date.format("%d%m%y"));
+            let relationship = if j == 0 { "head" } else { "child" };
+            csv.push_str(&format!(
+                "T-P{i}-{j},{nik},Warga {i} {j},{born},M,T-H{i},{kk},33.75.02.1004,{relationship},{},false,{}\n",
+                family.desil, family.enrolments
+            ));
+            members.push(nik);
+        }
+        niks.push(members);
+    }
+    (csv, niks)
+}
+
+/// The service on a fresh database with `families` as its registry.
+async fn spawn_app_with_families(families: &[TestFamily]) -> (TestApp, Vec<Vec<String>>) {
+    let (csv, niks) = registry_file(families);
+    let path = temp_file("registry.csv", &csv);
+    let app = spawn_app_with(
+        &fresh_database_url().await,
+        &[(REGISTRY_SEED_VARIABLE, path.display().to_string())],
+    )
+    .await;
+    (app, niks)
+}
+
+impl TestApp {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.http))
+            .json(&body)
+            .send()
+            .await
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Reports an external enrolment by NIK, as an OPD system would.
+    async fn report_external(
+        &self,
+        programme: &str,
+        nik: &str,
+        opd: &str,
+        reference: &str,
+        started_on: &str,
+    ) -> Result<eligibility::ReportExternalEnrolmentResponse, tonic::Status> {
+        self.grpc()
+            .await
+            .report_external_enrolment(eligibility::ReportExternalEnrolmentRequest {
+                programme_code: programme.into(),
+                nik: nik.into(),
+                kk_number: String::new(),
+                reporting_opd: opd.into(),
+                reference: reference.into(),
+                started_on: started_on.into(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+}
+
+/// Publishes `opened` as intake would, as if opened at `at`: the decision date is the
+/// envelope's time, so this opens a case on a past day.
+async fn open_case_at(app: &TestApp, opened: &CaseOpened, at: chrono::DateTime<chrono::Utc>) {
+    let envelope = slrt_proto::common::v1::EventEnvelope {
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: at.timestamp(),
+            nanos: 0,
+        }),
+        ..prost::Message::decode(envelope_of(opened, Uuid::now_v7()).as_slice()).unwrap()
+    };
+    let bytes = prost::Message::encode_to_vec(&envelope);
+    publish_bytes(&app.intake_topic(), &opened.case_id, &bytes).await;
 }

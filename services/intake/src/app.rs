@@ -2,7 +2,10 @@
 //! from the tracker.
 
 pub mod case_list;
+pub mod duplicates;
 pub mod idempotency;
+pub mod people;
+pub mod rebuild;
 pub mod tracker;
 
 use chrono::Utc;
@@ -17,7 +20,7 @@ use uuid::Uuid;
 
 use crate::domain::OpenCase;
 use crate::projections::{self, TrackedEvent};
-use idempotency::{Claim, IdempotencyKey};
+use idempotency::{IdempotencyKey, Pending};
 
 pub type EligibilityClient = EligibilityServiceClient<PeerChannel>;
 
@@ -51,47 +54,14 @@ impl Intake {
         command: OpenCase,
         idempotency: Option<(IdempotencyKey, String)>,
     ) -> Result<Created, ApiError> {
-        const SCOPE: &str = "POST /v1/cases";
-        if let Some((key, request_hash)) = &idempotency {
-            match idempotency::claim(&self.pool, SCOPE, key, request_hash)
-                .await
-                .map_err(ApiError::unavailable)?
-            {
-                Claim::New => {}
-                Claim::Replay(created) => return Ok(created),
-                Claim::InProgress => {
-                    return Err(ApiError::conflict(
-                        "a request with this Idempotency-Key is still being processed; retry shortly",
-                    )
-                    .with_field("Idempotency-Key"));
-                }
-                Claim::Mismatch => {
-                    return Err(ApiError::new(
-                        slrt_errors::ErrorCode::IdempotencyKeyReused,
-                        "this Idempotency-Key was used for a different request body",
-                    )
-                    .with_field("Idempotency-Key"));
-                }
-            }
-        }
-        let result = self
-            .record_case(&command, idempotency.as_ref().map(|(key, _)| (SCOPE, key)))
-            .await;
-        if result.is_err()
-            && let Some((key, _)) = &idempotency
-        {
-            // Let the client retry with the same key after a failure.
-            let _ = idempotency::release(&self.pool, SCOPE, key).await;
-        }
-        result
+        idempotency::once(&self.pool, "POST /v1/cases", idempotency, |pending| async move {
+            self.record_case(&command, pending.as_ref()).await
+        })
+        .await
     }
 
-    async fn record_case(
-        &self,
-        command: &OpenCase,
-        idempotency: Option<(&str, &IdempotencyKey)>,
-    ) -> Result<Created, ApiError> {
-        let screening = self.screen(command).await;
+    async fn record_case(&self, command: &OpenCase, idempotency: Option<&Pending>) -> Result<Created, ApiError> {
+        let mut screening = self.screen(command).await;
         let case_id = Uuid::now_v7();
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
         let serial: i64 = sqlx::query_scalar("SELECT nextval('case_number_serial')")
@@ -104,6 +74,14 @@ impl Intake {
             .map(|r| r.compact())
             .unwrap_or_else(|| command.desk_region.compact());
         let case_number = format!("SLRT-{regency}-{}-{serial:06}", Utc::now().format("%Y"));
+
+        // The applicant's person and household records and the duplicate check commit with
+        // the case; suspects are reported, never a reason to refuse the case.
+        let registration =
+            people::register_applicant(&self.store, &mut tx, case_id, &command.applicant, &command.opened_by).await?;
+        screening.duplicate_suspects = registration.suspects.clone();
+        screening.person_id = registration.person_id.to_string();
+        screening.household_id = registration.household_id.to_string();
 
         let applicant = &command.applicant;
         let opened = proto::CaseOpened {
@@ -131,8 +109,7 @@ impl Intake {
             opened_by: command.opened_by.clone(),
             warnings: command.warnings.clone(),
             screening: Some(screening.clone()),
-            // Complaints are not taken yet: every case is an application.
-            complaint: None,
+            complaint: command.complaint.as_ref().map(complaint_payload),
         };
         let event = NewEvent::new(&opened).for_case(case_id);
         let recorded = self
@@ -167,7 +144,9 @@ impl Intake {
         let body = serde_json::json!({
             "case_id": case_id,
             "case_number": case_number,
+            "kind": command.kind.code(),
             "status": "open",
+            "person": registration.body(),
             "needs": opened.needs.iter().map(|need| serde_json::json!({
                 "need_id": need.need_id,
                 "category": need.category,
@@ -182,10 +161,8 @@ impl Intake {
             },
         });
         let created = Created { status: 201, body };
-        if let Some((scope, key)) = idempotency {
-            idempotency::complete(&mut tx, scope, key, &created)
-                .await
-                .map_err(ApiError::unavailable)?;
+        if let Some(pending) = idempotency {
+            pending.complete(&mut tx, &created).await?;
         }
         tx.commit().await.map_err(ApiError::unavailable)?;
         tracing::info!(case.id = %case_id, case.number = %case_number, needs = command.needs.len(), "case opened");
@@ -207,6 +184,7 @@ impl Intake {
                     deceased: screened.deceased,
                     active_programmes: screened.active_programmes,
                     unavailable_reason: String::new(),
+                    ..Default::default()
                 }
             }
             Err(status) => {
@@ -218,5 +196,33 @@ impl Intake {
                 }
             }
         }
+    }
+}
+
+/// The complaint as recorded in `CaseOpened`.
+fn complaint_payload(complaint: &crate::domain::Complaint) -> proto::Complaint {
+    proto::Complaint {
+        complaint_type: complaint.complaint_type.code().to_string(),
+        grievance_type: complaint
+            .grievance_type
+            .map(|grievance| grievance.code().to_string())
+            .unwrap_or_default(),
+        statement: complaint.statement.clone(),
+        reported: complaint.reported.as_ref().map(|reported| proto::ReportedSubject {
+            nik: reported
+                .nik
+                .as_ref()
+                .map(|nik| nik.as_str().to_string())
+                .unwrap_or_default(),
+            kk_number: reported
+                .kk
+                .as_ref()
+                .map(|kk| kk.as_str().to_string())
+                .unwrap_or_default(),
+            full_name: reported.full_name.clone(),
+            region_code: reported.region.dotted(),
+            programme_code: reported.programme_code.clone().unwrap_or_default(),
+            ground: reported.ground.clone(),
+        }),
     }
 }

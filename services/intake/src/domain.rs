@@ -2,8 +2,15 @@
 //! given what has happened to its needs, and whether an applicant is someone already known.
 
 pub mod case;
+pub mod complaint;
+pub mod household;
 pub mod matching;
+pub mod person;
 pub mod status;
 
 pub use case::{Applicant, CaseKind, NeedCategory, NewNeed, OpenCase, OpenCaseError};
-pub use status::{CaseStatus, NeedStatus, NeedStep, SlaClock, TrackedNeed, case_status};
+pub use complaint::{Complaint, ComplaintType, GrievanceType, ReportedSubject};
+pub use status::{
+    CaseLifecycle, CaseStatus, DeskCase, DeskNeed, LifecycleError, NeedStatus, NeedStep, SlaClock, TrackedNeed,
+    case_status, lifecycle_status,
+};

@@ -1,6 +1,8 @@
 //! The desk's and supervisors' HTTP API. Handlers are thin: parse, call the use case, map
 //! errors through the shared code table.
 
+pub mod people;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use slrt_errors::{ApiError, ErrorBody};
@@ -8,10 +10,11 @@ use utoipa::OpenApi;
 
 use crate::app::Intake;
 use crate::app::case_list::{self, CaseCounts, CaseFilter, CaseSummary, Cursor, RawCaseFilter};
-use crate::app::idempotency::{IdempotencyKey, request_hash};
-use crate::app::tracker::{self, ApplicantView, CaseView, NeedView, TimelineEntry};
+use crate::app::idempotency;
+use crate::app::tracker::{self, ApplicantView, CaseView, ComplaintView, DeskAction, NeedView, TimelineEntry};
 use crate::domain::OpenCase;
 use crate::domain::case::OpenCaseInput;
+use crate::domain::complaint::{ComplaintInput, ReportedInput};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,8 +23,24 @@ use crate::domain::case::OpenCaseInput;
         description = "The front desk of the integrated social service and referral system: open cases for \
                        applicants, and follow each case across eligibility, referral and disbursement."
     ),
-    paths(open_case, list_cases, case_counts, export_cases, get_case),
+    paths(
+        open_case,
+        list_cases,
+        case_counts,
+        export_cases,
+        get_case,
+        withdraw_case,
+        close_case,
+        answer_complaint
+    ),
     components(schemas(
+        ComplaintRequest,
+        ReportedRequest,
+        ComplaintView,
+        WithdrawRequest,
+        CloseRequest,
+        AnswerRequest,
+        DeskStepAnswer,
         CasePage,
         CaseSummary,
         CaseCounts,
@@ -37,14 +56,65 @@ use crate::domain::case::OpenCaseInput;
 )]
 pub struct ApiDoc;
 
+/// Intake's OpenAPI document: its own API, and the operational endpoints every service
+/// serves from the shared runtime (documented here so that the document lists everything a
+/// client can call on intake's port).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    let operational = serde_json::json!({
+        "/healthz": {"get": {
+            "tags": ["operations"], "summary": "Liveness: the process answers.",
+            "operationId": "healthz",
+            "responses": {"200": {"description": "Alive", "content": {"application/json": {
+                "example": {"status": "alive"}}}}}
+        }},
+        "/readyz": {"get": {
+            "tags": ["operations"], "summary": "Readiness: the database and the broker are reachable.",
+            "operationId": "readyz",
+            "responses": {
+                "200": {"description": "Ready", "content": {"application/json": {"example": {
+                    "service": "intake", "database": {"ready": true}, "broker": {"ready": true}}}}},
+                "503": {"description": "Not ready; the reason is given", "content": {"application/json": {"example": {
+                    "service": "intake", "database": {"ready": true},
+                    "broker": {"ready": false, "reason": "no answer within 2 s"}}}}}
+            }
+        }},
+        "/metrics": {"get": {
+            "tags": ["operations"], "summary": "Prometheus metrics (HTTP latency, consumer lag, outbox age).",
+            "operationId": "metrics",
+            "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {
+                "example": "slrt_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/cases\",status=\"200\"} 42\n"}}}}
+        }},
+        "/openapi.json": {"get": {
+            "tags": ["operations"], "summary": "This document. The interactive docs page is at /docs/.",
+            "operationId": "openapi",
+            "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {}}}}
+        }}
+    });
+    let extra: Result<utoipa::openapi::path::Paths, _> = serde_json::from_value(serde_json::json!({
+        "paths": operational
+    }))
+    .and_then(|wrapped: serde_json::Value| serde_json::from_value(wrapped["paths"].clone()));
+    match extra {
+        Ok(paths) => document.paths.paths.extend(paths.paths),
+        // The literal above is fixed; a failure is a bug found by the test of the document.
+        Err(error) => tracing::error!(error = %error, "operational paths left out of the OpenAPI document"),
+    }
+    document
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(people::configure);
     // The fixed paths go before `{case_ref}`, which would otherwise take them; no case id
     // (a UUID) or case number (SLRT-…) is ever spelled like them.
     cfg.route("/v1/cases", web::post().to(open_case))
         .route("/v1/cases", web::get().to(list_cases))
         .route("/v1/cases/counts", web::get().to(case_counts))
         .route("/v1/cases/export.csv", web::get().to(export_cases))
-        .route("/v1/cases/{case_ref}", web::get().to(get_case));
+        .route("/v1/cases/{case_ref}", web::get().to(get_case))
+        .route("/v1/cases/{case_ref}/withdraw", web::post().to(withdraw_case))
+        .route("/v1/cases/{case_ref}/close", web::post().to(close_case))
+        .route("/v1/cases/{case_ref}/answer", web::post().to(answer_complaint));
 }
 
 /// A desk registration.
@@ -60,8 +130,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     "opened_by": "fo-pekalongan-barat-1"
 }))]
 pub struct OpenCaseRequest {
+    /// `application` (the default) or `complaint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "application")]
+    pub kind: Option<String>,
+    /// The applicant; for a complaint, the complainant.
     pub applicant: ApplicantRequest,
+    /// Required (at least one) for an application; none for a complaint, except an
+    /// exclusion-error grievance, which may ask for needs to be assessed.
+    #[serde(default)]
     pub needs: Vec<NeedRequest>,
+    /// Required when `kind` is `complaint`, refused otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint: Option<ComplaintRequest>,
     /// Kemendagri code of the desk (Puskesos village code, or the SLRT's regency code).
     pub desk_region_code: String,
     /// The operator registering the case.
@@ -84,6 +165,49 @@ pub struct ApplicantRequest {
     pub kk_number: String,
 }
 
+/// What a complaint is about.
+#[derive(Debug, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "complaint_type": "grievance", "grievance_type": "inclusion_error",
+    "statement": "My neighbour owns two cars and still receives PKH.",
+    "reported": {"nik": "3375021501780001", "full_name": "Darto", "region_code": "33.75.02.1004",
+                 "programme_code": "PKH", "ground": "vehicle"}
+}))]
+pub struct ComplaintRequest {
+    /// question, suggestion, grievance.
+    pub complaint_type: String,
+    /// For a grievance (required then, refused otherwise): exclusion_error (I am eligible and
+    /// receive nothing), inclusion_error (this person should not receive aid), service, other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grievance_type: Option<String>,
+    /// The complainant's words, up to 4000 characters.
+    pub statement: String,
+    /// The person an inclusion-error report names: required for inclusion_error, refused
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<ReportedRequest>,
+}
+
+/// The person an inclusion-error report names: the NIK and/or the KK, validated as the
+/// applicant's are.
+#[derive(Debug, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nik: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kk_number: Option<String>,
+    pub full_name: String,
+    /// Kemendagri village code, e.g. 33.75.02.1004.
+    pub region_code: String,
+    /// The programme the reporter says the person receives, e.g. PKH; optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme_code: Option<String>,
+    /// deceased, vehicle, payroll, wealth, other.
+    pub ground: String,
+}
+
 #[derive(Debug, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NeedRequest {
@@ -94,10 +218,14 @@ pub struct NeedRequest {
     pub description: String,
 }
 
-/// Open a case.
+/// Open a case: an application or a complaint.
 ///
 /// Validates the applicant's NIK, KK and address against the Kemendagri region table, asks
 /// eligibility what it knows about the applicant (the desk pre-screen), and records the case.
+/// A complaint (`kind: complaint`) carries `complaint`: a question, a suggestion or a
+/// grievance; an inclusion-error grievance names the reported person (NIK and/or KK, name,
+/// village, ground), whom eligibility then verifies; an exclusion-error grievance may ask for
+/// needs to be assessed; other complaints have no needs.
 /// Send an `Idempotency-Key` header to make retries safe: the same key and body return the
 /// same case; the same key with another body is refused (422); a retry while the first
 /// request is in flight gets 409.
@@ -109,7 +237,7 @@ pub struct NeedRequest {
     responses(
         (status = 201, description = "The case is opened", example = json!({
             "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "case_number": "SLRT-3375-2026-000042",
-            "status": "open", "needs": [{"need_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e70", "category": "cash_assistance"}],
+            "kind": "application", "status": "open", "needs": [{"need_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e70", "category": "cash_assistance"}],
             "warnings": [], "screening": {"performed": true, "known_person": true, "deceased": false, "active_programmes": []}
         })),
         (status = 400, description = "Malformed input; the error names the field", body = ErrorBody, example = json!({
@@ -124,19 +252,23 @@ async fn open_case(
     request: HttpRequest,
     body: web::Json<OpenCaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let idempotency = match request.headers().get("Idempotency-Key") {
-        None => None,
-        Some(value) => {
-            let text = value
-                .to_str()
-                .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
-            let key = IdempotencyKey::parse(text).map_err(|reason| ApiError::invalid("Idempotency-Key", reason))?;
-            let canonical = serde_json::to_value(&*body).map_err(ApiError::internal)?;
-            Some((key, request_hash(&canonical)))
-        }
-    };
+    let idempotency = idempotency::from_header(request.headers().get("Idempotency-Key"), &*body)?;
     let body = body.into_inner();
     let input = OpenCaseInput {
+        kind: body.kind.unwrap_or_default(),
+        complaint: body.complaint.map(|complaint| ComplaintInput {
+            complaint_type: complaint.complaint_type,
+            grievance_type: complaint.grievance_type,
+            statement: complaint.statement,
+            reported: complaint.reported.map(|reported| ReportedInput {
+                nik: reported.nik,
+                kk_number: reported.kk_number,
+                full_name: reported.full_name,
+                region_code: reported.region_code,
+                programme_code: reported.programme_code,
+                ground: reported.ground,
+            }),
+        }),
         nik: body.applicant.nik,
         full_name: body.applicant.full_name,
         birth_date: body.applicant.birth_date,
@@ -200,7 +332,8 @@ async fn get_case(intake: web::Data<Intake>, case_ref: web::Path<String>) -> Res
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseListQuery {
-    /// Only cases in this status: open, assessed, referred, in_service, resolved.
+    /// Only cases in this status: open, assessed, referred, in_service, resolved, closed,
+    /// withdrawn.
     #[param(example = "referred")]
     pub status: Option<String>,
     /// Only cases whose applicant lives in this Kemendagri region, at any level: province
@@ -279,7 +412,7 @@ pub struct CasePage {
             "next": null
         })),
         (status = 400, description = "A bad query value; the error names it", body = ErrorBody, example = json!({
-            "error": {"code": "invalid_input", "message": "\"done\" is not a case status (one of: open, assessed, referred, in_service, resolved)", "field": "status"}
+            "error": {"code": "invalid_input", "message": "\"done\" is not a case status (one of: open, assessed, referred, in_service, resolved, closed, withdrawn)", "field": "status"}
         })),
     )
 )]
@@ -308,7 +441,7 @@ async fn list_cases(intake: web::Data<Intake>, query: web::Query<CaseListQuery>)
     responses(
         (status = 200, description = "The counts", body = CaseCounts, example = json!({
             "total": 42,
-            "by_status": {"open": 3, "assessed": 1, "referred": 20, "in_service": 8, "resolved": 10},
+            "by_status": {"open": 3, "assessed": 1, "referred": 20, "in_service": 8, "resolved": 6, "closed": 3, "withdrawn": 1},
             "by_regency": {"33.75": 42},
             "by_district": {"33.75.01": 30, "33.75.02": 12},
             "by_opd": {"DINSOS": 25, "DISDUKCAPIL": 6},
@@ -326,6 +459,220 @@ async fn case_counts(intake: web::Data<Intake>, query: web::Query<CaseListQuery>
         .await
         .map_err(ApiError::unavailable)?;
     Ok(HttpResponse::Ok().json(counts))
+}
+
+/// The applicant withdraws the case.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "found work and no longer needs the aid", "actor": "fo-pekalongan-barat-1"}))]
+pub struct WithdrawRequest {
+    /// Why, in the applicant's words; required.
+    pub reason: String,
+    /// The operator recording it; required.
+    pub actor: String,
+}
+
+/// The desk closes the case.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"actor": "spv-pekalongan-1", "note": "PKH paid, family card issued"}))]
+pub struct CloseRequest {
+    /// The operator closing it; required.
+    pub actor: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The desk's answer to a question or a suggestion.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"answer": "The fourth BPNT stage is paid from 10 December at PT Pos.", "actor": "fo-pekalongan-barat-1"}))]
+pub struct AnswerRequest {
+    /// The answer given; required.
+    pub answer: String,
+    /// The operator answering; required.
+    pub actor: String,
+}
+
+/// A desk step recorded on a case.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeskStepAnswer {
+    pub case_id: uuid::Uuid,
+    /// The case's status after the step.
+    #[schema(example = "withdrawn")]
+    pub status: String,
+    /// The event that records the step.
+    pub event_id: uuid::Uuid,
+}
+
+const MAX_ACTOR_CHARS: usize = 120;
+const MAX_TEXT_CHARS: usize = 4000;
+
+/// A required free-text field, trimmed; empty or too long is refused naming it.
+fn required_text(field: &str, text: &str, max: usize) -> Result<String, ApiError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ApiError::invalid(field, format!("{field} is required")));
+    }
+    if text.chars().count() > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+fn case_reference(case_ref: &str) -> Result<(), ApiError> {
+    if case_ref.is_empty() || case_ref.len() > 64 {
+        return Err(ApiError::invalid(
+            "case_ref",
+            "a case id or case number of 1 to 64 characters is required",
+        ));
+    }
+    Ok(())
+}
+
+async fn desk_step(
+    intake: &Intake,
+    request: &HttpRequest,
+    case_ref: &str,
+    action: DeskAction,
+    body: &impl Serialize,
+) -> Result<HttpResponse, ApiError> {
+    case_reference(case_ref)?;
+    let idempotency = idempotency::from_header(request.headers().get("Idempotency-Key"), body)?;
+    let done = intake.record_desk_action(case_ref, action, idempotency).await?;
+    let status = actix_web::http::StatusCode::from_u16(done.status).map_err(ApiError::internal)?;
+    Ok(HttpResponse::build(status).json(done.body))
+}
+
+/// The applicant withdraws the case.
+///
+/// The case becomes `withdrawn` and every need not finished yet is withdrawn with it; what
+/// agencies report afterwards shows on the timeline and moves nothing. Refused (422) when the
+/// case is already withdrawn or closed. Send an `Idempotency-Key` to make retries safe.
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{case_ref}/withdraw",
+    request_body = WithdrawRequest,
+    params(
+        ("case_ref" = String, Path, description = "Case id (UUID) or case number"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")
+    ),
+    responses(
+        (status = 200, description = "Withdrawn", body = DeskStepAnswer, example = json!({
+            "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "status": "withdrawn",
+            "event_id": "01936f2a-1111-7b3e-9d5a-3f2b8c4d5e6f"
+        })),
+        (status = 400, description = "A missing or bad field, named", body = ErrorBody, example = json!({
+            "error": {"code": "invalid_input", "message": "reason is required", "field": "reason"}
+        })),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "The case changed meanwhile, or the Idempotency-Key is in flight", body = ErrorBody),
+        (status = 422, description = "Already withdrawn or closed; or the Idempotency-Key was used with another body", body = ErrorBody, example = json!({
+            "error": {"code": "rejected", "message": "the case is already closed"}
+        })),
+    )
+)]
+async fn withdraw_case(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    case_ref: web::Path<String>,
+    body: web::Json<WithdrawRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let action = DeskAction::Withdraw {
+        reason: required_text("reason", &body.reason, MAX_TEXT_CHARS)?,
+        actor: required_text("actor", &body.actor, MAX_ACTOR_CHARS)?,
+    };
+    desk_step(&intake, &request, &case_ref, action, &*body).await
+}
+
+/// The desk closes the case.
+///
+/// Only when every need is finished: resolved, withdrawn, or refused by eligibility; the
+/// refusal (422, field `needs`) names each open need with its status. An inclusion-error
+/// complaint is not closed while eligibility's verification is open. Send an
+/// `Idempotency-Key` to make retries safe.
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{case_ref}/close",
+    request_body = CloseRequest,
+    params(
+        ("case_ref" = String, Path, description = "Case id (UUID) or case number"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")
+    ),
+    responses(
+        (status = 200, description = "Closed", body = DeskStepAnswer, example = json!({
+            "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "status": "closed",
+            "event_id": "01936f2a-1111-7b3e-9d5a-3f2b8c4d5e6f"
+        })),
+        (status = 400, description = "A missing or bad field, named", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "The case changed meanwhile, or the Idempotency-Key is in flight", body = ErrorBody),
+        (status = 422, description = "Needs still open (named), a verification open, already closed or withdrawn", body = ErrorBody, example = json!({
+            "error": {"code": "rejected", "field": "needs",
+                      "message": "the case cannot be closed while needs are open: cash_assistance (01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e70, in_service)"}
+        })),
+    )
+)]
+async fn close_case(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    case_ref: web::Path<String>,
+    body: web::Json<CloseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let note = body.note.trim();
+    if note.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::invalid(
+            "note",
+            format!("note is longer than {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    let action = DeskAction::Close {
+        actor: required_text("actor", &body.actor, MAX_ACTOR_CHARS)?,
+        note: note.to_string(),
+    };
+    desk_step(&intake, &request, &case_ref, action, &*body).await
+}
+
+/// The desk answers a question or a suggestion, which closes it.
+///
+/// Refused (422, field `kind`) for applications and grievances. Send an `Idempotency-Key` to
+/// make retries safe.
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{case_ref}/answer",
+    request_body = AnswerRequest,
+    params(
+        ("case_ref" = String, Path, description = "Case id (UUID) or case number"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")
+    ),
+    responses(
+        (status = 200, description = "Answered and closed", body = DeskStepAnswer, example = json!({
+            "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "status": "closed",
+            "event_id": "01936f2a-1111-7b3e-9d5a-3f2b8c4d5e6f"
+        })),
+        (status = 400, description = "A missing or bad field, named", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "The case changed meanwhile, or the Idempotency-Key is in flight", body = ErrorBody),
+        (status = 422, description = "Not a question or suggestion, or already closed or withdrawn", body = ErrorBody, example = json!({
+            "error": {"code": "rejected", "field": "kind",
+                      "message": "only a question or a suggestion is answered this way; this case is a grievance"}
+        })),
+    )
+)]
+async fn answer_complaint(
+    intake: web::Data<Intake>,
+    request: HttpRequest,
+    case_ref: web::Path<String>,
+    body: web::Json<AnswerRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let action = DeskAction::Answer {
+        answer: required_text("answer", &body.answer, MAX_TEXT_CHARS)?,
+        actor: required_text("actor", &body.actor, MAX_ACTOR_CHARS)?,
+    };
+    desk_step(&intake, &request, &case_ref, action, &*body).await
 }
 
 /// Rows per database round trip while exporting: memory stays bounded by one page whatever

@@ -13,7 +13,7 @@ use slrt_proto::referral::v1 as referral;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use crate::domain::{NeedStatus, NeedStep, SlaClock, TrackedNeed, case_status};
+use crate::domain::{CaseLifecycle, NeedStatus, NeedStep, SlaClock, TrackedNeed, lifecycle_status};
 
 /// One event as the tracker sees it, whichever service it came from.
 #[derive(Debug, Clone, Copy)]
@@ -69,8 +69,13 @@ pub fn rupiah(amount: i64) -> String {
 }
 
 /// The event types the tracker follows; every other event is passed over.
-pub const TRACKED_EVENT_TYPES: [&str; 18] = [
+pub const TRACKED_EVENT_TYPES: [&str; 23] = [
     "slrt.intake.v1.CaseOpened",
+    "slrt.intake.v1.CaseWithdrawn",
+    "slrt.intake.v1.CaseClosed",
+    "slrt.intake.v1.ComplaintAnswered",
+    "slrt.eligibility.v1.VerificationTaskOpened",
+    "slrt.eligibility.v1.VerificationTaskResolved",
     "slrt.eligibility.v1.CaseDecided",
     "slrt.eligibility.v1.EnrolmentStarted",
     "slrt.referral.v1.ReferralRequested",
@@ -99,7 +104,22 @@ enum Change {
     Nothing,
     OpenCase(Box<intake::CaseOpened>),
     Decide(Vec<Decision>),
-    Need { need: NeedRef, step: NeedStep },
+    Need {
+        need: NeedRef,
+        step: NeedStep,
+    },
+    /// The applicant withdrew the case; its unfinished needs are withdrawn with it.
+    Withdraw,
+    /// The desk closed the case, or answered the question or suggestion (`outcome`).
+    Close {
+        outcome: Option<&'static str>,
+    },
+    VerificationOpened {
+        task_id: String,
+    },
+    VerificationResolved {
+        outcome: String,
+    },
 }
 
 struct Decision {
@@ -114,12 +134,43 @@ enum NeedRef {
     Referral(Uuid),
 }
 
-/// Applies one event to the tracker. Events of types the tracker does not follow, or not
-/// about a case, are ignored.
+/// Applies one event to the tracker, as the live path does, and records it for a rebuild
+/// (`app::rebuild`). Events of types the tracker does not follow, or not about a case, are
+/// ignored.
 pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<(), ProjectionError> {
-    let Some(case_id) = event.case_id else { return Ok(()) };
+    if project(conn, event).await? {
+        record_applied(conn, event).await?;
+    }
+    Ok(())
+}
+
+/// Keeps what a rebuild needs to apply `event` again: its payload when another service
+/// owns it (intake's own events are kept in its event store).
+async fn record_applied(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<(), sqlx::Error> {
+    let own = event.event_type.starts_with("slrt.intake.");
+    sqlx::query(
+        "INSERT INTO tracker_applied (event_id, event_type, service, case_id, occurred_at, traceparent, payload)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event.event_id)
+    .bind(event.event_type)
+    .bind(event.service)
+    .bind(event.case_id)
+    .bind(event.occurred_at)
+    .bind(event.traceparent)
+    .bind((!own).then_some(event.payload))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies one event to the read model only; true when it was new to the tracker. The
+/// rebuild replays through this, the live path through [`apply`].
+pub async fn project(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<bool, ProjectionError> {
+    let Some(case_id) = event.case_id else { return Ok(false) };
     let Some((summary, change)) = interpret(event)? else {
-        return Ok(());
+        return Ok(false);
     };
 
     // The line goes first: its key is the event id, so an event delivered again finds its line
@@ -140,7 +191,18 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
     .await?
     .rows_affected();
     if recorded == 0 {
-        return Ok(());
+        return Ok(false);
+    }
+
+    // After the applicant withdrew, what the agencies still report is history: it shows on
+    // the timeline and moves no need.
+    let withdrawn: bool = sqlx::query_scalar("SELECT withdrawn_at IS NOT NULL FROM tracked_cases WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or(false);
+    if withdrawn && matches!(change, Change::Decide(_) | Change::Need { .. }) {
+        return Ok(true);
     }
 
     match change {
@@ -163,8 +225,64 @@ pub async fn apply(conn: &mut PgConnection, event: &TrackedEvent<'_>) -> Result<
             }
         }
         Change::Need { need, step } => step_need(conn, case_id, need, &step, event.occurred_at).await?,
+        Change::Withdraw => {
+            sqlx::query(
+                "UPDATE tracked_needs SET status = $2, overdue_clock = NULL, updated_at = $3
+                 WHERE case_id = $1 AND NOT (status = ANY($4))",
+            )
+            .bind(case_id)
+            .bind(NeedStatus::Withdrawn.code())
+            .bind(event.occurred_at)
+            .bind(
+                NeedStatus::ALL
+                    .iter()
+                    .filter(|status| status.is_terminal())
+                    .map(|status| status.code())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE tracked_cases SET withdrawn_at = $2, verification_open = false WHERE case_id = $1")
+                .bind(case_id)
+                .bind(event.occurred_at)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Change::Close { outcome } => {
+            sqlx::query(
+                "UPDATE tracked_cases SET closed_at = $2, complaint_outcome = COALESCE($3, complaint_outcome)
+                 WHERE case_id = $1",
+            )
+            .bind(case_id)
+            .bind(event.occurred_at)
+            .bind(outcome)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Change::VerificationOpened { task_id } => {
+            // A task resolved already (its events redelivered out of turn) stays resolved.
+            sqlx::query(
+                "UPDATE tracked_cases SET verification_task_id = $2, verification_open = NOT complaint_settled
+                 WHERE case_id = $1",
+            )
+            .bind(case_id)
+            .bind(task_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Change::VerificationResolved { outcome } => {
+            sqlx::query(
+                "UPDATE tracked_cases SET verification_open = false, complaint_settled = true, complaint_outcome = $2
+                 WHERE case_id = $1",
+            )
+            .bind(case_id)
+            .bind(outcome)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
-    refresh_case_status(conn, case_id, event.occurred_at).await
+    refresh_case_status(conn, case_id, event.occurred_at).await?;
+    Ok(true)
 }
 
 /// The event's timeline line and what it changes; `None` for events the tracker does not
@@ -174,7 +292,7 @@ fn interpret(event: &TrackedEvent<'_>) -> Result<Option<(String, Change)>, Proje
         "slrt.intake.v1.CaseOpened" => {
             let opened: intake::CaseOpened = decode(event)?;
             let applicant = opened.applicant.clone().unwrap_or_default();
-            let summary = format!(
+            let mut summary = format!(
                 "Case {} opened at desk {} by {} for {} with {} need(s): {}",
                 opened.case_number,
                 opened.desk_region_code,
@@ -188,7 +306,112 @@ fn interpret(event: &TrackedEvent<'_>) -> Result<Option<(String, Change)>, Proje
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            if let Some(complaint) = &opened.complaint {
+                let kind = if complaint.grievance_type.is_empty() {
+                    complaint.complaint_type.clone()
+                } else {
+                    format!("{} ({})", complaint.complaint_type, complaint.grievance_type)
+                };
+                summary = format!(
+                    "Complaint {} taken at desk {} by {} from {}: {kind}: {}",
+                    opened.case_number,
+                    opened.desk_region_code,
+                    opened.opened_by,
+                    applicant.full_name,
+                    complaint.statement
+                );
+                if let Some(reported) = &complaint.reported {
+                    summary.push_str(&format!(
+                        "; reports {} of {} (ground: {})",
+                        reported.full_name, reported.region_code, reported.ground
+                    ));
+                }
+                if !opened.needs.is_empty() {
+                    summary.push_str(&format!(
+                        "; asks to be assessed for: {}",
+                        opened
+                            .needs
+                            .iter()
+                            .map(|need| need.category.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
             (summary, Change::OpenCase(Box::new(opened)))
+        }
+        "slrt.intake.v1.CaseWithdrawn" => {
+            let withdrawn: intake::CaseWithdrawn = decode(event)?;
+            let summary = format!(
+                "The applicant withdrew the case ({}): {}; {} open need(s) withdrawn",
+                withdrawn.actor,
+                withdrawn.reason,
+                withdrawn.withdrawn_need_ids.len()
+            );
+            (summary, Change::Withdraw)
+        }
+        "slrt.intake.v1.CaseClosed" => {
+            let closed: intake::CaseClosed = decode(event)?;
+            let mut summary = format!("The desk closed the case ({})", closed.actor);
+            if !closed.note.is_empty() {
+                summary.push_str(&format!(": {}", closed.note));
+            }
+            (summary, Change::Close { outcome: None })
+        }
+        "slrt.intake.v1.ComplaintAnswered" => {
+            let answered: intake::ComplaintAnswered = decode(event)?;
+            let summary = format!("The desk answered ({}): {}", answered.actor, answered.answer);
+            (
+                summary,
+                Change::Close {
+                    outcome: Some("answered"),
+                },
+            )
+        }
+        "slrt.eligibility.v1.VerificationTaskOpened" => {
+            let opened: eligibility::VerificationTaskOpened = decode(event)?;
+            let mut summary = format!(
+                "Eligibility opened verification task {} ({}), due {}",
+                opened.task_id, opened.ground, opened.due_on
+            );
+            if !opened.held_programmes.is_empty() {
+                summary.push_str(&format!("; held meanwhile: {}", opened.held_programmes.join(", ")));
+            }
+            if !opened.summary.is_empty() {
+                summary.push_str(&format!(": {}", opened.summary));
+            }
+            (
+                summary,
+                Change::VerificationOpened {
+                    task_id: opened.task_id,
+                },
+            )
+        }
+        "slrt.eligibility.v1.VerificationTaskResolved" => {
+            let resolved: eligibility::VerificationTaskResolved = decode(event)?;
+            let outcome = match resolved.outcome.as_str() {
+                "confirmed" | "rejected" | "not_found" => resolved.outcome.clone(),
+                _ => {
+                    return Err(ProjectionError::Field {
+                        event_type: event.event_type.to_string(),
+                        field: "outcome",
+                    });
+                }
+            };
+            let mut summary = format!(
+                "Verification task {} decided by {}: {}",
+                resolved.task_id, resolved.actor, resolved.outcome
+            );
+            if !resolved.reason.is_empty() {
+                summary.push_str(&format!(" ({})", resolved.reason));
+            }
+            if !resolved.ended_programmes.is_empty() {
+                summary.push_str(&format!("; ended: {}", resolved.ended_programmes.join(", ")));
+            }
+            if !resolved.released_programmes.is_empty() {
+                summary.push_str(&format!("; released: {}", resolved.released_programmes.join(", ")));
+            }
+            (summary, Change::VerificationResolved { outcome })
         }
         "slrt.eligibility.v1.CaseDecided" => {
             let decided: eligibility::CaseDecided = decode(event)?;
@@ -491,8 +714,9 @@ async fn open_case(
         .unwrap_or_else(|_| "****************".to_string());
     sqlx::query(
         "INSERT INTO tracked_cases (case_id, case_number, kind, status, applicant_name, nik_masked, region_code,
-                                    desk_region_code, opened_by, warnings, opened_at, updated_at)
-         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $10)
+                                    desk_region_code, opened_by, warnings, opened_at, updated_at,
+                                    complaint_type, grievance_type)
+         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)
          ON CONFLICT (case_id) DO NOTHING",
     )
     .bind(case_id)
@@ -505,6 +729,19 @@ async fn open_case(
     .bind(&opened.opened_by)
     .bind(serde_json::json!(opened.warnings))
     .bind(event.occurred_at)
+    .bind(
+        opened
+            .complaint
+            .as_ref()
+            .map(|complaint| complaint.complaint_type.clone()),
+    )
+    .bind(
+        opened
+            .complaint
+            .as_ref()
+            .map(|complaint| complaint.grievance_type.clone())
+            .filter(|grievance| !grievance.is_empty()),
+    )
     .execute(&mut *conn)
     .await?;
     for need in &opened.needs {
@@ -597,9 +834,24 @@ async fn refresh_case_status(conn: &mut PgConnection, case_id: Uuid, at: DateTim
         .fetch_all(&mut *conn)
         .await?;
     let needs: Vec<NeedStatus> = needs.iter().filter_map(|code| NeedStatus::parse(code)).collect();
+    let Some(row) = sqlx::query(
+        "SELECT withdrawn_at IS NOT NULL AS withdrawn, closed_at IS NOT NULL AS closed, complaint_settled
+         FROM tracked_cases WHERE case_id = $1",
+    )
+    .bind(case_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(());
+    };
+    let lifecycle = CaseLifecycle {
+        withdrawn: row.try_get("withdrawn")?,
+        closed: row.try_get("closed")?,
+        complaint_settled: row.try_get("complaint_settled")?,
+    };
     sqlx::query("UPDATE tracked_cases SET status = $2, updated_at = GREATEST(updated_at, $3) WHERE case_id = $1")
         .bind(case_id)
-        .bind(case_status(&needs).code())
+        .bind(lifecycle_status(&needs, lifecycle).code())
         .bind(at)
         .execute(&mut *conn)
         .await?;
@@ -623,6 +875,11 @@ mod tests {
         use prost::Name;
         let names = [
             intake::CaseOpened::full_name(),
+            intake::CaseWithdrawn::full_name(),
+            intake::CaseClosed::full_name(),
+            intake::ComplaintAnswered::full_name(),
+            eligibility::VerificationTaskOpened::full_name(),
+            eligibility::VerificationTaskResolved::full_name(),
             eligibility::CaseDecided::full_name(),
             eligibility::EnrolmentStarted::full_name(),
             referral::ReferralRequested::full_name(),

@@ -31,5 +31,6 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
     let routes = move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(intake.clone())).configure(http::configure);
     };
-    platform.serve(routes, http::ApiDoc::openapi(), grpc_routes).await
+    let openapi = http::openapi().merge_from(http::people::PeopleApi::openapi());
+    platform.serve(routes, openapi, grpc_routes).await
 }

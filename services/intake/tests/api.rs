@@ -466,6 +466,15 @@ async fn operational_endpoints_answer() {
     assert!(openapi["paths"]["/v1/cases"]["get"].is_object());
     assert!(openapi["paths"]["/v1/cases/counts"]["get"].is_object());
     assert!(openapi["paths"]["/v1/cases/export.csv"]["get"].is_object());
+    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+        assert!(openapi["paths"][path]["get"].is_object(), "{path} is documented");
+    }
+    for action in ["withdraw", "close", "answer"] {
+        assert!(
+            openapi["paths"][format!("/v1/cases/{{case_ref}}/{action}")]["post"].is_object(),
+            "{action}"
+        );
+    }
     assert_eq!(get("/docs/").await.unwrap().status(), 200);
 }
 
@@ -1465,7 +1474,7 @@ async fn the_counts_agree_with_the_list_for_every_filter() {
         counts,
         json!({
             "total": 5,
-            "by_status": {"open": 2, "assessed": 0, "referred": 2, "in_service": 1, "resolved": 0},
+            "by_status": {"open": 2, "assessed": 0, "referred": 2, "in_service": 1, "resolved": 0, "closed": 0, "withdrawn": 0},
             "by_regency": {"33.75": 5},
             "by_district": {"33.75.01": 3, "33.75.02": 2},
             "by_opd": {"DINSOS": 2, "DISDUKCAPIL": 1},
@@ -1611,3 +1620,7 @@ async fn bad_query_values_are_refused_naming_the_field() {
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "invalid_input", "{error}");
 }
+
+// Complaints, the desk's lifecycle steps, idempotency of every create and the rebuild.
+#[path = "api/lifecycle.rs"]
+mod lifecycle;

@@ -6,14 +6,17 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::domain::{Catalogue, NeedCategory, Programme, ProgrammeBenefit};
+use crate::domain::{Catalogue, Catalogues, NeedCategory, Programme, ProgrammeBenefit};
 
-/// The catalogue in force.
+/// One catalogue version, as data.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CatalogueView {
     #[schema(example = "2026.1")]
     pub version: String,
     pub effective_from: NaiveDate,
+    /// The first day a later version replaces this one; absent while none is loaded.
+    #[schema(example = "2026-07-01")]
+    pub superseded_on: Option<NaiveDate>,
     /// Need category -> the programmes that can meet it, in the order they are tried.
     #[schema(example = json!({"cash_assistance": ["PKH", "BLT-DD", "PENA"], "civil_documents": ["ADMINDUK"]}))]
     pub serves: BTreeMap<String, Vec<String>>,
@@ -51,6 +54,14 @@ pub struct ProgrammeView {
     /// Programmes it may not be combined with (rules `overlap.*`).
     #[schema(example = json!(["PKH", "BPNT"]))]
     pub excludes: Vec<String>,
+    /// The longest an enrolment may run, in months (the years-on-benefit report).
+    #[schema(example = 60)]
+    pub max_duration_months: Option<u32>,
+    /// Holders are recertified every so many months (the years-on-benefit report).
+    #[schema(example = 12)]
+    pub review_every_months: Option<u32>,
+    /// At most one current recipient per family card (rule `<code>.one_per_kk`).
+    pub one_recipient_per_kk: bool,
     /// How a cash programme pays; absent for in-kind and service programmes.
     pub cash: Option<CashView>,
 }
@@ -91,8 +102,40 @@ pub struct GeneralRule {
     pub description: String,
 }
 
+/// A catalogue version and when it is in force.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CatalogueVersionView {
+    #[schema(example = "2026.1")]
+    pub version: String,
+    pub effective_from: NaiveDate,
+    /// The first day the next version is in force; absent for the latest.
+    #[schema(example = "2026-07-01")]
+    pub superseded_on: Option<NaiveDate>,
+    /// Whether this is the version decisions use today.
+    pub in_force_today: bool,
+    #[schema(example = 10)]
+    pub programmes: usize,
+}
+
+impl CatalogueVersionView {
+    pub fn all(catalogues: &Catalogues, today: NaiveDate) -> Vec<Self> {
+        let current = catalogues.in_force(today).version();
+        catalogues
+            .versions()
+            .iter()
+            .map(|catalogue| Self {
+                version: catalogue.version().to_owned(),
+                effective_from: catalogue.effective_from(),
+                superseded_on: catalogues.superseded_on(catalogue.version()),
+                in_force_today: catalogue.version() == current,
+                programmes: catalogue.programmes().len(),
+            })
+            .collect()
+    }
+}
+
 impl CatalogueView {
-    pub fn of(catalogue: &Catalogue) -> Self {
+    pub fn of(catalogue: &Catalogue, superseded_on: Option<NaiveDate>) -> Self {
         let serves = NeedCategory::ALL
             .into_iter()
             .map(|category| {
@@ -114,6 +157,7 @@ impl CatalogueView {
         Self {
             version: catalogue.version().to_string(),
             effective_from: catalogue.effective_from(),
+            superseded_on,
             serves,
             programmes: catalogue
                 .programmes()
@@ -174,6 +218,9 @@ impl ProgrammeView {
             max_age: programme.ages().and_then(|ages| ages.max),
             keeps_enrolment: programme.keeps_enrolment(),
             excludes,
+            max_duration_months: programme.limits().max_duration_months,
+            review_every_months: programme.limits().review_every_months,
+            one_recipient_per_kk: programme.limits().one_recipient_per_kk,
             cash,
         }
     }
@@ -207,6 +254,11 @@ fn general_rules() -> Vec<GeneralRule> {
             "overlap.<a>.<b>",
             "Programmes that exclude each other are refused both ways round, against the person's and the \
              household's enrolments and what was granted earlier in the same case.",
+        ),
+        (
+            "<code>.one_per_kk",
+            "A programme with one_recipient_per_kk is refused to a person while another holder of the same family \
+             card (KK number) receives it.",
         ),
         (
             "need.unserved",

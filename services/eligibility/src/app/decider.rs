@@ -13,9 +13,10 @@ use uuid::Uuid;
 use super::ledger::{self, EnrolmentView, NewEnrolment};
 use super::registry;
 use crate::domain::{
-    Applicant, CaseDecision, Catalogue, Need, NeedCategory, NeedDecision, NeedId, Outcome, decide_case,
+    Applicant, CaseDecision, Catalogues, DecisionInputs, Household, Need, NeedCategory, NeedDecision, NeedId, Outcome,
+    decide_case_in_household,
 };
-use crate::projections::{self, DecidedApplicant, DecisionView, NeedOutcome};
+use crate::projections::{self, DecidedApplicant, DecisionView, InputsView, NeedOutcome};
 
 /// Why a case could not be decided.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +64,7 @@ struct CaseToDecide {
 pub async fn decide_case_opened(
     conn: &mut PgConnection,
     store: &EventStore,
-    catalogue: &Catalogue,
+    catalogues: &Catalogues,
     event: &ReceivedEnvelope,
     opened: &CaseOpened,
 ) -> Result<Decided, DecideError> {
@@ -79,12 +80,21 @@ pub async fn decide_case_opened(
         return Ok(Decided::AlreadyDecided);
     }
 
+    // The policy in force on the day the case was opened, whatever day it is decided.
+    let catalogue = catalogues.in_force(decided_on);
     let applicant = registry::applicant_by_nik(&mut *conn, &case.nik).await?;
-    if let Some(facts) = applicant.facts() {
-        registry::lock_household(conn, &facts.household_id).await?;
-    }
+    let household = match applicant.facts() {
+        Some(facts) => {
+            registry::lock_household(conn, &facts.household_id).await?;
+            // Two people on one family card but filed in different households would each
+            // pass a one-recipient-per-KK rule if decided at once.
+            ledger::lock_family_card(conn, &facts.person_id).await?;
+            ledger::household_around(&mut *conn, facts).await?
+        }
+        None => Household::default(),
+    };
     let ledger = ledger::view_for(&mut *conn, &applicant).await?;
-    let decision = decide_case(catalogue, &applicant, &case.needs, &ledger, decided_on);
+    let decision = decide_case_in_household(catalogue, &applicant, &household, &case.needs, &ledger, decided_on);
 
     let decided = case_decided(&case, &applicant, &decision);
     let decided_event = NewEvent::new(&decided).for_case(case.case_id).caused_by(event.event_id);
@@ -111,6 +121,7 @@ pub async fn decide_case_opened(
             beneficiary_id: enrolment.beneficiary.id().to_string(),
             beneficiary_kind: enrolment.beneficiary.kind().as_str().to_string(),
             started_on: enrolment.started_on.format("%Y-%m-%d").to_string(),
+            reinstates_enrolment_id: String::new(),
         };
         let event = NewEvent::new(&payload).for_case(case.case_id).caused_by(event.event_id);
         store
@@ -133,6 +144,8 @@ pub async fn decide_case_opened(
             need_id: Some(enrolment.need_id),
             started_on: enrolment.started_on,
             ended_on: None,
+            reporting_opd: None,
+            external_reference: None,
         });
     }
 
@@ -142,6 +155,7 @@ pub async fn decide_case_opened(
         catalogue_version: decision.catalogue_version.clone(),
         decided_at,
         decided_on,
+        inputs: Some(InputsView::of(&decision.inputs)),
         event_id: decided_event_id,
         applicant: DecidedApplicant::of(&decision, &case.applicant_name, case.nik.masked(), &case.region_code),
         needs: decision.decisions.iter().map(NeedOutcome::of).collect(),
@@ -215,6 +229,32 @@ fn case_decided(case: &CaseToDecide, applicant: &Applicant, decision: &CaseDecis
         applicant_name: case.applicant_name.clone(),
         applicant_nik: case.nik.as_str().to_string(),
         region_code: case.region_code.clone(),
+        inputs: Some(decision_inputs(&decision.inputs)),
+    }
+}
+
+fn decision_inputs(inputs: &DecisionInputs) -> proto::DecisionInputs {
+    let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    proto::DecisionInputs {
+        decided_on: inputs.decided_on.to_string(),
+        catalogue_effective_from: inputs.catalogue_effective_from.to_string(),
+        desil: inputs.desil.map(i32::from).unwrap_or_default(),
+        age: inputs.age.map_or(-1, count),
+        deceased: inputs.deceased,
+        household_members: count(inputs.household_members),
+        living_members: count(inputs.living_members),
+        children_under_18: count(inputs.children_under_18),
+        elderly_70_plus: count(inputs.elderly_70_plus),
+        enrolments_considered: inputs
+            .enrolments_considered
+            .iter()
+            .map(|entry| proto::ConsideredEnrolment {
+                programme_code: entry.programme.to_string(),
+                beneficiary_kind: entry.beneficiary.kind().as_str().to_string(),
+                beneficiary_id: entry.beneficiary.id().to_string(),
+                status: entry.status.as_str().to_string(),
+            })
+            .collect(),
     }
 }
 

@@ -9,9 +9,12 @@ use uuid::Uuid;
 
 use super::corrupt;
 use crate::domain::{
-    Applicant, Beneficiary, BeneficiaryKind, EnrolmentStatus, HouseholdId, LedgerEntry, LedgerView, PersonId,
-    ProgrammeCode,
+    Applicant, Beneficiary, BeneficiaryKind, Desil, EnrolmentStatus, Holding, Household, HouseholdId, LedgerEntry,
+    LedgerView, Member, PersonId, PersonRecord, ProgrammeCode, RegistryFacts,
 };
+
+pub mod external;
+pub mod graduation;
 
 /// One ledger row, as the HTTP API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -27,7 +30,9 @@ pub struct EnrolmentView {
     /// active, held (payments paused) or ended.
     #[schema(example = "active")]
     pub status: String,
-    /// registry (listed in the registry file) or decision (started by a case decision).
+    /// registry (listed in the registry file), decision (started by a case decision),
+    /// external (reported by another agency's system) or graduation (PENA on leaving PKH /
+    /// BPNT).
     #[schema(example = "decision")]
     pub source: String,
     /// The case whose decision started the enrolment; absent for registry enrolments.
@@ -35,6 +40,12 @@ pub struct EnrolmentView {
     pub need_id: Option<String>,
     pub started_on: NaiveDate,
     pub ended_on: Option<NaiveDate>,
+    /// For an external enrolment: the agency that reported it, and its own reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "DINSOS-PROV")]
+    pub reporting_opd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_reference: Option<String>,
 }
 
 /// A new enrolment started by a case decision.
@@ -66,6 +77,61 @@ pub async fn view_for(executor: impl PgExecutor<'_>, applicant: &Applicant) -> R
     .await?;
     let entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(LedgerView::for_applicant(applicant, entries))
+}
+
+/// The applicant's household members and the current enrolments of the others around them:
+/// fellow members, holders of the same family card (KK number), and households filed under
+/// that card.
+pub async fn household_around(conn: &mut PgConnection, facts: &RegistryFacts) -> Result<Household, sqlx::Error> {
+    let members: Vec<(String, NaiveDate, bool)> = sqlx::query_as(
+        "SELECT person_id, birth_date, deceased FROM registry_people WHERE household_id = $1 ORDER BY person_id",
+    )
+    .bind(facts.household_id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let members = members
+        .into_iter()
+        .map(|(person_id, birth_date, deceased)| {
+            Ok(Member {
+                person_id: PersonId::parse(&person_id).map_err(|e| corrupt("person_id", e))?,
+                birth_date,
+                deceased,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let rows = sqlx::query(
+        "WITH card AS (SELECT kk_number FROM registry_people WHERE person_id = $1),
+              around AS (SELECT person_id, household_id FROM registry_people
+                         WHERE household_id = $2 OR kk_number = (SELECT kk_number FROM card))
+         SELECT programme_code, beneficiary_kind, beneficiary_id, status FROM enrolments
+         WHERE status <> 'ended'
+           AND ((beneficiary_kind = 'person' AND beneficiary_id <> $1
+                 AND beneficiary_id IN (SELECT person_id FROM around))
+             OR (beneficiary_kind = 'household' AND beneficiary_id <> $2
+                 AND beneficiary_id IN (SELECT household_id FROM around)))
+         ORDER BY started_on, enrolment_id",
+    )
+    .bind(facts.person_id.as_str())
+    .bind(facts.household_id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Household {
+        members,
+        others_enrolments: rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>()?,
+    })
+}
+
+/// Serialises decisions about the holders of one family card (the person's KK number) until
+/// the end of the caller's transaction.
+pub async fn lock_family_card(conn: &mut PgConnection, person_id: &PersonId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('eligibility.kk.' || kk_number, 0))
+         FROM registry_people WHERE person_id = $1",
+    )
+    .bind(person_id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The status of the beneficiary's current (not ended) enrolment in a programme, if any.
@@ -114,26 +180,112 @@ pub async fn of_beneficiary(
 ) -> Result<Vec<EnrolmentView>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT enrolment_id, programme_code, beneficiary_kind, beneficiary_id, status, source, case_id, need_id,
-                started_on, ended_on
+                started_on, ended_on, reporting_opd, external_reference
          FROM enrolments WHERE beneficiary_id = $1
          ORDER BY status = 'ended', started_on DESC, programme_code",
     )
     .bind(beneficiary_id)
     .fetch_all(executor)
     .await?;
+    rows.iter().map(view_from_row).collect()
+}
+
+/// Every enrolment of any of these households or people (all sources and statuses), current
+/// ones first, then newest first.
+pub async fn of_beneficiaries(
+    executor: impl PgExecutor<'_>,
+    households: &[String],
+    people: &[String],
+) -> Result<Vec<EnrolmentView>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT enrolment_id, programme_code, beneficiary_kind, beneficiary_id, status, source, case_id, need_id,
+                started_on, ended_on, reporting_opd, external_reference
+         FROM enrolments
+         WHERE (beneficiary_kind = 'household' AND beneficiary_id = ANY($1))
+            OR (beneficiary_kind = 'person' AND beneficiary_id = ANY($2))
+         ORDER BY status = 'ended', started_on DESC, programme_code, beneficiary_id",
+    )
+    .bind(households)
+    .bind(people)
+    .fetch_all(executor)
+    .await?;
+    rows.iter().map(view_from_row).collect()
+}
+
+fn view_from_row(row: &PgRow) -> Result<EnrolmentView, sqlx::Error> {
+    Ok(EnrolmentView {
+        enrolment_id: row.try_get("enrolment_id")?,
+        programme_code: row.try_get("programme_code")?,
+        beneficiary_kind: row.try_get("beneficiary_kind")?,
+        beneficiary_id: row.try_get("beneficiary_id")?,
+        status: row.try_get("status")?,
+        source: row.try_get("source")?,
+        case_id: row.try_get("case_id")?,
+        need_id: row.try_get("need_id")?,
+        started_on: row.try_get("started_on")?,
+        ended_on: row.try_get("ended_on")?,
+        reporting_opd: row.try_get("reporting_opd")?,
+        external_reference: row.try_get("external_reference")?,
+    })
+}
+
+/// Current enrolments as the reports see them: every one when `household` is `None`, else
+/// those of the household and its members (ended ones too when `with_ended`).
+pub async fn holdings(
+    executor: impl PgExecutor<'_>,
+    household: Option<&HouseholdId>,
+    with_ended: bool,
+) -> Result<Vec<Holding>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT enrolment_id, programme_code, beneficiary_kind, beneficiary_id, status, source, started_on
+         FROM enrolments e
+         WHERE ($2 OR status <> 'ended')
+           AND ($1::text IS NULL
+                OR (beneficiary_kind = 'household' AND beneficiary_id = $1)
+                OR (beneficiary_kind = 'person'
+                    AND beneficiary_id IN (SELECT person_id FROM registry_people WHERE household_id = $1)))
+         ORDER BY started_on, enrolment_id",
+    )
+    .bind(household.map(HouseholdId::as_str))
+    .bind(with_ended)
+    .fetch_all(executor)
+    .await?;
     rows.iter()
         .map(|row| {
-            Ok(EnrolmentView {
-                enrolment_id: row.try_get("enrolment_id")?,
-                programme_code: row.try_get("programme_code")?,
-                beneficiary_kind: row.try_get("beneficiary_kind")?,
-                beneficiary_id: row.try_get("beneficiary_id")?,
-                status: row.try_get("status")?,
+            let entry = entry_from_row(row)?;
+            let id: Uuid = row.try_get("enrolment_id")?;
+            Ok(Holding {
+                enrolment_id: id.to_string(),
+                programme: entry.programme,
+                beneficiary: entry.beneficiary,
+                status: entry.status,
                 source: row.try_get("source")?,
-                case_id: row.try_get("case_id")?,
-                need_id: row.try_get("need_id")?,
                 started_on: row.try_get("started_on")?,
-                ended_on: row.try_get("ended_on")?,
+            })
+        })
+        .collect()
+}
+
+/// The registry facts the ledger rules read: of everyone (`None`) or of one household.
+pub async fn person_records(
+    executor: impl PgExecutor<'_>,
+    household: Option<&HouseholdId>,
+) -> Result<Vec<PersonRecord>, sqlx::Error> {
+    let rows: Vec<(String, String, String, bool, i16)> = sqlx::query_as(
+        "SELECT person_id, household_id, kk_number, deceased, desil FROM registry_people
+         WHERE $1::text IS NULL OR household_id = $1 ORDER BY person_id",
+    )
+    .bind(household.map(HouseholdId::as_str))
+    .fetch_all(executor)
+    .await?;
+    rows.into_iter()
+        .map(|(person_id, household_id, kk_number, deceased, desil)| {
+            Ok(PersonRecord {
+                person_id: PersonId::parse(&person_id).map_err(|e| corrupt("person_id", e))?,
+                household_id: HouseholdId::parse(&household_id).map_err(|e| corrupt("household_id", e))?,
+                kk_number,
+                deceased,
+                desil: Desil::new(i64::from(desil)).map_err(|e| corrupt("desil", e))?,
             })
         })
         .collect()

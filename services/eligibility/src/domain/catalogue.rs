@@ -1,8 +1,8 @@
 //! The programme catalogue: what each programme gives, to whom, which needs it meets, and
 //! which programmes it may not be combined with.
 //!
-//! Policy is data (`data/catalogue.toml`), versioned; every decision records the version it
-//! was taken under. [`Catalogue::parse`] refuses a file with anything wrong in it, naming the
+//! Policy is data (`data/catalogue/<version>.toml`), versioned and effective-dated
+//! ([`Catalogues`]); every decision records the version it was taken under. [`Catalogue::parse`] refuses a file with anything wrong in it, naming the
 //! programme, the field and, where the TOML says, the line.
 
 mod parse;
@@ -16,6 +16,9 @@ use chrono::NaiveDate;
 use super::registry::Desil;
 
 pub use parse::{CatalogueError, CatalogueProblem};
+pub use versions::{CatalogueFile, Catalogues, CataloguesError};
+
+mod versions;
 
 /// A programme's code, e.g. `PKH`, `BLT-DD`: upper-case letters, digits and single hyphens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -221,6 +224,20 @@ pub struct Programme {
     requires_registry: bool,
     max_desil: Option<Desil>,
     ages: Option<AgeRange>,
+    limits: Limits,
+}
+
+/// How long a programme may be held and how often its holders are reviewed, and how many
+/// recipients one family card may have. All optional: a programme without them is held
+/// until something ends it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest an enrolment may run, in months (e.g. PKH's graduation horizon).
+    pub max_duration_months: Option<u32>,
+    /// Recertification: holders are reviewed every so many months.
+    pub review_every_months: Option<u32>,
+    /// One recipient per family card (KK): a second member of the same KK is refused.
+    pub one_recipient_per_kk: bool,
 }
 
 impl Programme {
@@ -258,6 +275,10 @@ impl Programme {
         self.ages
     }
 
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Whether granting it starts an enrolment in the ledger. A service is delivered case by
     /// case through a referral: there is no membership to keep, and asking again is normal.
     pub fn keeps_enrolment(&self) -> bool {
@@ -285,10 +306,19 @@ impl Exclusion {
     }
 }
 
+/// Lines of the file's `version` and `effective_from` (1-based).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct HeaderLines {
+    version: usize,
+    effective_from: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalogue {
     version: String,
     effective_from: NaiveDate,
+    /// Where the header fields are, for messages about the set of versions.
+    lines: HeaderLines,
     programmes: Vec<Programme>,
     serves: BTreeMap<NeedCategory, Vec<ProgrammeCode>>,
     exclusions: Vec<Exclusion>,

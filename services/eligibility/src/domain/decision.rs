@@ -155,9 +155,87 @@ pub struct EnrolmentToStart {
     pub started_on: NaiveDate,
 }
 
+/// The applicant's household and family card as the registry and the ledger show them,
+/// beyond the applicant's own row: what household-wide and per-family-card rules read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Household {
+    /// Every member the registry lists in the applicant's household, the applicant included.
+    pub members: Vec<Member>,
+    /// Current enrolments of other people in the household or on the same family card (KK
+    /// number), and of other households the registry files under that KK number.
+    pub others_enrolments: Vec<LedgerEntry>,
+}
+
+/// One member of the applicant's household.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub person_id: PersonId,
+    pub birth_date: NaiveDate,
+    pub deceased: bool,
+}
+
+/// What a decision was taken on, recorded with it so that a supervisor can read why and an
+/// appeal can be judged on the same facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionInputs {
+    /// The day the rules were applied on.
+    pub decided_on: NaiveDate,
+    pub catalogue_version: String,
+    pub catalogue_effective_from: NaiveDate,
+    /// Absent when the applicant is not in the registry.
+    pub desil: Option<u8>,
+    pub age: Option<u32>,
+    pub deceased: bool,
+    /// Household composition on the decision date.
+    pub household_members: u32,
+    pub living_members: u32,
+    pub children_under_18: u32,
+    pub elderly_70_plus: u32,
+    /// The enrolments the rules saw: the applicant's, their household's, and the others'
+    /// that household and family-card rules read.
+    pub enrolments_considered: Vec<LedgerEntry>,
+}
+
+impl DecisionInputs {
+    fn of(
+        catalogue: &Catalogue,
+        applicant: Option<&RegistryFacts>,
+        household: &Household,
+        ledger: &LedgerView,
+        today: NaiveDate,
+    ) -> Self {
+        let living: Vec<&Member> = household.members.iter().filter(|m| !m.deceased).collect();
+        let aged = |test: fn(u32) -> bool| {
+            living
+                .iter()
+                .filter(|m| today.years_since(m.birth_date).is_some_and(test))
+                .count() as u32
+        };
+        Self {
+            decided_on: today,
+            catalogue_version: catalogue.version().to_owned(),
+            catalogue_effective_from: catalogue.effective_from(),
+            desil: applicant.map(|f| f.desil.get()),
+            age: applicant.and_then(|f| f.age_on(today)),
+            deceased: applicant.is_some_and(|f| f.deceased),
+            household_members: household.members.len() as u32,
+            living_members: living.len() as u32,
+            children_under_18: aged(|age| age < 18),
+            elderly_70_plus: aged(|age| age >= 70),
+            enrolments_considered: ledger
+                .current()
+                .chain(household.others_enrolments.iter().filter(|e| e.status.is_current()))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseDecision {
     pub catalogue_version: String,
+    /// The facts the rules were applied to.
+    pub inputs: DecisionInputs,
     /// `None` when the applicant is not in the registry.
     pub person_id: Option<PersonId>,
     pub household_id: Option<HouseholdId>,
@@ -181,6 +259,20 @@ pub struct CaseDecision {
 pub fn decide_case(
     catalogue: &Catalogue,
     applicant: &Applicant,
+    needs: &[Need],
+    ledger: &LedgerView,
+    today: NaiveDate,
+) -> CaseDecision {
+    decide_case_in_household(catalogue, applicant, &Household::default(), needs, ledger, today)
+}
+
+/// [`decide_case`], with the household and family card around the applicant: their other
+/// members' enrolments count against household programmes, and a one-recipient-per-KK
+/// programme is refused while another holder of the card receives it.
+pub fn decide_case_in_household(
+    catalogue: &Catalogue,
+    applicant: &Applicant,
+    household: &Household,
     needs: &[Need],
     ledger: &LedgerView,
     today: NaiveDate,
@@ -219,6 +311,7 @@ pub fn decide_case(
                     catalogue,
                     programme,
                     applicant: facts,
+                    household,
                     ledger,
                     granted: &granted,
                     today,
@@ -263,6 +356,7 @@ pub fn decide_case(
 
     CaseDecision {
         catalogue_version: catalogue.version().to_owned(),
+        inputs: DecisionInputs::of(catalogue, facts, household, ledger, today),
         person_id: facts.map(|f| f.person_id.clone()),
         household_id: facts.map(|f| f.household_id.clone()),
         beneficiary_name: facts.map(|f| f.full_name.clone()),
@@ -288,6 +382,7 @@ struct Check<'a> {
     catalogue: &'a Catalogue,
     programme: &'a Programme,
     applicant: Option<&'a RegistryFacts>,
+    household: &'a Household,
     ledger: &'a LedgerView,
     granted: &'a [Granted<'a>],
     today: NaiveDate,
@@ -378,7 +473,12 @@ impl Check<'_> {
             }
         }
 
-        for reason in self.held_already().into_iter().chain(self.overlaps()) {
+        for reason in self
+            .held_already()
+            .into_iter()
+            .chain(self.overlaps())
+            .chain(self.family_card_taken())
+        {
             fired(false, reason);
         }
         // A programme with no targeting rule (a service such as ADMINDUK) still says why it
@@ -448,6 +548,15 @@ impl Check<'_> {
                 format!("which {} already receives", self.describe(&entry.beneficiary)),
             );
         }
+        // A household programme also meets every member's personal one.
+        if self.programme.beneficiary() == BeneficiaryKind::Household {
+            for entry in self.other_members_enrolments() {
+                push(
+                    &entry.programme,
+                    format!("which {} already receives", self.describe(&entry.beneficiary)),
+                );
+            }
+        }
         for earlier in self.granted {
             push(
                 earlier.programme.code(),
@@ -455,6 +564,39 @@ impl Check<'_> {
             );
         }
         reasons
+    }
+
+    /// Current personal enrolments of the applicant's fellow household members.
+    fn other_members_enrolments(&self) -> impl Iterator<Item = &LedgerEntry> {
+        self.household.others_enrolments.iter().filter(|entry| {
+            entry.status.is_current()
+                && matches!(&entry.beneficiary, Beneficiary::Person(id)
+                    if self.household.members.iter().any(|m| &m.person_id == id))
+        })
+    }
+
+    /// For a one-recipient-per-KK programme: someone else on the family card receives it.
+    fn family_card_taken(&self) -> Vec<Reason> {
+        let code = self.programme.code();
+        if !self.programme.limits().one_recipient_per_kk {
+            return Vec::new();
+        }
+        let mine = self.beneficiary();
+        self.household
+            .others_enrolments
+            .iter()
+            .filter(|e| e.status.is_current() && &e.programme == code && Some(&e.beneficiary) != mine.as_ref())
+            .take(1)
+            .map(|e| {
+                Reason::new(
+                    format!("{code}.one_per_kk"),
+                    format!(
+                        "{code} has one recipient per family card (KK), and {} on the same card already receives it.",
+                        self.describe(&e.beneficiary)
+                    ),
+                )
+            })
+            .collect()
     }
 
     fn grant(&self) -> Grant {
@@ -505,7 +647,13 @@ impl Check<'_> {
             Beneficiary::Person(id) if self.applicant.is_some_and(|f| &f.person_id == id) => {
                 format!("the applicant ({id})")
             }
-            Beneficiary::Person(id) => format!("household member {id}"),
+            // Without the household's composition, the ledger view holds only its members.
+            Beneficiary::Person(id)
+                if self.household.members.is_empty() || self.household.members.iter().any(|m| &m.person_id == id) =>
+            {
+                format!("household member {id}")
+            }
+            Beneficiary::Person(id) => format!("registry person {id}"),
         }
     }
 }

@@ -7,7 +7,7 @@ use super::decision::{CaseDecision, Need, NeedDecision, NeedId, Outcome, decide_
 use super::ledger::{LedgerEntry, LedgerView, seed_ledger};
 use super::registry::{Applicant, Desil, HouseholdId, PersonId, RegistryFacts, RegistryRow, parse_registry_csv};
 
-pub const CATALOGUE_TOML: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalogue.toml"));
+pub const CATALOGUE_TOML: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalogue/2026.1.toml"));
 pub const REGISTRY_SEED_CSV: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/registry_seed.csv"));
 
 /// The day the tests decide on; ages in the seed are reckoned from it.
@@ -21,6 +21,15 @@ pub fn date(iso: &str) -> NaiveDate {
 
 pub fn shipped_catalogue() -> Catalogue {
     Catalogue::parse(CATALOGUE_TOML).expect("the shipped catalogue parses")
+}
+
+/// Every shipped version, oldest first.
+pub fn shipped_versions() -> Vec<Catalogue> {
+    let later = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalogue/2026.2.toml"));
+    vec![
+        shipped_catalogue(),
+        Catalogue::parse(later).expect("the shipped 2026.2 catalogue parses"),
+    ]
 }
 
 /// Needs with ids `N1`, `N2`, ... in the order given.

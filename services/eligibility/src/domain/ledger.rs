@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::catalogue::{BeneficiaryKind, Catalogue, ProgrammeCode};
+use super::overlap::Holding;
 use super::registry::{Applicant, HouseholdId, PersonId, RegistryRow};
 
 /// Who an enrolment belongs to: a household for household programmes, else a person.
@@ -159,6 +160,113 @@ pub fn seed_ledger<'a>(
     Ok(entries)
 }
 
+/// What a household's graduation does: the enrolments it ends, and PENA to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraduationPlan {
+    pub end: Vec<Holding>,
+    pub pena: ProgrammeCode,
+    pub household: Beneficiary,
+}
+
+/// Why a household cannot graduate now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraduationRefused {
+    #[error("catalogue {0} has no PENA programme to graduate into")]
+    NoPena(String),
+    #[error("household {household} holds none of {leaves}, so there is nothing to graduate from")]
+    NothingToLeave { household: String, leaves: String },
+    #[error(
+        "the {programme} enrolment of household {household} is on hold; its verification must be resolved before \
+         the household can graduate"
+    )]
+    Held {
+        programme: ProgrammeCode,
+        household: String,
+    },
+    #[error(
+        "household {household}'s {programme} was reported by {opd} (granted outside this system); that agency must \
+         end it before the household can graduate"
+    )]
+    External {
+        programme: ProgrammeCode,
+        household: String,
+        opd: String,
+    },
+    #[error("household {0} has received PENA before, and it is paid once")]
+    PenaBefore(String),
+    #[error("the registry records no living member of household {0}")]
+    NoLivingMember(String),
+}
+
+/// Graduation: the household leaves the programmes PENA may not be combined with (PKH and
+/// BPNT in the shipped catalogue) and enters PENA, in that order, since PENA excludes them.
+/// `holdings` are all the household's enrolments, ended ones included (PENA is paid once);
+/// `reporting_opd` names the agency of an external enrolment.
+pub fn plan_graduation(
+    catalogue: &Catalogue,
+    household: &HouseholdId,
+    holdings: &[Holding],
+    living_members: u32,
+    reporting_opd: impl Fn(&Holding) -> Option<String>,
+) -> Result<GraduationPlan, GraduationRefused> {
+    let pena = ProgrammeCode::parse("PENA").map_err(|_| GraduationRefused::NoPena(catalogue.version().to_owned()))?;
+    if catalogue.programme(&pena).is_none() {
+        return Err(GraduationRefused::NoPena(catalogue.version().to_owned()));
+    }
+    let leaves: Vec<&ProgrammeCode> = catalogue
+        .exclusions()
+        .iter()
+        .filter_map(|e| {
+            if e.declared_by == pena {
+                Some(&e.excluded)
+            } else if e.excluded == pena {
+                Some(&e.declared_by)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let id = household.to_string();
+    let beneficiary = Beneficiary::Household(household.clone());
+    if living_members == 0 {
+        return Err(GraduationRefused::NoLivingMember(id));
+    }
+    let mine = |h: &&Holding| h.beneficiary == beneficiary;
+    if holdings.iter().filter(mine).any(|h| h.programme == pena) {
+        return Err(GraduationRefused::PenaBefore(id));
+    }
+    let end: Vec<Holding> = holdings
+        .iter()
+        .filter(mine)
+        .filter(|h| h.status.is_current() && leaves.contains(&&h.programme))
+        .cloned()
+        .collect();
+    if end.is_empty() {
+        return Err(GraduationRefused::NothingToLeave {
+            household: id,
+            leaves: leaves.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" or "),
+        });
+    }
+    if let Some(held) = end.iter().find(|h| h.status == EnrolmentStatus::Held) {
+        return Err(GraduationRefused::Held {
+            programme: held.programme.clone(),
+            household: id,
+        });
+    }
+    if let Some((external, opd)) = end.iter().find_map(|h| reporting_opd(h).map(|opd| (h, opd))) {
+        return Err(GraduationRefused::External {
+            programme: external.programme.clone(),
+            household: id,
+            opd,
+        });
+    }
+    Ok(GraduationPlan {
+        end,
+        pena,
+        household: beneficiary,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +325,81 @@ mod tests {
             err.to_string(),
             "registry person P-1 is listed as enrolled in KIS, which is not in catalogue 2026.1"
         );
+    }
+
+    fn holding(id: &str, programme: &str, status: EnrolmentStatus) -> Holding {
+        Holding {
+            enrolment_id: id.to_owned(),
+            programme: ProgrammeCode::parse(programme).expect("code"),
+            beneficiary: Beneficiary::Household(HouseholdId::parse("H-1").expect("id")),
+            status,
+            source: "registry".to_owned(),
+            started_on: today(),
+        }
+    }
+
+    fn plan(holdings: &[Holding]) -> Result<GraduationPlan, GraduationRefused> {
+        let household = HouseholdId::parse("H-1").expect("id");
+        plan_graduation(&shipped_catalogue(), &household, holdings, 3, |_| None)
+    }
+
+    #[test]
+    fn graduation_ends_pkh_and_bpnt_and_starts_pena() {
+        let holdings = [
+            holding("a", "PKH", EnrolmentStatus::Active),
+            holding("b", "BPNT", EnrolmentStatus::Active),
+            holding("c", "PBI-JK", EnrolmentStatus::Active),
+        ];
+
+        let plan = plan(&holdings).expect("the household graduates");
+
+        let ended: Vec<&str> = plan.end.iter().map(|h| h.programme.as_str()).collect();
+        assert_eq!(ended, ["PKH", "BPNT"]);
+        assert_eq!(plan.pena.as_str(), "PENA");
+    }
+
+    #[test]
+    fn graduation_is_refused_to_a_household_on_neither_pkh_nor_bpnt() {
+        let refused = plan(&[
+            holding("c", "PBI-JK", EnrolmentStatus::Active),
+            holding("a", "PKH", EnrolmentStatus::Ended),
+        ]);
+
+        assert_eq!(
+            refused.map_err(|e| e.to_string()),
+            Err("household H-1 holds none of PKH or BPNT, so there is nothing to graduate from".to_owned())
+        );
+    }
+
+    #[test]
+    fn graduation_waits_for_a_hold_to_be_resolved() {
+        let refused = plan(&[
+            holding("a", "PKH", EnrolmentStatus::Held),
+            holding("b", "BPNT", EnrolmentStatus::Active),
+        ]);
+
+        assert!(matches!(refused, Err(GraduationRefused::Held { ref programme, .. }) if programme.as_str() == "PKH"));
+    }
+
+    #[test]
+    fn a_household_that_had_pena_cannot_graduate_into_it_again() {
+        let refused = plan(&[
+            holding("a", "PKH", EnrolmentStatus::Active),
+            holding("p", "PENA", EnrolmentStatus::Ended),
+        ]);
+
+        assert_eq!(refused, Err(GraduationRefused::PenaBefore("H-1".to_owned())));
+    }
+
+    #[test]
+    fn an_external_pkh_must_be_ended_by_the_agency_that_reported_it() {
+        let household = HouseholdId::parse("H-1").expect("id");
+        let holdings = [holding("a", "PKH", EnrolmentStatus::Active)];
+
+        let refused = plan_graduation(&shipped_catalogue(), &household, &holdings, 3, |_| {
+            Some("DINSOS-PROV".into())
+        });
+
+        assert!(matches!(refused, Err(GraduationRefused::External { ref opd, .. }) if opd == "DINSOS-PROV"));
     }
 }

@@ -25,9 +25,27 @@ pub fn release_check(
     enrolment: Option<EnrolmentStatus>,
     vitality: Vitality,
 ) -> Vec<String> {
+    release_check_with_holds(programme, beneficiary_id, enrolment, vitality, &[])
+}
+
+/// As [`release_check`], naming each open hold's reason (`hold_reasons`, e.g.
+/// "death_reported: death of P-1 reported by ..."), so that whoever sees a held payment
+/// knows what it waits for.
+pub fn release_check_with_holds(
+    programme: &ProgrammeCode,
+    beneficiary_id: &str,
+    enrolment: Option<EnrolmentStatus>,
+    vitality: Vitality,
+    hold_reasons: &[String],
+) -> Vec<String> {
     let mut reasons = Vec::new();
     match enrolment {
         Some(EnrolmentStatus::Active) => {}
+        Some(EnrolmentStatus::Held) if !hold_reasons.is_empty() => {
+            for hold in hold_reasons {
+                reasons.push(format!("the {programme} enrolment of {beneficiary_id} is on hold: {hold}"));
+            }
+        }
         Some(EnrolmentStatus::Held) => {
             reasons.push(format!("the {programme} enrolment of {beneficiary_id} is on hold"));
         }
@@ -121,6 +139,24 @@ mod tests {
         assert_eq!(
             release_check(&pkh(), "H-1", Some(EnrolmentStatus::Ended), alive),
             ["no active PKH enrolment for H-1"]
+        );
+    }
+
+    #[test]
+    fn a_held_enrolment_names_the_reason_of_each_hold() {
+        let alive = Vitality::Household { living_members: 1 };
+        let holds = [
+            "death_reported: death of P-1 reported by 3375011002 (reference L-1) as on 2026-02-20".to_string(),
+            "exclusion_evidence: exclusion evidence under verification".to_string(),
+        ];
+
+        assert_eq!(
+            release_check_with_holds(&pkh(), "H-1", Some(EnrolmentStatus::Held), alive, &holds),
+            [
+                "the PKH enrolment of H-1 is on hold: death_reported: death of P-1 reported by 3375011002 \
+                 (reference L-1) as on 2026-02-20",
+                "the PKH enrolment of H-1 is on hold: exclusion_evidence: exclusion evidence under verification",
+            ]
         );
     }
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use chrono::NaiveDate;
 use slrt_eligibility::app::Eligibility;
 use slrt_eligibility::app::registry::import::{self, ImportError, ImportOptions, ImportReport};
-use slrt_eligibility::domain::Catalogue;
+use slrt_eligibility::domain::{Catalogue, Catalogues};
 use slrt_eligibility::startup;
 use slrt_eligibility::synthetic::{SyntheticRegistry, write_synthetic_registry};
 use slrt_eventstore::EventStore;
@@ -222,7 +222,7 @@ async fn a_valid_file_is_imported_with_its_households_programmes_and_dwelling() 
     // PKH and BPNT once for the household, PBI-JK for Siti.
     assert_eq!(report.counts.enrolments_seeded, 3);
     assert_eq!(rejects(&report), vec![]);
-    let eligibility = Eligibility::new(pool.clone(), store(), catalogue());
+    let eligibility = Eligibility::new(pool.clone(), store(), Catalogues::single(catalogue()));
     let screening = eligibility
         .screen_person(&Nik::parse_at("3375014309840002", today()).unwrap())
         .await

@@ -5,9 +5,93 @@
 //! told to retry (409) instead of doing the work twice. The answer is stored in the work's
 //! own transaction, so a stored answer always belongs to committed work.
 
+use std::future::Future;
+
+use slrt_errors::{ApiError, ErrorCode};
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::Created;
+
+/// A claimed key the work must complete in its own transaction ([`Pending::complete`]).
+#[derive(Debug, Clone)]
+pub struct Pending {
+    scope: String,
+    key: IdempotencyKey,
+}
+
+impl Pending {
+    /// Stores the answer with the key, in the transaction that did the work.
+    pub async fn complete(&self, conn: &mut PgConnection, created: &Created) -> Result<(), ApiError> {
+        complete(conn, &self.scope, &self.key, created)
+            .await
+            .map_err(ApiError::unavailable)
+    }
+}
+
+/// Runs a create at most once per key. `scope` names the operation and its target (e.g.
+/// `POST /v1/cases/<id>/close`), so one key may serve different operations. Without a key the
+/// work simply runs. With one: the same key and body return the first answer; the same key
+/// with another body is refused (422); a retry while the first is still in flight is a
+/// conflict (409); a failed attempt gives the key back so the client may retry with it.
+pub async fn once<F, Fut>(
+    pool: &PgPool,
+    scope: &str,
+    idempotency: Option<(IdempotencyKey, String)>,
+    work: F,
+) -> Result<Created, ApiError>
+where
+    F: FnOnce(Option<Pending>) -> Fut,
+    Fut: Future<Output = Result<Created, ApiError>>,
+{
+    let Some((key, request_hash)) = idempotency else {
+        return work(None).await;
+    };
+    match claim(pool, scope, &key, &request_hash)
+        .await
+        .map_err(ApiError::unavailable)?
+    {
+        Claim::New => {}
+        Claim::Replay(created) => return Ok(created),
+        Claim::InProgress => {
+            return Err(ApiError::conflict(
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            )
+            .with_field("Idempotency-Key"));
+        }
+        Claim::Mismatch => {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a different request body",
+            )
+            .with_field("Idempotency-Key"));
+        }
+    }
+    let pending = Pending {
+        scope: scope.to_string(),
+        key: key.clone(),
+    };
+    let result = work(Some(pending)).await;
+    if result.is_err() {
+        // Let the client retry with the same key after a failure.
+        let _ = release(pool, scope, &key).await;
+    }
+    result
+}
+
+/// The key of a request, from its `Idempotency-Key` header value, with the fingerprint of
+/// its body; `None` when the header is absent.
+pub fn from_header(
+    header: Option<&actix_web::http::header::HeaderValue>,
+    body: &impl serde::Serialize,
+) -> Result<Option<(IdempotencyKey, String)>, ApiError> {
+    let Some(value) = header else { return Ok(None) };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
+    let key = IdempotencyKey::parse(text).map_err(|reason| ApiError::invalid("Idempotency-Key", reason))?;
+    let canonical = serde_json::to_value(body).map_err(ApiError::internal)?;
+    Ok(Some((key, request_hash(&canonical))))
+}
 
 /// A client-chosen key: 1 to 200 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,9 +1,18 @@
-//! Reading the case tracker.
+//! Reading the case tracker, and the desk's steps that are decided on what it knows of a
+//! case: withdrawing, closing, answering.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgPool, Row};
+use slrt_errors::ApiError;
+use slrt_eventstore::{AppendError, ExpectedVersion, NewEvent};
+use slrt_proto::intake::v1 as proto;
+use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
+
+use super::idempotency::{self, IdempotencyKey, Pending};
+use super::{Created, Intake};
+use crate::domain::{CaseLifecycle, DeskCase, DeskNeed, LifecycleError, NeedStatus};
+use crate::projections::{self, TrackedEvent};
 
 /// A case as supervisors see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -13,10 +22,16 @@ pub struct CaseView {
     pub case_number: String,
     #[schema(example = "application")]
     pub kind: String,
-    /// open, assessed, referred, in_service, resolved.
+    /// open, assessed, referred, in_service, resolved, closed, withdrawn.
     #[schema(example = "in_service")]
     pub status: String,
     pub applicant: ApplicantView,
+    /// What a complaint case is about and how it was settled; absent for applications.
+    pub complaint: Option<ComplaintView>,
+    /// When the applicant withdrew the case.
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// When the desk closed the case (or answered the question or suggestion).
+    pub closed_at: Option<DateTime<Utc>>,
     pub desk_region_code: String,
     pub opened_by: String,
     pub warnings: Vec<String>,
@@ -25,6 +40,25 @@ pub struct CaseView {
     pub needs: Vec<NeedView>,
     /// Every step of the case, from every service, oldest first.
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// A complaint as the tracker follows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ComplaintView {
+    /// question, suggestion, grievance.
+    #[schema(example = "grievance")]
+    pub complaint_type: String,
+    /// exclusion_error, inclusion_error, service, other; grievances only.
+    #[schema(example = "inclusion_error")]
+    pub grievance_type: Option<String>,
+    /// answered (question, suggestion), or the outcome of eligibility's verification of an
+    /// inclusion report: confirmed, rejected, not_found. Absent while pending.
+    #[schema(example = "confirmed")]
+    pub outcome: Option<String>,
+    /// Eligibility's verification task for an inclusion report, once opened.
+    pub verification_task_id: Option<String>,
+    /// The verification task is open.
+    pub verification_open: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -143,6 +177,17 @@ pub async fn find_case(pool: &PgPool, reference: &str) -> Result<Option<CaseView
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     tx.commit().await?;
     let warnings: serde_json::Value = row.try_get("warnings")?;
+    let complaint_type: Option<String> = row.try_get("complaint_type")?;
+    let complaint = match complaint_type {
+        Some(complaint_type) => Some(ComplaintView {
+            complaint_type,
+            grievance_type: row.try_get("grievance_type")?,
+            outcome: row.try_get("complaint_outcome")?,
+            verification_task_id: row.try_get("verification_task_id")?,
+            verification_open: row.try_get("verification_open")?,
+        }),
+        None => None,
+    };
     Ok(Some(CaseView {
         case_id,
         case_number: row.try_get("case_number")?,
@@ -153,6 +198,9 @@ pub async fn find_case(pool: &PgPool, reference: &str) -> Result<Option<CaseView
             nik_masked: row.try_get("nik_masked")?,
             region_code: row.try_get("region_code")?,
         },
+        complaint,
+        withdrawn_at: row.try_get("withdrawn_at")?,
+        closed_at: row.try_get("closed_at")?,
         desk_region_code: row.try_get("desk_region_code")?,
         opened_by: row.try_get("opened_by")?,
         warnings: serde_json::from_value(warnings).unwrap_or_default(),
@@ -161,4 +209,204 @@ pub async fn find_case(pool: &PgPool, reference: &str) -> Result<Option<CaseView
         needs,
         timeline,
     }))
+}
+
+/// A step the desk records on an existing case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeskAction {
+    /// The applicant withdraws the case.
+    Withdraw { reason: String, actor: String },
+    /// The desk closes the case once every need is finished.
+    Close { actor: String, note: String },
+    /// The desk answers a question or a suggestion, which closes it.
+    Answer { answer: String, actor: String },
+}
+
+impl DeskAction {
+    /// The last segment of the action's path, naming it in its idempotency scope.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Self::Withdraw { .. } => "withdraw",
+            Self::Close { .. } => "close",
+            Self::Answer { .. } => "answer",
+        }
+    }
+}
+
+/// The case id of a case id or case number; `None` when there is no such case.
+pub async fn resolve_case(pool: &PgPool, reference: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    match Uuid::parse_str(reference) {
+        Ok(case_id) => {
+            sqlx::query_scalar("SELECT case_id FROM tracked_cases WHERE case_id = $1")
+                .bind(case_id)
+                .fetch_optional(pool)
+                .await
+        }
+        Err(_) => {
+            sqlx::query_scalar("SELECT case_id FROM tracked_cases WHERE case_number = $1")
+                .bind(reference)
+                .fetch_optional(pool)
+                .await
+        }
+    }
+}
+
+impl Intake {
+    /// Records a desk step on a case, decided on the tracker's view of it: the case's needs
+    /// and lifecycle are locked, the step is decided, its event appended to the case's stream
+    /// at the version read and applied to the tracker, all in one transaction.
+    pub async fn record_desk_action(
+        &self,
+        case_ref: &str,
+        action: DeskAction,
+        idempotency: Option<(IdempotencyKey, String)>,
+    ) -> Result<Created, ApiError> {
+        let case_id = resolve_case(&self.pool, case_ref)
+            .await
+            .map_err(ApiError::unavailable)?
+            .ok_or_else(|| ApiError::not_found(format!("no case {case_ref}")))?;
+        let scope = format!("POST /v1/cases/{case_id}/{}", action.verb());
+        idempotency::once(&self.pool, &scope, idempotency, |pending| async move {
+            self.decide_desk_action(case_id, &action, pending.as_ref()).await
+        })
+        .await
+    }
+
+    async fn decide_desk_action(
+        &self,
+        case_id: Uuid,
+        action: &DeskAction,
+        idempotency: Option<&Pending>,
+    ) -> Result<Created, ApiError> {
+        let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        let case = load_desk_case(&mut tx, case_id).await.map_err(ApiError::unavailable)?;
+        let rejected = |error: LifecycleError| {
+            let field = match &error {
+                LifecycleError::NeedsOpen(_) => Some("needs"),
+                LifecycleError::NotAnswerable(_) => Some("kind"),
+                _ => None,
+            };
+            let api = ApiError::rejected(error.to_string());
+            match field {
+                Some(field) => api.with_field(field),
+                None => api,
+            }
+        };
+        let event = match action {
+            DeskAction::Withdraw { reason, actor } => {
+                let withdrawn = case.withdraw().map_err(rejected)?;
+                NewEvent::new(&proto::CaseWithdrawn {
+                    case_id: case_id.to_string(),
+                    reason: reason.clone(),
+                    actor: actor.clone(),
+                    withdrawn_need_ids: withdrawn.iter().map(Uuid::to_string).collect(),
+                })
+            }
+            DeskAction::Close { actor, note } => {
+                case.close().map_err(rejected)?;
+                NewEvent::new(&proto::CaseClosed {
+                    case_id: case_id.to_string(),
+                    actor: actor.clone(),
+                    note: note.clone(),
+                })
+            }
+            DeskAction::Answer { answer, actor } => {
+                case.answer().map_err(rejected)?;
+                NewEvent::new(&proto::ComplaintAnswered {
+                    case_id: case_id.to_string(),
+                    answer: answer.clone(),
+                    actor: actor.clone(),
+                })
+            }
+        }
+        .for_case(case_id);
+        let stream = format!("case-{case_id}");
+        let version = slrt_eventstore::stream_version(&mut *tx, &stream)
+            .await
+            .map_err(ApiError::unavailable)?;
+        let recorded = self
+            .store
+            .append(&mut tx, &stream, ExpectedVersion::Exact(version), vec![event])
+            .await
+            .map_err(|error| match error {
+                AppendError::Conflict { .. } => {
+                    ApiError::conflict("the case changed while this step was decided; retry")
+                }
+                other => ApiError::internal(other),
+            })?;
+        for event in &recorded {
+            projections::apply(
+                &mut tx,
+                &TrackedEvent {
+                    event_id: event.event_id,
+                    event_type: &event.event_type,
+                    case_id: event.case_id,
+                    occurred_at: event.occurred_at,
+                    service: self.store.service(),
+                    payload: &event.payload,
+                    traceparent: event.traceparent.as_deref(),
+                },
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        }
+        let status: String = sqlx::query_scalar("SELECT status FROM tracked_cases WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(ApiError::unavailable)?;
+        let body = serde_json::json!({
+            "case_id": case_id,
+            "status": status,
+            "event_id": recorded.first().map(|event| event.event_id),
+        });
+        let created = Created { status: 200, body };
+        if let Some(pending) = idempotency {
+            pending.complete(&mut tx, &created).await?;
+        }
+        tx.commit().await.map_err(ApiError::unavailable)?;
+        tracing::info!(case.id = %case_id, action = action.verb(), "desk step recorded");
+        Ok(created)
+    }
+}
+
+/// The case as the desk's decisions see it, locked for the rest of the transaction: the
+/// needs first and then the case, the order in which the tracker's consumer takes them, so
+/// the two never wait on each other in a circle.
+async fn load_desk_case(conn: &mut PgConnection, case_id: Uuid) -> Result<DeskCase, sqlx::Error> {
+    let needs = sqlx::query(
+        "SELECT need_id, category, status FROM tracked_needs WHERE case_id = $1 ORDER BY need_id FOR UPDATE",
+    )
+    .bind(case_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        let status: String = row.try_get("status")?;
+        Ok(DeskNeed {
+            need_id: row.try_get("need_id")?,
+            category: row.try_get("category")?,
+            // Only the tracker writes these codes; an unknown one is treated as still open.
+            status: NeedStatus::parse(&status).unwrap_or(NeedStatus::Open),
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let row = sqlx::query(
+        "SELECT complaint_type, withdrawn_at IS NOT NULL AS withdrawn, closed_at IS NOT NULL AS closed,
+                complaint_settled, verification_open
+         FROM tracked_cases WHERE case_id = $1 FOR UPDATE",
+    )
+    .bind(case_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(DeskCase {
+        complaint_type: row.try_get("complaint_type")?,
+        needs,
+        lifecycle: CaseLifecycle {
+            withdrawn: row.try_get("withdrawn")?,
+            closed: row.try_get("closed")?,
+            complaint_settled: row.try_get("complaint_settled")?,
+        },
+        verification_open: row.try_get("verification_open")?,
+    })
 }

@@ -3,18 +3,28 @@
 use chrono::NaiveDate;
 use slrt_identity::{KkNumber, Nik, RegionCode, RegionLevel, Sex};
 
+use super::complaint::{Complaint, ComplaintInput};
+
 pub use slrt_vocabulary::NeedCategory;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseKind {
     Application,
+    Complaint,
 }
 
 impl CaseKind {
     pub fn code(self) -> &'static str {
         match self {
             Self::Application => "application",
+            Self::Complaint => "complaint",
         }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [Self::Application, Self::Complaint]
+            .into_iter()
+            .find(|kind| kind.code() == code)
     }
 }
 
@@ -41,6 +51,8 @@ pub struct OpenCase {
     pub kind: CaseKind,
     pub applicant: Applicant,
     pub needs: Vec<NewNeed>,
+    /// What the complaint is about; `Some` exactly when `kind` is a complaint.
+    pub complaint: Option<Complaint>,
     pub desk_region: RegionCode,
     pub opened_by: String,
     /// Non-blocking findings for the operator (e.g. the NIK disagrees with the birth date).
@@ -50,6 +62,9 @@ pub struct OpenCase {
 /// Raw desk input, as strings, before validation.
 #[derive(Debug, Clone, Default)]
 pub struct OpenCaseInput {
+    /// "application" (the default when empty) or "complaint".
+    pub kind: String,
+    pub complaint: Option<ComplaintInput>,
     pub nik: String,
     pub full_name: String,
     pub birth_date: String,
@@ -83,6 +98,15 @@ const MAX_DESCRIPTION_CHARS: usize = 1000;
 impl OpenCase {
     /// Validates desk input as of `today`. The first problem found is reported, naming its field.
     pub fn parse(input: OpenCaseInput, today: NaiveDate) -> Result<OpenCase, OpenCaseError> {
+        let kind = match input.kind.trim() {
+            "" => CaseKind::Application,
+            code => CaseKind::parse(code).ok_or_else(|| {
+                invalid(
+                    "kind",
+                    format!("{code:?} is not a case kind (application or complaint)"),
+                )
+            })?,
+        };
         let nik = Nik::parse_at(&input.nik, today).map_err(|error| invalid("applicant.nik", error.to_string()))?;
         let full_name = input.full_name.split_whitespace().collect::<Vec<_>>().join(" ");
         if full_name.is_empty() {
@@ -110,8 +134,27 @@ impl OpenCase {
         let desk_region = RegionCode::parse(&input.desk_region_code)
             .map_err(|error| invalid("desk_region_code", error.to_string()))?;
 
-        if input.needs.is_empty() {
-            return Err(invalid("needs", "at least one need is required"));
+        let complaint = match (kind, input.complaint) {
+            (CaseKind::Complaint, Some(complaint)) => Some(Complaint::parse(complaint, today)?),
+            (CaseKind::Complaint, None) => {
+                return Err(invalid("complaint", "a complaint case needs its complaint"));
+            }
+            (CaseKind::Application, Some(_)) => {
+                return Err(invalid("complaint", "only a case of kind complaint has a complaint"));
+            }
+            (CaseKind::Application, None) => None,
+        };
+        match &complaint {
+            None if input.needs.is_empty() => {
+                return Err(invalid("needs", "at least one need is required"));
+            }
+            Some(complaint) if !input.needs.is_empty() && !complaint.may_carry_needs() => {
+                return Err(invalid(
+                    "needs",
+                    "only an exclusion-error grievance may ask for needs (the complainant asks to be assessed)",
+                ));
+            }
+            _ => {}
         }
         if input.needs.len() > MAX_NEEDS {
             return Err(invalid("needs", format!("at most {MAX_NEEDS} needs per case")));
@@ -145,7 +188,8 @@ impl OpenCase {
             .map(ToString::to_string)
             .collect();
         Ok(OpenCase {
-            kind: CaseKind::Application,
+            kind,
+            complaint,
             applicant: Applicant {
                 nik,
                 full_name,
@@ -183,6 +227,8 @@ mod tests {
 
     fn input() -> OpenCaseInput {
         OpenCaseInput {
+            kind: String::new(),
+            complaint: None,
             nik: "3375014506850003".into(),
             full_name: "  Siti   Aminah ".into(),
             birth_date: "1985-06-05".into(),
@@ -221,6 +267,36 @@ mod tests {
     }
 
     #[test]
+    fn a_complaint_needs_no_needs_and_an_exclusion_grievance_may_carry_them() {
+        let mut question = input();
+        question.kind = "complaint".into();
+        question.needs.clear();
+        question.complaint = Some(ComplaintInput {
+            complaint_type: "question".into(),
+            statement: "when is the next BPNT stage paid?".into(),
+            ..ComplaintInput::default()
+        });
+        let Ok(case) = OpenCase::parse(question, today()) else {
+            panic!("rejected")
+        };
+        assert_eq!(case.kind, CaseKind::Complaint);
+        assert!(case.needs.is_empty());
+
+        let mut excluded = input();
+        excluded.kind = "complaint".into();
+        excluded.complaint = Some(ComplaintInput {
+            complaint_type: "grievance".into(),
+            grievance_type: Some("exclusion_error".into()),
+            statement: "we are poor and receive nothing".into(),
+            reported: None,
+        });
+        let Ok(case) = OpenCase::parse(excluded, today()) else {
+            panic!("rejected")
+        };
+        assert_eq!(case.needs.len(), 1);
+    }
+
+    #[test]
     fn each_bad_field_is_named() {
         type Spoiler = fn(&mut OpenCaseInput);
         let cases: Vec<(Spoiler, &str)> = vec![
@@ -248,6 +324,29 @@ mod tests {
                 "needs[1].category",
             ),
             (|i| i.opened_by = String::new(), "opened_by"),
+            (|i| i.kind = "petition".into(), "kind"),
+            (|i| i.kind = "complaint".into(), "complaint"),
+            (
+                |i| {
+                    i.complaint = Some(ComplaintInput {
+                        complaint_type: "question".into(),
+                        statement: "when?".into(),
+                        ..ComplaintInput::default()
+                    })
+                },
+                "complaint",
+            ),
+            (
+                |i| {
+                    i.kind = "complaint".into();
+                    i.complaint = Some(ComplaintInput {
+                        complaint_type: "question".into(),
+                        statement: "when is BPNT paid?".into(),
+                        ..ComplaintInput::default()
+                    });
+                },
+                "needs",
+            ),
         ];
         for (spoil, field) in cases {
             let mut desk = input();

@@ -859,6 +859,23 @@ impl PersonIndex {
     }
 }
 
+/// The blocking keys of an identity as text, for an index kept in a database: two people
+/// sharing any one are compared, the same as [`PersonIndex`] does in memory. The key of the
+/// NIK itself is the NIK in clear, so these are stored like the NIK, never logged.
+pub fn blocking_keys(identity: &Identity) -> Vec<String> {
+    let name = NormalisedName::parse(&identity.full_name);
+    let keys = BlockingKeys::of(identity, &name);
+    let mut texts = Vec::with_capacity(3 + keys.masked_niks.len() + 2 * keys.sounds.len());
+    texts.push(format!("n{}", keys.nik));
+    texts.extend(keys.masked_niks.iter().map(|key| format!("m{key}")));
+    texts.push(format!("b{}", keys.birth_date.format("%Y%m%d")));
+    for sound in &keys.sounds {
+        texts.push(format!("y{sound}.{}", keys.year));
+        texts.push(format!("d{sound}.{}", keys.day));
+    }
+    texts
+}
+
 /// Where one person is filed in the index.
 struct BlockingKeys {
     nik: u64,

@@ -269,15 +269,21 @@ pub enum CaseStatus {
     Referred,
     InService,
     Resolved,
+    /// The desk closed it (every need finished), or answered the question or suggestion.
+    Closed,
+    /// The applicant withdrew it.
+    Withdrawn,
 }
 
 impl CaseStatus {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Open,
         Self::Assessed,
         Self::Referred,
         Self::InService,
         Self::Resolved,
+        Self::Closed,
+        Self::Withdrawn,
     ];
 
     pub fn parse(code: &str) -> Option<Self> {
@@ -291,6 +297,133 @@ impl CaseStatus {
             Self::Referred => "referred",
             Self::InService => "in_service",
             Self::Resolved => "resolved",
+            Self::Closed => "closed",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// What the desk and the complaint's handling say about a case, beside its needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaseLifecycle {
+    /// The applicant withdrew the case.
+    pub withdrawn: bool,
+    /// The desk closed it, or answered the question or suggestion.
+    pub closed: bool,
+    /// The complaint itself was settled: an inclusion report's verification was decided.
+    pub complaint_settled: bool,
+}
+
+/// The case's status from its needs and its lifecycle: a withdrawal or a closure is final
+/// whatever the needs say; a complaint without needs is open until it is settled; otherwise
+/// the needs decide (`case_status`).
+pub fn lifecycle_status(needs: &[NeedStatus], lifecycle: CaseLifecycle) -> CaseStatus {
+    if lifecycle.withdrawn {
+        return CaseStatus::Withdrawn;
+    }
+    if lifecycle.closed {
+        return CaseStatus::Closed;
+    }
+    if needs.is_empty() {
+        return if lifecycle.complaint_settled {
+            CaseStatus::Resolved
+        } else {
+            CaseStatus::Open
+        };
+    }
+    case_status(needs)
+}
+
+/// One need as the desk's decisions see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskNeed {
+    pub need_id: Uuid,
+    pub category: String,
+    pub status: NeedStatus,
+}
+
+/// What the desk's actions on a case are decided on: the tracker's view of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskCase {
+    /// "question", "suggestion", "grievance"; `None` for an application.
+    pub complaint_type: Option<String>,
+    pub needs: Vec<DeskNeed>,
+    pub lifecycle: CaseLifecycle,
+    /// An inclusion report's verification task is open at eligibility.
+    pub verification_open: bool,
+}
+
+/// Why the desk cannot do what it asked; the Display is the sentence the operator reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("the case was withdrawn by the applicant; nothing more can be recorded on it")]
+    AlreadyWithdrawn,
+    #[error("the case is already closed")]
+    AlreadyClosed,
+    #[error("the case cannot be closed while needs are open: {}", describe(.0))]
+    NeedsOpen(Vec<DeskNeed>),
+    #[error("the case cannot be closed while eligibility's verification of the reported person is open")]
+    VerificationOpen,
+    #[error("only a question or a suggestion is answered this way; this case is {0}")]
+    NotAnswerable(String),
+}
+
+fn describe(needs: &[DeskNeed]) -> String {
+    needs
+        .iter()
+        .map(|need| format!("{} ({}, {})", need.category, need.need_id, need.status.code()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl DeskCase {
+    fn still_recordable(&self) -> Result<(), LifecycleError> {
+        if self.lifecycle.withdrawn {
+            return Err(LifecycleError::AlreadyWithdrawn);
+        }
+        if self.lifecycle.closed {
+            return Err(LifecycleError::AlreadyClosed);
+        }
+        Ok(())
+    }
+
+    /// The applicant withdraws: the needs not finished yet are withdrawn with the case.
+    pub fn withdraw(&self) -> Result<Vec<Uuid>, LifecycleError> {
+        self.still_recordable()?;
+        Ok(self
+            .needs
+            .iter()
+            .filter(|need| !need.status.is_terminal())
+            .map(|need| need.need_id)
+            .collect())
+    }
+
+    /// The desk closes the case: only once every need is finished (resolved, withdrawn, or
+    /// refused by eligibility) and no verification the complaint started is pending.
+    pub fn close(&self) -> Result<(), LifecycleError> {
+        self.still_recordable()?;
+        let open: Vec<DeskNeed> = self
+            .needs
+            .iter()
+            .filter(|need| !need.status.is_terminal())
+            .cloned()
+            .collect();
+        if !open.is_empty() {
+            return Err(LifecycleError::NeedsOpen(open));
+        }
+        if self.verification_open {
+            return Err(LifecycleError::VerificationOpen);
+        }
+        Ok(())
+    }
+
+    /// The desk answers a question or a suggestion, which closes it.
+    pub fn answer(&self) -> Result<(), LifecycleError> {
+        self.still_recordable()?;
+        match self.complaint_type.as_deref() {
+            Some("question" | "suggestion") => Ok(()),
+            Some(other) => Err(LifecycleError::NotAnswerable(format!("a {other}"))),
+            None => Err(LifecycleError::NotAnswerable("an application".into())),
         }
     }
 }
@@ -349,7 +482,94 @@ mod tests {
     }
 
     #[test]
+    fn a_withdrawal_or_a_closure_is_final_whatever_the_needs_say() {
+        let withdrawn = CaseLifecycle {
+            withdrawn: true,
+            ..CaseLifecycle::default()
+        };
+        assert_eq!(lifecycle_status(&[InService], withdrawn), CaseStatus::Withdrawn);
+        let closed = CaseLifecycle {
+            closed: true,
+            ..CaseLifecycle::default()
+        };
+        assert_eq!(lifecycle_status(&[Resolved], closed), CaseStatus::Closed);
+        assert_eq!(lifecycle_status(&[], closed), CaseStatus::Closed);
+        assert_eq!(
+            lifecycle_status(&[Referred], CaseLifecycle::default()),
+            CaseStatus::Referred
+        );
+    }
+
+    #[test]
+    fn a_complaint_without_needs_is_open_until_settled() {
+        assert_eq!(lifecycle_status(&[], CaseLifecycle::default()), CaseStatus::Open);
+        let settled = CaseLifecycle {
+            complaint_settled: true,
+            ..CaseLifecycle::default()
+        };
+        assert_eq!(lifecycle_status(&[], settled), CaseStatus::Resolved);
+    }
+
+    fn desk(complaint_type: Option<&str>, needs: &[NeedStatus]) -> DeskCase {
+        DeskCase {
+            complaint_type: complaint_type.map(str::to_string),
+            needs: needs
+                .iter()
+                .enumerate()
+                .map(|(index, status)| DeskNeed {
+                    need_id: Uuid::from_u128(index as u128 + 1),
+                    category: "cash_assistance".into(),
+                    status: *status,
+                })
+                .collect(),
+            lifecycle: CaseLifecycle::default(),
+            verification_open: false,
+        }
+    }
+
+    #[test]
+    fn a_case_closes_only_when_every_need_is_finished_and_names_those_that_are_not() {
+        assert_eq!(desk(None, &[Resolved, Withdrawn, Rejected]).close(), Ok(()));
+        let Err(LifecycleError::NeedsOpen(open)) = desk(None, &[Resolved, InService, Referred]).close() else {
+            panic!("closed with open needs")
+        };
+        assert_eq!(open.len(), 2);
+        let message = LifecycleError::NeedsOpen(open).to_string();
+        assert!(
+            message.contains("in_service") && message.contains("referred"),
+            "{message}"
+        );
+        let mut reported = desk(Some("grievance"), &[]);
+        reported.verification_open = true;
+        assert_eq!(reported.close(), Err(LifecycleError::VerificationOpen));
+    }
+
+    #[test]
+    fn a_withdrawal_takes_the_open_needs_with_it_and_ends_the_case() {
+        let case = desk(None, &[Resolved, Referred, Open]);
+        assert_eq!(case.withdraw(), Ok(vec![Uuid::from_u128(2), Uuid::from_u128(3)]));
+        let mut withdrawn = case.clone();
+        withdrawn.lifecycle.withdrawn = true;
+        assert_eq!(withdrawn.withdraw(), Err(LifecycleError::AlreadyWithdrawn));
+        assert_eq!(withdrawn.close(), Err(LifecycleError::AlreadyWithdrawn));
+        let mut closed = desk(None, &[Resolved]);
+        closed.lifecycle.closed = true;
+        assert_eq!(closed.withdraw(), Err(LifecycleError::AlreadyClosed));
+    }
+
+    #[test]
+    fn only_questions_and_suggestions_are_answered() {
+        assert_eq!(desk(Some("question"), &[]).answer(), Ok(()));
+        assert_eq!(desk(Some("suggestion"), &[]).answer(), Ok(()));
+        assert!(desk(Some("grievance"), &[]).answer().is_err());
+        assert!(desk(None, &[Open]).answer().is_err());
+    }
+
+    #[test]
     fn status_codes_round_trip() {
+        for status in CaseStatus::ALL {
+            assert_eq!(CaseStatus::parse(status.code()), Some(status));
+        }
         for status in NeedStatus::ALL {
             assert_eq!(NeedStatus::parse(status.code()), Some(status));
         }

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    AgeRange, BeneficiaryKind, BenefitKind, Cadence, CashTerms, Catalogue, Component, Exclusion, NeedCategory,
-    Programme, ProgrammeBenefit, ProgrammeCode, ProgrammeCodeError,
+    AgeRange, BeneficiaryKind, BenefitKind, Cadence, CashTerms, Catalogue, Component, Exclusion, HeaderLines, Limits,
+    NeedCategory, Programme, ProgrammeBenefit, ProgrammeCode, ProgrammeCodeError,
 };
 use crate::domain::registry::Desil;
 
@@ -97,6 +97,10 @@ pub enum CatalogueProblem {
     DesilWithoutRegistry,
     #[error("`min_age` {min} is above `max_age` {max}")]
     AgesReversed { min: u32, max: u32 },
+    #[error("a service keeps no enrolment, so it has no duration or review period")]
+    LimitsOnService,
+    #[error("a review every {review} months comes after the maximum duration of {max} months")]
+    ReviewAfterEnd { review: u32, max: u32 },
 }
 
 #[derive(Deserialize)]
@@ -124,6 +128,9 @@ struct RawProgramme {
     max_age: Option<Spanned<i64>>,
     #[serde(default)]
     excludes: Vec<Spanned<String>>,
+    max_duration_months: Option<Spanned<i64>>,
+    review_every_months: Option<Spanned<i64>>,
+    one_recipient_per_kk: Option<Spanned<bool>>,
     cash: Option<Spanned<RawCash>>,
 }
 
@@ -148,6 +155,8 @@ struct RawComponent {
 
 /// Oldest age a catalogue may name; anything above is a typo.
 const MAX_AGE: i64 = 130;
+/// Longest duration or review period a catalogue may name, in months.
+const MAX_MONTHS: i64 = 600;
 
 pub(super) fn parse(text: &str) -> Result<Catalogue, CatalogueError> {
     let raw: RawCatalogue = toml::from_str(text).map_err(|err| CatalogueError::Syntax {
@@ -279,6 +288,10 @@ pub(super) fn parse(text: &str) -> Result<Catalogue, CatalogueError> {
     }
 
     Ok(Catalogue {
+        lines: HeaderLines {
+            version: line_of(text, &version.span()),
+            effective_from: line_of(text, &effective_from.span()),
+        },
         version: version.into_inner(),
         effective_from: effective_from_date,
         programmes,
@@ -357,6 +370,31 @@ fn programme_from(at: &Site<'_>, code: ProgrammeCode, raw: &RawProgramme) -> Res
         ));
     }
     let ages = at.age_range("", &raw.min_age, &raw.max_age)?;
+    let limits = Limits {
+        max_duration_months: at.months("max_duration_months", &raw.max_duration_months)?,
+        review_every_months: at.months("review_every_months", &raw.review_every_months)?,
+        one_recipient_per_kk: raw.one_recipient_per_kk.as_ref().is_some_and(|v| *v.get_ref()),
+    };
+    if kind == BenefitKind::Service
+        && let Some((field, value)) = [
+            ("max_duration_months", &raw.max_duration_months),
+            ("review_every_months", &raw.review_every_months),
+        ]
+        .into_iter()
+        .find_map(|(field, value)| value.as_ref().map(|v| (field, v)))
+    {
+        // A service keeps no enrolment, so there is nothing to review or to end.
+        return Err(at.error(field, Some(value.span()), CatalogueProblem::LimitsOnService));
+    }
+    if let (Some(max), Some(review)) = (limits.max_duration_months, limits.review_every_months)
+        && review > max
+    {
+        return Err(at.error(
+            "review_every_months",
+            raw.review_every_months.as_ref().map(Spanned::span),
+            CatalogueProblem::ReviewAfterEnd { review, max },
+        ));
+    }
 
     let benefit = match (kind, &raw.cash) {
         (BenefitKind::Cash, None) => {
@@ -383,6 +421,7 @@ fn programme_from(at: &Site<'_>, code: ProgrammeCode, raw: &RawProgramme) -> Res
         requires_registry,
         max_desil,
         ages,
+        limits,
     })
 }
 
@@ -572,6 +611,26 @@ impl Site<'_> {
                 },
             )),
         }
+    }
+
+    /// A period in whole months, 1 to 600 (fifty years): anything else is a typo.
+    fn months(&self, field: &str, value: &Option<Spanned<i64>>) -> Result<Option<u32>, CatalogueError> {
+        let Some(value) = value else { return Ok(None) };
+        u32::try_from(*value.get_ref())
+            .ok()
+            .filter(|months| (1..=MAX_MONTHS).contains(&i64::from(*months)))
+            .map(Some)
+            .ok_or_else(|| {
+                self.error(
+                    field,
+                    Some(value.span()),
+                    CatalogueProblem::OutOfRange {
+                        value: *value.get_ref(),
+                        min: 1,
+                        max: MAX_MONTHS,
+                    },
+                )
+            })
     }
 
     fn age_range(

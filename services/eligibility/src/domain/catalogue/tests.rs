@@ -395,3 +395,223 @@ fn programme_code_outside_the_house_spelling_is_refused() {
         "{message}"
     );
 }
+
+// --- Versions and limits ----------------------------------------------------------------
+
+const SHIPPED_2026_2: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalogue/2026.2.toml"));
+
+fn file(origin: &str, text: &str) -> CatalogueFile {
+    CatalogueFile {
+        origin: origin.to_owned(),
+        text: text.to_owned(),
+    }
+}
+
+fn shipped_versions() -> Catalogues {
+    Catalogues::parse(&[
+        file("2026.2.toml", SHIPPED_2026_2),
+        file("2026.1.toml", crate::domain::fixtures::CATALOGUE_TOML),
+    ])
+    .expect("the shipped versions load together")
+}
+
+fn day(iso: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(iso, "%Y-%m-%d").expect("an ISO date")
+}
+
+#[test]
+fn the_version_in_force_is_the_latest_that_took_effect_on_or_before_the_day() {
+    let versions = shipped_versions();
+
+    assert_eq!(versions.in_force(day("2026-03-02")).version(), "2026.1");
+    assert_eq!(versions.in_force(day("2026-06-30")).version(), "2026.1");
+    assert_eq!(versions.in_force(day("2026-07-01")).version(), "2026.2");
+    assert_eq!(versions.in_force(day("2027-12-31")).version(), "2026.2");
+    // Before any version, the oldest policy known governs.
+    assert_eq!(versions.in_force(day("2025-06-01")).version(), "2026.1");
+    assert_eq!(versions.superseded_on("2026.1"), Some(day("2026-07-01")));
+    assert_eq!(versions.superseded_on("2026.2"), None);
+}
+
+#[test]
+fn the_second_shipped_version_differs_from_the_first_only_by_blt_kota() {
+    let versions = shipped_versions();
+    let first = versions.version("2026.1").expect("2026.1");
+    let second = versions.version("2026.2").expect("2026.2");
+
+    let codes = |c: &Catalogue| c.programmes().iter().map(|p| p.code().to_string()).collect::<Vec<_>>();
+    let added: Vec<String> = codes(second)
+        .into_iter()
+        .filter(|c| !codes(first).contains(c))
+        .collect();
+    assert_eq!(added, ["BLT-KOTA"]);
+    for programme in first.programmes() {
+        assert_eq!(
+            second.programme(programme.code()),
+            Some(programme),
+            "{}",
+            programme.code()
+        );
+    }
+    let blt_kota = second.programme(&code("BLT-KOTA")).expect("BLT-KOTA");
+    assert!(blt_kota.limits().one_recipient_per_kk);
+    assert_eq!(blt_kota.max_desil().map(|d| d.get()), Some(5));
+    assert_eq!(blt_kota.beneficiary(), BeneficiaryKind::Person);
+    assert_eq!(
+        cash_terms(second, "BLT-KOTA").components()[0].amount_per_period_idr,
+        300_000
+    );
+    for other in ["PKH", "BPNT", "BLT-DD"] {
+        assert!(
+            second.exclusion_between(&code("BLT-KOTA"), &code(other)).is_some(),
+            "{other}"
+        );
+    }
+}
+
+#[test]
+fn two_versions_taking_effect_on_the_same_day_are_refused_naming_the_file_and_line() {
+    let clash = SHIPPED_2026_2.replace("version = \"2026.2\"", "version = \"2026.2-draft\"");
+
+    let error = Catalogues::parse(&[file("a/2026.2.toml", SHIPPED_2026_2), file("b/draft.toml", &clash)])
+        .expect_err("one day, one catalogue");
+
+    let line = clash
+        .lines()
+        .position(|l| l.starts_with("effective_from"))
+        .expect("the header")
+        + 1;
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "b/draft.toml: line {line}: catalogue field `effective_from`: version 2026.2-draft takes effect on \
+             2026-07-01, the same day as version 2026.2 (a/2026.2.toml); only one catalogue can be in force on a day"
+        )
+    );
+}
+
+#[test]
+fn two_files_with_the_same_version_are_refused() {
+    let moved = SHIPPED_2026_2.replace("effective_from = \"2026-07-01\"", "effective_from = \"2026-08-01\"");
+
+    let error = Catalogues::parse(&[file("one.toml", SHIPPED_2026_2), file("two.toml", &moved)])
+        .expect_err("a version names one policy");
+
+    assert!(
+        error.to_string().starts_with(
+            "two.toml: line 35: catalogue field `version`: version 2026.2 is also the version of one.toml"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_bad_file_among_the_versions_is_named() {
+    let broken = SHIPPED_2026_2.replace(
+        "amount_per_period_idr = 300_000\n\n[[programme]]\ncode = \"RTLH\"",
+        "amount_per_period_idr = -300_000\n\n[[programme]]\ncode = \"RTLH\"",
+    );
+
+    let error = Catalogues::parse(&[
+        file("ok.toml", crate::domain::fixtures::CATALOGUE_TOML),
+        file("bad.toml", &broken),
+    ])
+    .expect_err("a negative amount");
+
+    let line = broken.lines().position(|l| l.contains("-300_000")).expect("the line") + 1;
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "bad.toml: line {line}: programme BLT-KOTA, field `cash.amount_per_period_idr`: Rp-300000 is not a positive amount"
+        )
+    );
+}
+
+#[test]
+fn limits_are_read_per_programme() {
+    let toml = format!(
+        "{HEADER}{}",
+        PKH.replace(
+            "max_desil = 4\n",
+            "max_desil = 4\nmax_duration_months = 60\nreview_every_months = 12\none_recipient_per_kk = true\n"
+        )
+    );
+
+    let catalogue = Catalogue::parse(&toml).expect("valid limits");
+
+    assert_eq!(
+        catalogue.programme(&code("PKH")).map(Programme::limits),
+        Some(Limits {
+            max_duration_months: Some(60),
+            review_every_months: Some(12),
+            one_recipient_per_kk: true,
+        })
+    );
+}
+
+#[test]
+fn a_review_period_longer_than_the_maximum_duration_is_refused() {
+    let toml = format!(
+        "{HEADER}{}",
+        PKH.replace(
+            "max_desil = 4\n",
+            "max_desil = 4\nmax_duration_months = 12\nreview_every_months = 24\n"
+        )
+    );
+
+    assert_eq!(
+        refusal(&toml),
+        "line 14: programme PKH, field `review_every_months`: a review every 24 months comes after the maximum \
+         duration of 12 months"
+    );
+}
+
+#[test]
+fn a_duration_of_zero_months_is_refused() {
+    let toml = format!(
+        "{HEADER}{}",
+        PKH.replace("max_desil = 4\n", "max_desil = 4\nmax_duration_months = 0\n")
+    );
+
+    assert_eq!(
+        refusal(&toml),
+        "line 13: programme PKH, field `max_duration_months`: 0 is outside the range 1 to 600"
+    );
+}
+
+#[test]
+fn a_service_with_a_duration_is_refused() {
+    let toml = format!(
+        r#"{HEADER}
+[[programme]]
+code = "ADMINDUK"
+name = "Documents"
+opd = "DISDUKCAPIL"
+benefit = "service"
+beneficiary = "person"
+requires_registry = false
+review_every_months = 12
+"#
+    );
+
+    assert_eq!(
+        refusal(&toml),
+        "line 12: programme ADMINDUK, field `review_every_months`: a service keeps no enrolment, so it has no \
+         duration or review period"
+    );
+}
+
+#[test]
+fn every_shipped_programme_that_keeps_an_enrolment_has_a_review_period_or_an_end() {
+    for catalogue in shipped_versions().versions() {
+        for programme in catalogue.programmes().iter().filter(|p| p.keeps_enrolment()) {
+            let limits = programme.limits();
+            assert!(
+                limits.review_every_months.is_some() || limits.max_duration_months.is_some(),
+                "{} {} is held forever without review",
+                catalogue.version(),
+                programme.code()
+            );
+        }
+    }
+}

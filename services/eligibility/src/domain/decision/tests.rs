@@ -652,3 +652,169 @@ fn a_service_open_to_everyone_says_so() {
     assert_eq!(granted(only(&decision)), Some("ADMINDUK"));
     assert_eq!(rules(only(&decision)), ["ADMINDUK.open"]);
 }
+
+// --- Household, family card and the inputs recorded --------------------------------------
+
+const CATALOGUE_2026_2: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalogue/2026.2.toml"));
+
+fn catalogue_2026_2() -> Catalogue {
+    Catalogue::parse(CATALOGUE_2026_2).expect("the shipped 2026.2")
+}
+
+fn member(id: &str, born: &str, deceased: bool) -> Member {
+    Member {
+        person_id: PersonId::parse(id).expect("id"),
+        birth_date: crate::domain::fixtures::date(born),
+        deceased,
+    }
+}
+
+/// P-TEST (desil 5, so above PKH's cut-off) in H-TEST with a spouse, a child and a
+/// grandmother who has died; `others` are the enrolments around them.
+fn near_poor_family(others: Vec<LedgerEntry>) -> (Applicant, Household) {
+    let applicant = Applicant::InRegistry(person(5, "1980-01-01"));
+    let household = Household {
+        members: vec![
+            member("P-TEST", "1980-01-01", false),
+            member("P-SPOUSE", "1982-05-05", false),
+            member("P-CHILD", "2015-07-07", false),
+            member("P-GRAN", "1950-02-02", true),
+        ],
+        others_enrolments: others,
+    };
+    (applicant, household)
+}
+
+#[test]
+fn blt_kota_goes_to_a_near_poor_family_outside_pkh_and_bpnt() {
+    let (applicant, household) = near_poor_family(vec![]);
+
+    let decision = decide_case_in_household(
+        &catalogue_2026_2(),
+        &applicant,
+        &household,
+        &needs(&[CashAssistance]),
+        &LedgerView::empty(),
+        today(),
+    );
+
+    let need = only(&decision);
+    assert_eq!(granted(need), Some("BLT-KOTA"), "{:#?}", need.reasons);
+    assert!(rules(need).contains(&"PKH.desil"));
+    assert!(rules(need).contains(&"BLT-KOTA.desil"));
+    assert_eq!(the_grant(need).beneficiary, Some(person_id("P-TEST")));
+}
+
+#[test]
+fn blt_kota_is_refused_while_another_holder_of_the_family_card_receives_it() {
+    let spouse = LedgerEntry {
+        programme: code("BLT-KOTA"),
+        beneficiary: person_id("P-SPOUSE"),
+        status: EnrolmentStatus::Active,
+    };
+    let (applicant, household) = near_poor_family(vec![spouse]);
+
+    let decision = decide_case_in_household(
+        &catalogue_2026_2(),
+        &applicant,
+        &household,
+        &needs(&[CashAssistance]),
+        &LedgerView::empty(),
+        today(),
+    );
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None, "{:#?}", need.reasons);
+    let reason = need
+        .reasons
+        .iter()
+        .find(|r| r.rule == "BLT-KOTA.one_per_kk")
+        .expect("the per-card rule fired");
+    assert_eq!(
+        reason.message,
+        "BLT-KOTA has one recipient per family card (KK), and household member P-SPOUSE on the same card already \
+         receives it."
+    );
+}
+
+#[test]
+fn a_household_programme_is_refused_while_a_member_holds_a_personal_one_it_excludes() {
+    let grandmother = LedgerEntry {
+        programme: code("PERMAKANAN"),
+        beneficiary: person_id("P-SPOUSE"),
+        status: EnrolmentStatus::Active,
+    };
+    let applicant = Applicant::InRegistry(person(2, "1980-01-01"));
+    let household = Household {
+        members: vec![
+            member("P-TEST", "1980-01-01", false),
+            member("P-SPOUSE", "1950-05-05", false),
+        ],
+        others_enrolments: vec![grandmother],
+    };
+
+    let decision = decide_case_in_household(
+        &catalogue_2026_2(),
+        &applicant,
+        &household,
+        &needs(&[FoodAssistance]),
+        &LedgerView::empty(),
+        today(),
+    );
+
+    let need = only(&decision);
+    assert_eq!(granted(need), None);
+    assert!(rules(need).contains(&"overlap.PERMAKANAN.BPNT"), "{:#?}", need.reasons);
+}
+
+#[test]
+fn the_decision_records_the_facts_it_was_taken_on() {
+    let spouse = LedgerEntry {
+        programme: code("PBI-JK"),
+        beneficiary: person_id("P-SPOUSE"),
+        status: EnrolmentStatus::Held,
+    };
+    let own = LedgerEntry {
+        programme: code("RTLH"),
+        beneficiary: household("H-TEST"),
+        status: EnrolmentStatus::Active,
+    };
+    let (applicant, household) = near_poor_family(vec![spouse.clone()]);
+    let catalogue = catalogue_2026_2();
+
+    let decision = decide_case_in_household(
+        &catalogue,
+        &applicant,
+        &household,
+        &needs(&[CashAssistance]),
+        &LedgerView::new(vec![own.clone()]),
+        today(),
+    );
+
+    assert_eq!(
+        decision.inputs,
+        DecisionInputs {
+            decided_on: today(),
+            catalogue_version: "2026.2".into(),
+            catalogue_effective_from: crate::domain::fixtures::date("2026-07-01"),
+            desil: Some(5),
+            age: Some(46),
+            deceased: false,
+            household_members: 4,
+            living_members: 3,
+            children_under_18: 1,
+            elderly_70_plus: 0,
+            enrolments_considered: vec![own, spouse],
+        }
+    );
+}
+
+#[test]
+fn an_applicant_outside_the_registry_is_recorded_with_no_registry_facts() {
+    let decision = Seed::load().decide(None, &[CivilDocuments]);
+
+    assert_eq!(decision.inputs.desil, None);
+    assert_eq!(decision.inputs.age, None);
+    assert_eq!(decision.inputs.household_members, 0);
+    assert_eq!(decision.inputs.catalogue_version, "2026.1");
+}

@@ -785,3 +785,54 @@ fn an_applicant_from_the_desk_is_compared_as_declared() {
 
     assert_eq!(Identity::from(&applicant), rizki());
 }
+
+// --- blocking keys as text, for an index kept in a database ---
+
+fn share_a_key(a: &Identity, b: &Identity) -> bool {
+    let keys = blocking_keys(a);
+    blocking_keys(b).iter().any(|key| keys.contains(key))
+}
+
+#[test]
+fn text_blocking_keys_bring_together_whom_the_index_compares() {
+    let people = [
+        rizki(),
+        aminah(),
+        Identity {
+            nik: nik("3375011503900008"),
+            ..rizki()
+        },
+        Identity {
+            nik: nik("3375015103900002"),
+            full_name: "M. Rizky".into(),
+            ..rizki()
+        },
+        Identity {
+            nik: nik("3326014506850001"),
+            full_name: "Hj. Siti Aminah".into(),
+            region: region("33.75.02.1004"),
+            ..aminah()
+        },
+        Identity {
+            nik: nik("3375021501780001"),
+            full_name: "Darto".into(),
+            birth_date: date("1978-01-15"),
+            sex: Sex::Male,
+            region: region("33.75.02.1004"),
+        },
+    ];
+    for (i, a) in people.iter().enumerate() {
+        for (j, b) in people.iter().enumerate() {
+            let index = given_known(vec![known(j as u128, b.clone(), None)]);
+            let compared = index.compared_for(a) > 0;
+            assert_eq!(share_a_key(a, b), compared, "{i} and {j}");
+        }
+    }
+}
+
+#[test]
+fn the_nik_key_is_the_nik_and_names_are_kept_only_as_sounds() {
+    let keys = blocking_keys(&rizki());
+    assert!(keys.contains(&"n3375011503900002".to_string()));
+    assert!(keys.iter().all(|key| !key.contains("rizki")));
+}

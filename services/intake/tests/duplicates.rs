@@ -1,0 +1,795 @@
+//! Duplicates caught at the desk and the back office's adjudication queue, through the HTTP
+//! API: the real application on port 0, a fresh database, the real broker under a unique
+//! topic prefix.
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use prost::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use serde_json::{Value, json};
+use slrt_intake::settings::Settings;
+use slrt_intake::startup;
+use slrt_proto::intake::v1 as proto;
+
+struct TestApp {
+    base: String,
+    prefix: String,
+    http: reqwest::Client,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn spawn_app() -> TestApp {
+    slrt_testkit::init_telemetry();
+    let prefix = slrt_testkit::unique_prefix();
+    let mut env = HashMap::new();
+    env.insert("SLRT_INTAKE_HTTP_ADDR", "127.0.0.1:0".to_string());
+    env.insert("SLRT_INTAKE_GRPC_ADDR", "127.0.0.1:0".to_string());
+    env.insert("SLRT_INTAKE_DATABASE_URL", slrt_testkit::fresh_database_url().await);
+    env.insert("SLRT_KAFKA_BROKERS", slrt_testkit::brokers());
+    env.insert("SLRT_TOPIC_PREFIX", prefix.clone());
+    env.insert("SLRT_RELAY_POLL_MS", "100".to_string());
+    // Nobody listens here: eligibility's pre-screen is unavailable; intake's own duplicate
+    // check does not depend on it.
+    env.insert(
+        "SLRT_ELIGIBILITY_GRPC_URL",
+        format!("http://127.0.0.1:{}", slrt_testkit::free_port()),
+    );
+    let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
+    let app = startup::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.http_port());
+    let stop = app.stopper();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        prefix,
+        http: reqwest::Client::new(),
+        stop,
+    }
+}
+
+/// A person as the desk types them.
+#[derive(Clone)]
+struct Desk {
+    nik: &'static str,
+    name: &'static str,
+    born: &'static str,
+    sex: &'static str,
+    region: &'static str,
+    kk: &'static str,
+}
+
+impl Desk {
+    fn person(&self) -> Value {
+        json!({
+            "nik": self.nik, "full_name": self.name, "birth_date": self.born, "sex": self.sex,
+            "region_code": self.region, "kk_number": self.kk
+        })
+    }
+
+    fn case(&self) -> Value {
+        json!({
+            "applicant": self.person(),
+            "needs": [{"category": "cash_assistance"}],
+            "desk_region_code": "33.75.01.1002",
+            "opened_by": "fo-pekalongan-barat-1"
+        })
+    }
+}
+
+/// Muhammad Rizki, born 15 March 1990 in Pekalongan Barat, living in Medono.
+const RIZKI: Desk = Desk {
+    nik: "3375011503900002",
+    name: "Muhammad Rizki",
+    born: "1990-03-15",
+    sex: "M",
+    region: "33.75.01.1002",
+    kk: "3375011203150004",
+};
+
+/// Siti Aminah, born 5 June 1985, in another family of the same village.
+const AMINAH: Desk = Desk {
+    nik: "3375014506850003",
+    name: "Siti Aminah",
+    born: "1985-06-05",
+    sex: "F",
+    region: "33.75.01.1002",
+    kk: "3375011203150005",
+};
+
+/// Darto, in Pekalongan Timur: shares nothing with the others.
+const DARTO: Desk = Desk {
+    nik: "3375021501780001",
+    name: "Darto",
+    born: "1978-01-15",
+    sex: "M",
+    region: "33.75.02.1004",
+    kk: "3375020409120011",
+};
+
+impl TestApp {
+    /// Opens a case; the answer must be 201.
+    async fn open(&self, desk: &Desk) -> Value {
+        let response = self
+            .http
+            .post(format!("{}/v1/cases", self.base))
+            .json(&desk.case())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "the desk is never blocked");
+        response.json().await.unwrap()
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn queue(&self, query: &str) -> Vec<Value> {
+        let (status, page) = self.get(&format!("/v1/duplicates?{query}")).await;
+        assert_eq!(status, 200, "{page}");
+        page["duplicates"].as_array().unwrap().clone()
+    }
+
+    async fn decide(&self, duplicate_id: &str, body: Value) -> (u16, Value) {
+        self.post(&format!("/v1/duplicates/{duplicate_id}/decision"), &body)
+            .await
+    }
+}
+
+fn suspects(created: &Value) -> Vec<Value> {
+    created["person"]["duplicate_suspects"].as_array().unwrap().clone()
+}
+
+fn person_id(created: &Value) -> String {
+    created["person"]["person_id"].as_str().unwrap().to_string()
+}
+
+fn names(values: &Value) -> Vec<String> {
+    let mut names: Vec<String> = values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_clean_newcomer_gets_no_suspect() {
+    let app = spawn_app().await;
+    let rizki = app.open(&RIZKI).await;
+    assert_eq!(rizki["person"]["new_person"], true);
+    assert!(suspects(&rizki).is_empty());
+    for desk in [&AMINAH, &DARTO] {
+        let created = app.open(desk).await;
+        assert_eq!(created["person"]["new_person"], true);
+        assert!(suspects(&created).is_empty(), "{created}");
+        assert_ne!(person_id(&created), person_id(&rizki));
+    }
+    assert!(app.queue("").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_nik_held_by_someone_with_another_name_is_an_exact_suspect_and_the_case_still_opens() {
+    let app = spawn_app().await;
+    let aminah = app.open(&AMINAH).await;
+    let other = Desk {
+        name: "Dewi Lestari",
+        kk: "3375011203150009",
+        ..AMINAH
+    };
+    let created = app.open(&other).await;
+    assert_eq!(created["status"], "open");
+    assert_eq!(
+        created["person"]["new_person"], true,
+        "another person: a record of her own"
+    );
+    let found = suspects(&created);
+    assert_eq!(found.len(), 1, "{created}");
+    assert_eq!(found[0]["kind"], "exact");
+    assert_eq!(found[0]["reason"], "nik_held_by_another");
+    assert_eq!(found[0]["person_id"].as_str().unwrap(), person_id(&aminah));
+    assert!(names(&found[0]["differing_fields"]).contains(&"name".to_string()));
+    assert!(names(&found[0]["agreeing_fields"]).contains(&"nik".to_string()));
+    // The desk sees NIKs masked.
+    let nik_field = found[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "nik")
+        .unwrap()
+        .clone();
+    assert_eq!(nik_field["left"], "3375********0003");
+    assert!(!created.to_string().contains(AMINAH.nik));
+
+    let queued = app.queue("status=open&kind=exact").await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0]["duplicate_id"], found[0]["duplicate_id"]);
+}
+
+#[tokio::test]
+async fn a_nik_held_by_someone_with_another_birth_date_is_an_exact_suspect() {
+    let app = spawn_app().await;
+    let aminah = app.open(&AMINAH).await;
+    let older = Desk {
+        born: "1979-02-11",
+        kk: "3375011203150009",
+        ..AMINAH
+    };
+    let created = app.open(&older).await;
+    let found = suspects(&created);
+    assert_eq!(found.len(), 1, "{created}");
+    assert_eq!(found[0]["reason"], "nik_held_by_another");
+    assert_eq!(found[0]["person_id"].as_str().unwrap(), person_id(&aminah));
+    assert!(names(&found[0]["differing_fields"]).contains(&"birth_date".to_string()));
+    assert!(names(&found[0]["agreeing_fields"]).contains(&"name".to_string()));
+}
+
+#[tokio::test]
+async fn a_person_already_in_another_household_is_an_exact_suspect_and_stays_where_they_are() {
+    let app = spawn_app().await;
+    let first = app.open(&AMINAH).await;
+    let elsewhere = Desk {
+        kk: "3375011203150009",
+        ..AMINAH
+    };
+    let created = app.open(&elsewhere).await;
+    assert_eq!(
+        created["person"]["new_person"], false,
+        "the same person: her known record"
+    );
+    assert_eq!(person_id(&created), person_id(&first));
+    let found = suspects(&created);
+    assert_eq!(found.len(), 1, "{created}");
+    assert_eq!(found[0]["kind"], "exact");
+    assert_eq!(found[0]["reason"], "member_of_another_household");
+    assert_eq!(found[0]["household_id"], first["person"]["household_id"]);
+
+    let declared = created["person"]["household_id"].as_str().unwrap();
+    assert_ne!(declared, first["person"]["household_id"].as_str().unwrap());
+    let (_, household) = app.get(&format!("/v1/households/{declared}")).await;
+    assert!(household["members"].as_array().unwrap().is_empty(), "{household}");
+
+    // Once an adjudicator says she lives there now, she moves.
+    let duplicate_id = found[0]["duplicate_id"].as_str().unwrap();
+    let (status, decided) = app
+        .decide(
+            duplicate_id,
+            json!({"decision": "same_person", "survivor_person_id": person_id(&first),
+                   "reason": "moved in with her sister, new KK seen", "actor": "bo-dinsos-2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    let (_, person) = app.get(&format!("/v1/people/{}", person_id(&first))).await;
+    assert_eq!(person["household_id"].as_str().unwrap(), declared);
+    let (_, old) = app
+        .get(&format!(
+            "/v1/households/{}",
+            first["person"]["household_id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(old["members"].as_array().unwrap().is_empty(), "{old}");
+}
+
+#[tokio::test]
+async fn a_mistyped_nik_digit_is_a_probable_suspect() {
+    let app = spawn_app().await;
+    let rizki = app.open(&RIZKI).await;
+    let typo = Desk {
+        nik: "3375011503900008",
+        ..RIZKI
+    };
+    let created = app.open(&typo).await;
+    assert_eq!(created["person"]["new_person"], true);
+    let found = suspects(&created);
+    assert_eq!(found.len(), 1, "{created}");
+    assert_eq!(found[0]["kind"], "probable");
+    assert_eq!(found[0]["person_id"].as_str().unwrap(), person_id(&rizki));
+    assert!(found[0]["score"].as_f64().unwrap() >= 0.5);
+    let nik = found[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "nik")
+        .unwrap()
+        .clone();
+    assert_eq!(nik["agreement"], "nik.one_digit");
+}
+
+#[tokio::test]
+async fn transposed_nik_digits_under_a_name_variant_are_a_probable_suspect() {
+    let app = spawn_app().await;
+    let rizki = app.open(&RIZKI).await;
+    let swapped = Desk {
+        nik: "3375015103900002",
+        name: "M. Rizky",
+        ..RIZKI
+    };
+    let created = app.open(&swapped).await;
+    let found = suspects(&created);
+    assert_eq!(found.len(), 1, "{created}");
+    assert_eq!(found[0]["kind"], "probable");
+    assert_eq!(found[0]["person_id"].as_str().unwrap(), person_id(&rizki));
+    let nik = found[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "nik")
+        .unwrap()
+        .clone();
+    assert_eq!(nik["agreement"], "nik.transposed");
+}
+
+#[tokio::test]
+async fn a_second_nik_under_a_title_is_a_probable_suspect() {
+    let app = spawn_app().await;
+    let aminah = app.open(&AMINAH).await;
+    let second = Desk {
+        nik: "3326014506850001",
+        name: "Hj. Siti Aminah",
+        region: "33.75.02.1004",
+        kk: "3375020409120012",
+        ..AMINAH
+    };
+    let created = app.open(&second).await;
+    let found = suspects(&created);
+    assert_eq!(found.len(), 1, "{created}");
+    assert_eq!(found[0]["kind"], "probable");
+    assert_eq!(found[0]["person_id"].as_str().unwrap(), person_id(&aminah));
+}
+
+#[tokio::test]
+async fn name_variants_titles_and_bin_under_the_same_nik_are_the_known_person_not_a_duplicate() {
+    let app = spawn_app().await;
+    let rizki = app.open(&RIZKI).await;
+    for name in [
+        "Muhamad Rizki",
+        "Moh. Rizki",
+        "M. Rizki",
+        "H. Muhammad Rizki, S.Pd.",
+        "Muhammad Rizki bin Slamet",
+    ] {
+        let created = app.open(&Desk { name, ..RIZKI }).await;
+        assert_eq!(person_id(&created), person_id(&rizki), "{name}");
+        assert_eq!(created["person"]["new_person"], false, "{name}");
+        assert!(suspects(&created).is_empty(), "{name}: {created}");
+    }
+    let aminah = app.open(&AMINAH).await;
+    let binti = app
+        .open(&Desk {
+            name: "Siti Aminah binti Slamet",
+            ..AMINAH
+        })
+        .await;
+    assert_eq!(person_id(&binti), person_id(&aminah));
+    assert!(app.queue("").await.is_empty());
+
+    let (_, person) = app.get(&format!("/v1/people/{}", person_id(&rizki))).await;
+    assert_eq!(
+        person["cases"].as_array().unwrap().len(),
+        6,
+        "every case answers under one person"
+    );
+}
+
+#[tokio::test]
+async fn each_suspected_pair_is_queued_once() {
+    let app = spawn_app().await;
+    app.open(&RIZKI).await;
+    let typo = Desk {
+        nik: "3375011503900008",
+        ..RIZKI
+    };
+    let first = app.open(&typo).await;
+    let again = app.open(&typo).await;
+    assert_eq!(person_id(&first), person_id(&again), "the typo record is reused");
+    assert_eq!(suspects(&again).len(), 1);
+    assert_eq!(suspects(&again)[0]["duplicate_id"], suspects(&first)[0]["duplicate_id"]);
+    assert_eq!(app.queue("").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_pair_decided_distinct_is_never_suggested_again() {
+    let app = spawn_app().await;
+    app.open(&RIZKI).await;
+    let twin_like = Desk {
+        nik: "3375011503900008",
+        ..RIZKI
+    };
+    let created = app.open(&twin_like).await;
+    let duplicate_id = suspects(&created)[0]["duplicate_id"].as_str().unwrap().to_string();
+    let (status, decided) = app
+        .decide(
+            &duplicate_id,
+            json!({"decision": "distinct", "reason": "two cousins, both KTP seen", "actor": "bo-dinsos-2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["status"], "decided");
+    assert_eq!(decided["decision"], "distinct");
+
+    let later = app.open(&twin_like).await;
+    assert!(suspects(&later).is_empty(), "{later}");
+    assert!(app.queue("status=open").await.is_empty());
+    assert_eq!(app.queue("status=decided").await.len(), 1);
+
+    let (status, again) = app
+        .decide(
+            &duplicate_id,
+            json!({"decision": "distinct", "reason": "again", "actor": "bo-dinsos-3"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+}
+
+#[tokio::test]
+async fn a_merge_keeps_both_histories_and_the_cases_answer_under_the_survivor() {
+    let app = spawn_app().await;
+    let original = app.open(&RIZKI).await;
+    let typo = Desk {
+        nik: "3375011503900008",
+        name: "Muhamad Rizky",
+        ..RIZKI
+    };
+    let copy = app.open(&typo).await;
+    let (survivor, merged) = (person_id(&original), person_id(&copy));
+    let household = original["person"]["household_id"].as_str().unwrap().to_string();
+    let (_, before) = app.get(&format!("/v1/households/{household}")).await;
+    assert_eq!(before["members"].as_array().unwrap().len(), 2, "{before}");
+
+    let duplicate_id = suspects(&copy)[0]["duplicate_id"].as_str().unwrap().to_string();
+    let (_, side_by_side) = app.get(&format!("/v1/duplicates/{duplicate_id}")).await;
+    assert_eq!(side_by_side["left"]["person_id"].as_str().unwrap(), merged);
+    assert_eq!(side_by_side["right"]["person_id"].as_str().unwrap(), survivor);
+    assert_eq!(side_by_side["left"]["nik_masked"], "3375********0008");
+    assert!(names(&side_by_side["agreeing_fields"]).contains(&"birth_date".to_string()));
+
+    let (status, decided) = app
+        .decide(
+            &duplicate_id,
+            json!({"decision": "same_person", "survivor_person_id": survivor,
+                   "reason": "NIK mistyped at the desk; KTP checked", "actor": "bo-dinsos-2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["survivor_person_id"].as_str().unwrap(), survivor);
+
+    let (_, gone) = app.get(&format!("/v1/people/{merged}")).await;
+    assert_eq!(gone["status"], "merged");
+    assert_eq!(gone["merged_into"].as_str().unwrap(), survivor);
+    assert_eq!(gone["full_name"], "Muhamad Rizky", "the merged record stays readable");
+
+    let (_, kept) = app.get(&format!("/v1/people/{survivor}")).await;
+    assert_eq!(kept["merged_from"], json!([merged]));
+    let cases: Vec<&str> = kept["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cases,
+        [original["case_id"].as_str().unwrap(), copy["case_id"].as_str().unwrap()]
+    );
+    let history: Vec<(String, String)> = kept["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["stream_id"].as_str().unwrap().to_string(),
+                h["event_type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (
+                format!("person-{survivor}"),
+                "slrt.intake.v1.PersonRegistered".to_string()
+            ),
+            (
+                format!("person-{merged}"),
+                "slrt.intake.v1.PersonRegistered".to_string()
+            ),
+            (format!("person-{merged}"), "slrt.intake.v1.PeopleMerged".to_string()),
+        ]
+    );
+
+    let (_, after) = app.get(&format!("/v1/households/{household}")).await;
+    let members: Vec<&str> = after["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["person_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, [survivor.as_str()]);
+
+    // The typo at the desk again: the merged record answers under the survivor, and
+    // nothing new is queued.
+    let third = app.open(&typo).await;
+    assert_eq!(person_id(&third), survivor);
+    assert!(suspects(&third).is_empty(), "{third}");
+    assert!(app.queue("status=open").await.is_empty());
+    let (_, kept) = app.get(&format!("/v1/people/{survivor}")).await;
+    assert_eq!(kept["cases"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_queue_filters_by_status_and_kind_in_keyset_pages() {
+    let app = spawn_app().await;
+    app.open(&RIZKI).await;
+    app.open(&AMINAH).await;
+    app.open(&Desk {
+        nik: "3375011503900008",
+        ..RIZKI
+    })
+    .await;
+    app.open(&Desk {
+        nik: "3375015103900002",
+        name: "M. Rizky",
+        kk: "3375011203150007",
+        ..RIZKI
+    })
+    .await;
+    app.open(&Desk {
+        name: "Dewi Lestari",
+        kk: "3375011203150009",
+        ..AMINAH
+    })
+    .await;
+
+    let all = app.queue("").await;
+    assert!(all.len() >= 3, "{all:?}");
+    let probable = app.queue("kind=probable").await;
+    let exact = app.queue("kind=exact").await;
+    assert_eq!(probable.len() + exact.len(), all.len());
+    assert!(probable.iter().all(|d| d["kind"] == "probable"));
+    assert_eq!(exact.len(), 1);
+
+    let mut seen = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let query = match &next {
+            Some(cursor) => format!("/v1/duplicates?limit=1&next={cursor}"),
+            None => "/v1/duplicates?limit=1".to_string(),
+        };
+        let (_, page) = app.get(&query).await;
+        let entries = page["duplicates"].as_array().unwrap();
+        assert!(entries.len() <= 1);
+        seen.extend(entries.iter().map(|d| d["duplicate_id"].as_str().unwrap().to_string()));
+        match page["next"].as_str() {
+            Some(cursor) => next = Some(cursor.to_string()),
+            None => break,
+        }
+    }
+    let ids: Vec<String> = all
+        .iter()
+        .map(|d| d["duplicate_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(seen, ids, "pages cover the queue once, in order");
+
+    let first = ids[0].clone();
+    let (status, _) = app
+        .decide(
+            &first,
+            json!({"decision": "distinct", "reason": "checked", "actor": "bo-1"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.queue("status=decided").await.len(), 1);
+    assert_eq!(app.queue("status=open").await.len(), all.len() - 1);
+}
+
+#[tokio::test]
+async fn the_desk_pre_screen_answers_known_or_new_with_suspects_and_records_nothing() {
+    let app = spawn_app().await;
+    let rizki = app.open(&RIZKI).await;
+
+    let (status, known) = app
+        .post(
+            "/v1/people/check",
+            &Desk {
+                name: "Moh. Rizki",
+                ..RIZKI
+            }
+            .person(),
+        )
+        .await;
+    assert_eq!(status, 200, "{known}");
+    assert_eq!(known["status"], "known");
+    assert_eq!(known["person_id"].as_str().unwrap(), person_id(&rizki));
+    assert!(known["duplicate_suspects"].as_array().unwrap().is_empty());
+
+    let typo = Desk {
+        nik: "3375011503900008",
+        ..RIZKI
+    };
+    let (_, new) = app.post("/v1/people/check", &typo.person()).await;
+    assert_eq!(new["status"], "new");
+    let found = new["duplicate_suspects"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{new}");
+    assert_eq!(found[0]["kind"], "probable");
+    assert_eq!(found[0]["person_id"].as_str().unwrap(), person_id(&rizki));
+
+    let (_, clean) = app.post("/v1/people/check", &DARTO.person()).await;
+    assert_eq!(clean["status"], "new");
+    assert!(clean["duplicate_suspects"].as_array().unwrap().is_empty());
+    assert!(clean["household_id"].is_null());
+
+    assert!(app.queue("").await.is_empty(), "a check queues nothing");
+
+    for (field, value) in [
+        ("nik", json!("337501150390000")),
+        ("full_name", json!("  ")),
+        ("birth_date", json!("15/03/1990")),
+        ("sex", json!("X")),
+        ("region_code", json!("33.75")),
+        ("kk_number", json!("3375011203150000")),
+    ] {
+        let mut body = RIZKI.person();
+        body[field] = value;
+        let (status, error) = app.post("/v1/people/check", &body).await;
+        assert_eq!(status, 400, "{field}");
+        assert_eq!(error["error"]["field"], field, "{error}");
+    }
+    let mut missing = RIZKI.person();
+    missing.as_object_mut().unwrap().remove("nik");
+    let (status, error) = app.post("/v1/people/check", &missing).await;
+    assert_eq!(status, 400);
+    assert_eq!(error["error"]["field"], "nik");
+}
+
+#[tokio::test]
+async fn bad_decisions_and_queue_queries_are_refused_naming_the_field_and_change_nothing() {
+    let app = spawn_app().await;
+    let rizki = app.open(&RIZKI).await;
+    let copy = app
+        .open(&Desk {
+            nik: "3375011503900008",
+            ..RIZKI
+        })
+        .await;
+    let duplicate_id = suspects(&copy)[0]["duplicate_id"].as_str().unwrap().to_string();
+    let outsider = person_id(&app.open(&DARTO).await);
+    let cases = [
+        (json!({"reason": "r", "actor": "a"}), "decision"),
+        (json!({"decision": "maybe", "reason": "r", "actor": "a"}), "decision"),
+        (
+            json!({"decision": "same_person", "reason": "r", "actor": "a"}),
+            "survivor_person_id",
+        ),
+        (
+            json!({"decision": "same_person", "survivor_person_id": "nope", "reason": "r", "actor": "a"}),
+            "survivor_person_id",
+        ),
+        (
+            json!({"decision": "same_person", "survivor_person_id": outsider, "reason": "r", "actor": "a"}),
+            "survivor_person_id",
+        ),
+        (
+            json!({"decision": "distinct", "survivor_person_id": person_id(&rizki), "reason": "r", "actor": "a"}),
+            "survivor_person_id",
+        ),
+        (json!({"decision": "distinct", "actor": "a"}), "reason"),
+        (json!({"decision": "distinct", "reason": "r", "actor": " "}), "actor"),
+    ];
+    for (body, field) in cases {
+        let (status, error) = app.decide(&duplicate_id, body.clone()).await;
+        assert_eq!(status, 400, "{body}: {error}");
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    assert_eq!(app.queue("status=open").await.len(), 1, "nothing was decided");
+
+    let (status, error) = app.decide("not-a-uuid", json!({})).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["error"]["field"], "duplicate_id");
+    let (status, _) = app
+        .decide(
+            "0193a1b2-0000-7000-8000-000000000001",
+            json!({"decision": "distinct", "reason": "r", "actor": "a"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app.get("/v1/duplicates/0193a1b2-0000-7000-8000-000000000001").await;
+    assert_eq!(status, 404);
+
+    for (query, field) in [
+        ("status=pending", "status"),
+        ("kind=fuzzy", "kind"),
+        ("limit=0", "limit"),
+        ("limit=many", "limit"),
+        ("next=zzz", "next"),
+    ] {
+        let (status, error) = app.get(&format!("/v1/duplicates?{query}")).await;
+        assert_eq!(status, 400, "{query}");
+        assert_eq!(error["error"]["field"], field, "{query}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn case_opened_on_the_log_carries_the_suspects_and_the_person() {
+    let app = spawn_app().await;
+    app.open(&RIZKI).await;
+    let created = app
+        .open(&Desk {
+            nik: "3375011503900008",
+            ..RIZKI
+        })
+        .await;
+    let case_id = created["case_id"].as_str().unwrap().to_string();
+
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", slrt_testkit::brokers())
+        .set("broker.address.family", "v4")
+        .set("group.id", format!("{}reader", app.prefix))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .unwrap();
+    consumer
+        .subscribe(&[&format!("{}slrt.intake.events.v1", app.prefix)])
+        .unwrap();
+    let opened = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let message = consumer.recv().await.unwrap();
+            let Some(bytes) = rdkafka::Message::payload(&message) else {
+                continue;
+            };
+            let envelope = slrt_eventstore::decode_envelope(bytes).unwrap();
+            if envelope.event_type == "slrt.intake.v1.CaseOpened"
+                && envelope.case_id.map(|id| id.to_string()) == Some(case_id.clone())
+            {
+                return proto::CaseOpened::decode(envelope.payload.as_slice()).unwrap();
+            }
+        }
+    })
+    .await
+    .expect("CaseOpened on the intake topic");
+    let screening = opened.screening.unwrap();
+    assert_eq!(screening.person_id, person_id(&created));
+    assert_eq!(
+        screening.household_id,
+        created["person"]["household_id"].as_str().unwrap()
+    );
+    assert_eq!(screening.duplicate_suspects.len(), 1);
+    let suspect = &screening.duplicate_suspects[0];
+    assert_eq!(suspect.kind, "probable");
+    assert_eq!(
+        suspect.duplicate_id,
+        suspects(&created)[0]["duplicate_id"].as_str().unwrap()
+    );
+    assert!(suspect.score >= 0.5);
+    assert!(
+        suspect
+            .fields
+            .iter()
+            .any(|f| f.field == "nik" && f.agreement == "nik.one_digit")
+    );
+}
