@@ -33,7 +33,7 @@ export SLRT_BIN_DIR ?= $(TARGET_DIR)/debug
 RELEASE ?=
 BENCH_ARGS ?=
 
-.PHONY: help install infra-up run down test lint fmt build bench logs status clean-state
+.PHONY: help install infra-up run down test lint fmt build bench bench-cases logs status clean-state
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -92,6 +92,15 @@ bench: infra-up ## drive BENCH_CASES cases end to end through a fresh stack run;
 	SLRT_ELIGIBILITY_REGISTRY_SEED=$(BENCH_DIR)/registry.csv $(LOCAL)/services.sh up $(if $(RELEASE),--release)
 	$(LOADGEN) run --registry $(BENCH_DIR)/registry.csv --cases $(BENCH_CASES) \
 		--concurrency $(BENCH_CONCURRENCY) --out $(BENCH_DIR)/results.json $(BENCH_ARGS)
+
+bench-cases: infra-up ## case list/search/counts latency at 1,000,000 cases (BENCH_CASES_ARGS: --cases N --runs N --reuse)
+	cargo run --release -p slrt-intake --bin slrt-intake-bench-cases -- --out $(BENCH_DIR)/cases.json $(BENCH_CASES_ARGS)
+
+.PHONY: bench-payments
+bench-payments: infra-up ## one period for BENCH_PAYMENTS_ARGS (default --beneficiaries 1000000): prepare, release, send, reconcile; figures in .state/bench/payments.json
+	cargo build --release -p slrt-bank-simulator -p slrt-disbursement --bin slrt-bank-simulator --bin slrt-payments-bench
+	$(TARGET_DIR)/release/slrt-payments-bench --bank-simulator $(TARGET_DIR)/release/slrt-bank-simulator \
+		--out $(BENCH_DIR)/payments.json $(BENCH_PAYMENTS_ARGS)
 
 logs: ## follow the services' logs
 	tail -n 20 -F $(foreach s,$(SERVICE_NAMES),$(ROOT)/.state/logs/$(s).log)

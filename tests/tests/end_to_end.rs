@@ -39,9 +39,10 @@ fn darto_asks_for_cash_and_documents() -> Value {
 fn with_opd<T>(opd: &str, traceparent: Option<&str>, message: T) -> tonic::Request<T> {
     let token = slrt_testkit::identity().token(&format!("officer-{opd}"), &["opd_officer"], None, Some(opd));
     let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", MetadataValue::try_from(format!("Bearer {token}")).unwrap());
+    request.metadata_mut().insert(
+        "authorization",
+        MetadataValue::try_from(format!("Bearer {token}")).unwrap(),
+    );
     if let Some(traceparent) = traceparent {
         request
             .metadata_mut()
@@ -165,19 +166,21 @@ async fn a_case_flows_from_the_desk_to_the_first_payment_in_one_trace() {
         .into_inner();
     assert_eq!(accepted.status, "accepted");
 
-    // 4-5. Disbursement instructs the first payment; the tracker shows every step.
+    // 4-5. Disbursement instructs the first payment; the tracker shows every step. It reads
+    // each service's topic on its own, so the payment may be shown before the acceptance
+    // that caused it: wait for both.
     let case = slrt_testkit::eventually(
         Duration::from_secs(90),
-        "the payment instruction in the case timeline",
+        "the acceptance and the payment instruction in the case timeline",
         || {
             let http = http.clone();
             let intake = intake.clone();
             let case_id = case_id.clone();
             async move {
                 let case = case_timeline(&http, &intake, &case_id).await;
-                event_types(&case)
-                    .iter()
-                    .any(|t| t == "slrt.disbursement.v1.PaymentInstructionCreated")
+                let types = event_types(&case);
+                let shown = |wanted: &str| types.iter().any(|t| t == wanted);
+                (shown("slrt.disbursement.v1.PaymentInstructionCreated") && shown("slrt.referral.v1.ReferralAccepted"))
                     .then_some(case)
             }
         },
@@ -311,5 +314,97 @@ async fn a_dead_applicant_is_refused_and_the_case_is_resolved_without_a_referral
     assert!(
         !event_types(&case).iter().any(|t| t.starts_with("slrt.referral")),
         "no referral for a refused need"
+    );
+}
+
+/// A neighbour reports at the desk that Slamet (on PKH and BPNT in the registry seed) owns a
+/// car: the complaint reaches eligibility, which opens a verification task without stopping
+/// anything; the task shows in the complaint's timeline; the officer finds the report wrong,
+/// and the complaint is resolved with that outcome.
+#[tokio::test]
+async fn an_inclusion_error_complaint_reaches_eligibility_and_its_verification_resolves_it() {
+    let stack = Stack::start().await;
+    let http = reqwest::Client::new();
+    let intake = stack.service("intake").http();
+    let eligibility = stack.service("eligibility").http();
+    let body = json!({
+        "kind": "complaint",
+        "applicant": {
+            "nik": "3375021501780001", "full_name": "Darto", "birth_date": "1978-01-15", "sex": "M",
+            "region_code": "33.75.02.1004", "kk_number": "3375020409120011"
+        },
+        "needs": [],
+        "complaint": {
+            "complaint_type": "grievance",
+            "grievance_type": "inclusion_error",
+            "statement": "Slamet drives his own car to the market and still receives PKH.",
+            "reported": {
+                "nik": "3375011204810001", "full_name": "Slamet", "region_code": "33.75.01.1002",
+                "programme_code": "PKH", "ground": "vehicle"
+            }
+        },
+        "desk_region_code": "33.75.02.1004",
+        "opened_by": "fo-pekalongan-timur-2"
+    });
+    let response = http
+        .post(format!("{intake}/v1/cases"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    let case_id = created["case_id"].as_str().unwrap().to_string();
+
+    let case = slrt_testkit::eventually(Duration::from_secs(60), "the verification task in the timeline", || {
+        let (http, intake, case_id) = (http.clone(), intake.clone(), case_id.clone());
+        async move {
+            let case = case_timeline(&http, &intake, &case_id).await;
+            event_types(&case)
+                .iter()
+                .any(|t| t == "slrt.eligibility.v1.VerificationTaskOpened")
+                .then_some(case)
+        }
+    })
+    .await;
+    assert_eq!(case["status"], "open", "{case:#}");
+
+    let tasks: Value = http
+        .get(format!("{eligibility}/v1/verification-tasks?open=true"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let task = tasks["tasks"]
+        .as_array()
+        .and_then(|tasks| tasks.iter().find(|task| task["complaint_case_id"] == case_id.as_str()))
+        .unwrap_or_else(|| panic!("a task for the complaint: {tasks:#}"))
+        .clone();
+    assert_eq!(task["ground"], "inclusion_complaint");
+    assert_eq!(task["status"], "open");
+    let task_id = task["task_id"].as_str().unwrap();
+    let resolved = http
+        .post(format!("{eligibility}/v1/verification-tasks/{task_id}/resolve"))
+        .json(&json!({"outcome": "rejected", "reason": "the car belongs to his employer", "actor": "verifikator.1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), 200, "{}", resolved.text().await.unwrap());
+
+    let case = slrt_testkit::eventually(Duration::from_secs(60), "the complaint resolved", || {
+        let (http, intake, case_id) = (http.clone(), intake.clone(), case_id.clone());
+        async move {
+            let case = case_timeline(&http, &intake, &case_id).await;
+            (case["status"] == "resolved").then_some(case)
+        }
+    })
+    .await;
+    assert!(
+        event_types(&case)
+            .iter()
+            .any(|t| t == "slrt.eligibility.v1.VerificationTaskResolved"),
+        "{case:#}"
     );
 }

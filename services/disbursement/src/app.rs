@@ -3,6 +3,7 @@
 
 pub mod batches;
 pub mod entitlements;
+pub mod lifecycle;
 pub mod payments;
 pub mod reconcile;
 pub mod sender;
@@ -30,4 +31,6 @@ pub struct Disbursement {
     pub bank: sender::BankClient,
     /// How long a call to the bank may take before its outcome counts as unknown.
     pub bank_timeout: std::time::Duration,
+    /// The most components of a programme one family may have open (PKH: 4).
+    pub component_caps: std::sync::Arc<crate::settings::ComponentCaps>,
 }

@@ -17,6 +17,7 @@
 pub mod batch;
 pub mod entitlement;
 pub mod events;
+pub mod lifecycle;
 pub mod payment;
 pub mod payment_key;
 pub mod period;

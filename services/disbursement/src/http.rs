@@ -12,7 +12,8 @@ use uuid::Uuid;
 use crate::app::Disbursement;
 use crate::app::batches::{BatchPaymentView, BatchView};
 use crate::app::payments::{
-    self, EntitlementView, PaymentQuery, PaymentView, PaymentsReport, ReportQuery, StatusTotal, Totals,
+    self, EntitlementView, PaidAfterDeath, PaymentQuery, PaymentView, PaymentsReport, PeriodOutcomes, ReportQuery,
+    StatusTotal, Totals,
 };
 use crate::app::reconcile::{ChangeView, DifferenceView, ReconciliationView, TotalView};
 
@@ -27,6 +28,7 @@ use crate::app::reconcile::{ChangeView, DifferenceView, ReconciliationView, Tota
         list_payments,
         get_entitlement,
         payments_report,
+        paid_after_death,
         prepare_batch,
         release_batch,
         get_batch,
@@ -51,6 +53,9 @@ use crate::app::reconcile::{ChangeView, DifferenceView, ReconciliationView, Tota
         PaymentView,
         EntitlementView,
         PaymentsReport,
+        PeriodOutcomes,
+        PaidAfterDeath,
+        PaidAfterDeathList,
         StatusTotal,
         Totals,
         ErrorBody
@@ -62,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/payments", web::get().to(list_payments))
         .route("/v1/entitlements/{entitlement_id}", web::get().to(get_entitlement))
         .route("/v1/reports/payments", web::get().to(payments_report))
+        .route("/v1/reports/paid-after-death", web::get().to(paid_after_death))
         .route("/v1/batches", web::post().to(prepare_batch))
         .route("/v1/batches", web::get().to(list_batches))
         .route("/v1/batches/{batch_id}", web::get().to(get_batch))
@@ -464,4 +470,38 @@ async fn payments_report(
         .await
         .map_err(ApiError::unavailable)?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// The paid-after-death audit list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaidAfterDeathList {
+    /// Empty in a healthy system.
+    pub payments: Vec<PaidAfterDeath>,
+}
+
+/// Every payment settled (or sent, outcome unknown) after a confirmed date of death of its
+/// payee: paid to the dead person, or to their household while they were still its payee
+/// (no head change recorded before it was sent). Each row names the payment key, the death
+/// and why it counts. Empty in a healthy system.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/paid-after-death",
+    responses(
+        (status = 200, description = "The payments, oldest death first", body = PaidAfterDeathList, example = json!({
+            "payments": [{
+                "payment_key": "PKH:2026-Q4:hh-3375-0042:child_0_6",
+                "case_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "amount_idr": 750000,
+                "bank_status": "settled", "sent_at": "2026-11-23T03:00:00Z", "settled_at": "2026-11-23T03:00:01Z",
+                "payee_name": "Darto", "person_id": "p-3375-0042-1", "household_id": "hh-3375-0042",
+                "date_of_death": "2026-11-20", "was_head": true, "certificate_reference": "AKTA-3375-2026-001",
+                "death_recorded_at": "2026-11-25T01:00:00Z", "why": "paid_to_household_of_deceased_payee"
+            }]
+        })),
+    )
+)]
+async fn paid_after_death(disbursement: web::Data<Disbursement>) -> Result<HttpResponse, ApiError> {
+    let payments = payments::paid_after_death(&disbursement.pool)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(HttpResponse::Ok().json(PaidAfterDeathList { payments }))
 }

@@ -6,8 +6,13 @@
 //! period, beneficiary and component, for ever. Does not own: whether someone is eligible or
 //! alive (eligibility answers that, over gRPC, before every release), nor the referral's
 //! lifecycle (referral's events tell us when an OPD accepted).
+//!
+//! Acts on what the others decide: eligibility's enrolment ends, holds and hold releases,
+//! confirmed deaths and head changes, and referral's revocations and transfers, stop, hold,
+//! re-owe (arrears) or re-address payments, never re-keying one ([`app::lifecycle`]).
 
 pub mod app;
+pub mod bench;
 pub mod domain;
 pub mod grpc;
 pub mod http;

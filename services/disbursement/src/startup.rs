@@ -1,4 +1,5 @@
-//! Wiring: the platform, the use cases, the entitlements consumer and both servers.
+//! Wiring: the platform, the use cases, the entitlements and lifecycle consumers, the
+//! sender and both servers.
 
 use actix_web::web;
 use slrt_proto::disbursement::v1::disbursement_service_server::DisbursementServiceServer;
@@ -13,13 +14,19 @@ use crate::{grpc, http, kafka};
 
 /// Builds and starts disbursement; the returned service runs until stopped.
 pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
-    let mut platform = Platform::connect(settings.common, sqlx::migrate!("./migrations"), &[Service::Referral]).await?;
+    let mut platform = Platform::connect(
+        settings.common,
+        sqlx::migrate!("./migrations"),
+        &[Service::Referral, Service::Eligibility],
+    )
+    .await?;
     let disbursement = Disbursement {
         pool: platform.pool.clone(),
         store: platform.store.clone(),
         eligibility: eligibility_client(&settings.eligibility_url)?,
         bank: bank_client(&settings.bank_url)?,
         bank_timeout: settings.bank_timeout,
+        component_caps: std::sync::Arc::new(settings.component_caps),
     };
     platform.spawn_relay()?;
     let sender = disbursement.clone();
@@ -29,6 +36,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         kafka::ENTITLEMENTS,
         &[Service::Referral],
         kafka::EntitlementsHandler {
+            disbursement: disbursement.clone(),
+        },
+    )?;
+    platform.spawn_consumer(
+        kafka::LIFECYCLE,
+        &[Service::Eligibility],
+        kafka::LifecycleHandler {
             disbursement: disbursement.clone(),
         },
     )?;

@@ -31,11 +31,12 @@ use slrt_messaging::consumer::{Applied, apply_once};
 use slrt_proto::common::v1::EventEnvelope;
 use slrt_proto::disbursement::v1 as disbursement;
 use slrt_proto::disbursement::v1::disbursement_service_client::DisbursementServiceClient;
+use slrt_proto::eligibility::v1 as eligibility;
 use slrt_proto::eligibility::v1::eligibility_service_server::{EligibilityService, EligibilityServiceServer};
 use slrt_proto::eligibility::v1::{
     CheckPaymentEligibilityRequest, CheckPaymentEligibilityResponse, ScreenPersonRequest, ScreenPersonResponse,
 };
-use slrt_proto::referral::v1::{ReferralAccepted, ReferralDetails};
+use slrt_proto::referral::v1::{ReferralAccepted, ReferralDetails, ReferralRevoked, ReferralTransferred};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -118,6 +119,27 @@ impl EligibilityService for FakeEligibility {
         _request: tonic::Request<ScreenPersonRequest>,
     ) -> Result<tonic::Response<ScreenPersonResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("disbursement never screens a person"))
+    }
+
+    async fn report_external_enrolment(
+        &self,
+        _request: tonic::Request<eligibility::ReportExternalEnrolmentRequest>,
+    ) -> Result<tonic::Response<eligibility::ReportExternalEnrolmentResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("disbursement never reports enrolments"))
+    }
+
+    async fn report_external_enrolment_ended(
+        &self,
+        _request: tonic::Request<eligibility::ReportExternalEnrolmentEndedRequest>,
+    ) -> Result<tonic::Response<eligibility::ReportExternalEnrolmentEndedResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("disbursement never reports enrolments"))
+    }
+
+    async fn list_enrolments(
+        &self,
+        _request: tonic::Request<eligibility::ListEnrolmentsRequest>,
+    ) -> Result<tonic::Response<eligibility::ListEnrolmentsResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("disbursement never lists enrolments"))
     }
 
     async fn check_payment_eligibility(
@@ -838,6 +860,7 @@ async fn two_consumers_handling_the_same_payment_at_once_record_it_once() {
             eligibility: eligibility_client(&url).unwrap(),
             bank: slrt_disbursement::app::sender::bank_client("http://127.0.0.1:9").unwrap(),
             bank_timeout: Duration::from_secs(1),
+            component_caps: std::sync::Arc::new(Settings::from_lookup(|_| None).unwrap().component_caps),
         },
     };
 
@@ -991,10 +1014,12 @@ async fn the_payments_report_counts_and_sums_by_status_for_a_programme_and_perio
             "programme": "PKH", "period": period,
             "by_status": [
                 {"status": "instructed", "count": 2, "amount_idr": 1_500_000},
-                {"status": "held", "count": 1, "amount_idr": 750_000}
+                {"status": "held", "count": 1, "amount_idr": 750_000},
+                {"status": "stopped", "count": 0, "amount_idr": 0}
             ],
             "by_stage": [
                 {"status": "held", "count": 1, "amount_idr": 750_000},
+                {"status": "stopped", "count": 0, "amount_idr": 0},
                 {"status": "unbatched", "count": 2, "amount_idr": 1_500_000},
                 {"status": "awaiting_release", "count": 0, "amount_idr": 0},
                 {"status": "held_at_release", "count": 0, "amount_idr": 0},
@@ -1005,7 +1030,16 @@ async fn the_payments_report_counts_and_sums_by_status_for_a_programme_and_perio
                 {"status": "reversed", "count": 0, "amount_idr": 0},
                 {"status": "unknown", "count": 0, "amount_idr": 0}
             ],
-            "total": {"count": 3, "amount_idr": 2_250_000}
+            "total": {"count": 3, "amount_idr": 2_250_000},
+            "by_period": [{
+                "programme": "PKH", "period": period,
+                "paid": {"count": 0, "amount_idr": 0},
+                "held": {"count": 1, "amount_idr": 750_000},
+                "stopped": {"count": 0, "amount_idr": 0},
+                "failed": {"count": 0, "amount_idr": 0},
+                "unknown": {"count": 0, "amount_idr": 0},
+                "pending": {"count": 2, "amount_idr": 1_500_000}
+            }]
         })
     );
     let (_, everything) = app.get("/v1/reports/payments").await;
@@ -1040,6 +1074,7 @@ async fn the_openapi_document_lists_every_endpoint() {
         "/v1/payments",
         "/v1/entitlements/{entitlement_id}",
         "/v1/reports/payments",
+        "/v1/reports/paid-after-death",
     ] {
         assert!(
             document["paths"][path]["get"].is_object(),
@@ -1370,6 +1405,7 @@ impl TestApp {
             eligibility: eligibility_client(eligibility_url).unwrap(),
             bank: slrt_disbursement::app::sender::bank_client(bank_url).unwrap(),
             bank_timeout,
+            component_caps: std::sync::Arc::new(Settings::from_lookup(|_| None).unwrap().component_caps),
         }
     }
 }
@@ -1771,4 +1807,764 @@ async fn preparing_a_later_period_instructs_each_due_entitlements_payment_under_
         .await;
     assert_eq!(status, 422);
     assert_eq!(app.payments_of_beneficiary("hh-3375-1101").await.len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// The entitlement lifecycle: eligibility's enrolment and registry events (published on its
+// topic as eligibility would), referral's revocations and transfers, and the audit of
+// payments made after a death.
+
+use chrono::NaiveDate;
+
+/// The first and last day of a quarter such as `2026-Q4`.
+fn quarter_days(quarter: &str) -> (NaiveDate, NaiveDate) {
+    let (year, q) = quarter.split_once("-Q").unwrap();
+    let (year, q): (i32, u32) = (year.parse().unwrap(), q.parse().unwrap());
+    let start = NaiveDate::from_ymd_opt(year, q * 3 - 2, 1).unwrap();
+    let (next_year, next_q) = if q == 4 { (year + 1, 1) } else { (year, q + 1) };
+    let end = NaiveDate::from_ymd_opt(next_year, next_q * 3 - 2, 1)
+        .unwrap()
+        .pred_opt()
+        .unwrap();
+    (start, end)
+}
+
+fn today_in_jakarta() -> NaiveDate {
+    (Utc::now() + TimeDelta::hours(7)).date_naive()
+}
+
+fn death_certificate(person: &str, household: &str, died_on: NaiveDate, was_head: bool) -> eligibility::PersonDeceased {
+    eligibility::PersonDeceased {
+        person_id: person.into(),
+        household_id: household.into(),
+        date_of_death: died_on.to_string(),
+        was_head,
+        source: "DISDUKCAPIL".into(),
+        certificate_reference: format!("AKTA-3375-{person}"),
+        evidence_id: Uuid::now_v7().to_string(),
+    }
+}
+
+fn enrolment_ended(beneficiary: &str, ended_on: NaiveDate, reason: &str) -> eligibility::EnrolmentEnded {
+    eligibility::EnrolmentEnded {
+        enrolment_id: Uuid::now_v7().to_string(),
+        programme_code: "PKH".into(),
+        beneficiary_id: beneficiary.into(),
+        beneficiary_kind: "household".into(),
+        ended_on: ended_on.to_string(),
+        reason_code: "deceased".into(),
+        reason: reason.into(),
+        actor: "evidence-feed".into(),
+        ..Default::default()
+    }
+}
+
+impl TestApp {
+    fn eligibility_topic(&self) -> String {
+        format!("{}slrt.eligibility.events.v1", self.prefix)
+    }
+
+    /// Publishes an event on eligibility's topic, as eligibility would.
+    async fn publish_as_eligibility<P: prost::Name>(&self, payload: &P) -> Uuid {
+        slrt_testkit::publish(
+            &slrt_testkit::brokers(),
+            &self.eligibility_topic(),
+            "eligibility",
+            None,
+            payload,
+        )
+        .await
+    }
+
+    /// Publishes one envelope twice on eligibility's topic: a redelivery.
+    async fn publish_as_eligibility_twice<P: prost::Name>(&self, payload: &P) {
+        let event_id = Uuid::now_v7();
+        let envelope = EventEnvelope {
+            event_id: event_id.to_string(),
+            event_type: P::full_name(),
+            stream_id: format!("test-{event_id}"),
+            stream_version: 1,
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: Utc::now().timestamp(),
+                nanos: 0,
+            }),
+            source_service: "eligibility".into(),
+            payload: payload.encode_to_vec(),
+            ..Default::default()
+        };
+        let producer: FutureProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", slrt_testkit::brokers())
+            .set("broker.address.family", "v4")
+            .create()
+            .unwrap();
+        let value = envelope.encode_to_vec();
+        for _ in 0..2 {
+            producer
+                .send(
+                    FutureRecord::to(&self.eligibility_topic())
+                        .key(&envelope.event_id)
+                        .payload(&value),
+                    Duration::from_secs(15),
+                )
+                .await
+                .map_err(|(error, _)| error)
+                .unwrap();
+        }
+    }
+
+    /// A death published after everything before it on eligibility's topic (one partition),
+    /// seen recorded: every earlier eligibility event has been handled.
+    async fn eligibility_handled_up_to_here(&self) {
+        let marker = format!("p-marker-{}", Uuid::now_v7().simple());
+        self.publish_as_eligibility(&death_certificate(&marker, "", today_in_jakarta(), false))
+            .await;
+        slrt_testkit::eventually(WAIT, "the marker death recorded", || async {
+            let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deaths WHERE person_id = $1)")
+                .bind(&marker)
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+            known.then_some(())
+        })
+        .await;
+    }
+
+    async fn payment(&self, key: &str) -> Value {
+        let beneficiary = key.split(':').nth(2).unwrap();
+        self.payments_of_beneficiary(beneficiary)
+            .await
+            .into_iter()
+            .find(|payment| payment["payment_key"] == key)
+            .unwrap_or(Value::Null)
+    }
+
+    async fn wait_for_status(&self, key: &str, status: &str) -> Value {
+        slrt_testkit::eventually(WAIT, &format!("{key} {status}"), || async {
+            let payment = self.payment(key).await;
+            (payment["status"] == status).then_some(payment)
+        })
+        .await
+    }
+
+    async fn paid_after_death(&self) -> Vec<Value> {
+        let (status, body) = self.get("/v1/reports/paid-after-death").await;
+        assert_eq!(status, 200, "{body}");
+        body["payments"].as_array().cloned().unwrap()
+    }
+
+    async fn prepare(&self, period: &str) -> (u16, Value) {
+        self.post(
+            "/v1/batches",
+            serde_json::json!({"programme_code": "PKH", "period": period, "prepared_by": "maker"}),
+        )
+        .await
+    }
+
+    async fn release(&self, batch_id: &str) -> Value {
+        let (status, released) = self
+            .post(
+                &format!("{}/release", batch_path(batch_id)),
+                serde_json::json!({"released_by": "checker"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{released}");
+        released
+    }
+
+    async fn events_of_type(&self, event_type: &str) -> Vec<Vec<u8>> {
+        sqlx::query_scalar("SELECT payload FROM es_events WHERE event_type = $1 ORDER BY global_position")
+            .bind(format!("slrt.disbursement.v1.{event_type}"))
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_death_confirmed_before_release_stops_the_batched_payment_and_the_bank_never_sees_it() {
+    let bank = Bank::start().await;
+    let (app, _eligibility) = app_with_bank(&bank).await;
+    let period = app.instructed_payments(&["hh-3375-2001", "hh-3375-2002"]).await;
+    let (status, batch) = app.prepare(&period).await;
+    assert_eq!(status, 201, "{batch}");
+    let dead_key = format!("PKH:{period}:hh-3375-2001:child_0_6");
+    let living_key = format!("PKH:{period}:hh-3375-2002:child_0_6");
+
+    // The head died the day before the stage began; the certificate arrives after the maker.
+    let died_on = quarter_days(&period).0.pred_opt().unwrap();
+    app.publish_as_eligibility(&death_certificate("p-3375-2001-1", "hh-3375-2001", died_on, true))
+        .await;
+    app.publish_as_eligibility(&enrolment_ended(
+        "hh-3375-2001",
+        died_on,
+        "death certificate AKTA-3375-p-3375-2001-1",
+    ))
+    .await;
+    let stopped = app.wait_for_status(&dead_key, "stopped").await;
+    assert_eq!(
+        stopped["stop_reason"],
+        "enrolment ended: death certificate AKTA-3375-p-3375-2001-1"
+    );
+
+    // Eligibility's fake answers "payable" for everyone: what stops the payment at release is
+    // disbursement's own record of the end.
+    let released = app.release(batch["batch_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (released["released_count"].as_i64(), released["held_count"].as_i64()),
+        (Some(1), Some(1)),
+        "{released}"
+    );
+    let held = released["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|payment| payment["payment_key"] == dead_key.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(held["release_status"], "held");
+    assert_eq!(
+        held["hold_reasons"],
+        serde_json::json!(["payment stopped: enrolment ended: death certificate AKTA-3375-p-3375-2001-1"])
+    );
+    app.settled(&living_key, "settled").await;
+    assert!(bank.transfers_under(&dead_key).await.is_empty(), "never sent");
+    assert_eq!(app.payment(&dead_key).await["status"], "stopped");
+    assert!(app.paid_after_death().await.is_empty());
+
+    let (_, report) = app
+        .get(&format!("/v1/reports/payments?programme=PKH&period={period}"))
+        .await;
+    assert_eq!(
+        report["by_period"][0]["stopped"],
+        serde_json::json!({"count": 1, "amount_idr": 750_000})
+    );
+    assert_eq!(report["by_period"][0]["paid"]["count"], 1);
+}
+
+#[tokio::test]
+async fn arrears_after_a_retracted_death_report_pay_both_held_periods_once_in_the_next_batch() {
+    let bank = Bank::start().await;
+    let (app, _eligibility) = app_with_bank(&bank).await;
+    let first = app.instructed_payments(&["hh-3375-2101", "hh-3375-2102"]).await;
+    let next = next_quarter(&first);
+    let key_first = format!("PKH:{first}:hh-3375-2101:child_0_6");
+    let key_next = format!("PKH:{next}:hh-3375-2101:child_0_6");
+    let (_, batch) = app.prepare(&first).await;
+
+    // The village reports a death: the enrolment is held from today.
+    let held_from = today_in_jakarta();
+    app.publish_as_eligibility(&eligibility::EnrolmentHeld {
+        enrolment_id: Uuid::now_v7().to_string(),
+        programme_code: "PKH".into(),
+        beneficiary_id: "hh-3375-2101".into(),
+        beneficiary_kind: "household".into(),
+        held_from: held_from.to_string(),
+        reason_code: "death_reported".into(),
+        reason: "death reported by the village".into(),
+        ..Default::default()
+    })
+    .await;
+    let held = app.wait_for_status(&key_first, "held").await;
+    assert_eq!(
+        held["hold_reasons"],
+        serde_json::json!(["enrolment held: death reported by the village"])
+    );
+    // Held at release, in the first stage's batch; the other household is paid.
+    let released = app.release(batch["batch_id"].as_str().unwrap()).await;
+    assert_eq!(released["held_count"], 1, "{released}");
+    app.settled(&format!("PKH:{first}:hh-3375-2102:child_0_6"), "settled")
+        .await;
+    // The next stage is held when it is instructed.
+    let (status, next_batch) = app.prepare(&next).await;
+    assert_eq!(status, 201, "{next_batch}");
+    assert_eq!(
+        next_batch["payment_count"], 1,
+        "only the living household: {next_batch}"
+    );
+    assert_eq!(app.payment(&key_next).await["status"], "held");
+    app.release(next_batch["batch_id"].as_str().unwrap()).await;
+
+    // The report was wrong: retracted, the hold is released with arrears due.
+    let released_on = quarter_days(&next).0 + TimeDelta::days(10);
+    let retraction = eligibility::EnrolmentHoldReleased {
+        enrolment_id: Uuid::now_v7().to_string(),
+        programme_code: "PKH".into(),
+        beneficiary_id: "hh-3375-2101".into(),
+        beneficiary_kind: "household".into(),
+        held_from: held_from.to_string(),
+        released_on: released_on.to_string(),
+        arrears_due: true,
+        reason: "death report retracted by the village".into(),
+        actor: "evidence-feed".into(),
+        ..Default::default()
+    };
+    app.publish_as_eligibility_twice(&retraction).await;
+    for key in [&key_first, &key_next] {
+        let owed = app.wait_for_status(key, "instructed").await;
+        assert_eq!(owed["arrears"], true, "{owed}");
+    }
+    app.eligibility_handled_up_to_here().await;
+    assert_eq!(
+        app.events_of_type("EntitlementHoldReleased").await.len(),
+        1,
+        "the redelivery changed nothing"
+    );
+
+    // Both stages go into the next batch under their original keys, and are paid once.
+    let (status, arrears) = app.prepare(&next).await;
+    assert_eq!(status, 201, "{arrears}");
+    let keys: Vec<&str> = arrears["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|payment| payment["payment_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, [key_first.as_str(), key_next.as_str()]);
+    assert_eq!(arrears["total_idr"], 1_500_000);
+    app.release(arrears["batch_id"].as_str().unwrap()).await;
+    for key in [&key_first, &key_next] {
+        app.settled(key, "settled").await;
+        assert_eq!(bank.transfers_under(key).await.len(), 1, "{key} paid once");
+    }
+    assert_eq!(app.payments_of_beneficiary("hh-3375-2101").await.len(), 2);
+    // The first stage's batch still shows what its release decided.
+    let (_, original) = app.get(&batch_path(batch["batch_id"].as_str().unwrap())).await;
+    let shown = original["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|payment| payment["payment_key"] == key_first.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(shown["release_status"], "held");
+    let (status, _) = app.prepare(&next).await;
+    assert_eq!(status, 422, "nothing is left to pay");
+    assert!(app.paid_after_death().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_hold_released_without_arrears_stops_the_held_payment_with_the_reason() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let period = app.instructed_payments(&["hh-3375-2151"]).await;
+    let key = format!("PKH:{period}:hh-3375-2151:child_0_6");
+    let held_from = today_in_jakarta();
+    let hold = eligibility::EnrolmentHeld {
+        programme_code: "PKH".into(),
+        beneficiary_id: "hh-3375-2151".into(),
+        held_from: held_from.to_string(),
+        reason_code: "exclusion_evidence".into(),
+        reason: "car registered to the household (SAMSAT)".into(),
+        ..Default::default()
+    };
+    app.publish_as_eligibility(&hold).await;
+    app.wait_for_status(&key, "held").await;
+    app.publish_as_eligibility(&eligibility::EnrolmentHoldReleased {
+        programme_code: "PKH".into(),
+        beneficiary_id: "hh-3375-2151".into(),
+        held_from: held_from.to_string(),
+        released_on: held_from.to_string(),
+        arrears_due: false,
+        reason: "exclusion confirmed on verification".into(),
+        ..Default::default()
+    })
+    .await;
+    let stopped = app.wait_for_status(&key, "stopped").await;
+    assert_eq!(
+        stopped["stop_reason"],
+        "hold lifted without arrears: exclusion confirmed on verification"
+    );
+    let (status, _) = app.prepare(&period).await;
+    assert_eq!(status, 422, "a stopped payment is never batched");
+}
+
+#[tokio::test]
+async fn a_death_certificate_ends_the_entitlement_and_no_later_period_is_paid() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let first = app.instructed_payments(&["hh-3375-2201"]).await;
+    let next = next_quarter(&first);
+    // The maker has already put the next stage in a batch.
+    let (status, next_batch) = app.prepare(&next).await;
+    assert_eq!(status, 201, "{next_batch}");
+
+    let died_on = today_in_jakarta();
+    app.publish_as_eligibility(&death_certificate("p-3375-2201-1", "hh-3375-2201", died_on, true))
+        .await;
+    let ended = enrolment_ended("hh-3375-2201", died_on, "died; certificate AKTA-3375-2201");
+    app.publish_as_eligibility_twice(&ended).await;
+    let key_next = format!("PKH:{next}:hh-3375-2201:child_0_6");
+    let stopped = app.wait_for_status(&key_next, "stopped").await;
+    assert_eq!(
+        stopped["stop_reason"],
+        "enrolment ended: died; certificate AKTA-3375-2201"
+    );
+    // The stage in which the person died is still owed; it was covered in part.
+    let key_first = format!("PKH:{first}:hh-3375-2201:child_0_6");
+    assert_eq!(app.payment(&key_first).await["status"], "instructed");
+    app.eligibility_handled_up_to_here().await;
+    assert_eq!(app.events_of_type("EntitlementEnded").await.len(), 1);
+    assert_eq!(app.events_of_type("PaymentStopped").await.len(), 1);
+
+    let entitlement_id = stopped["entitlement_id"].as_str().unwrap();
+    let (_, entitlement) = app.get(&format!("/v1/entitlements/{entitlement_id}")).await;
+    assert_eq!(entitlement["ended_on"], died_on.to_string());
+    // No period after the end is ever instructed.
+    let (status, _) = app.prepare(&next_quarter(&next)).await;
+    assert_eq!(status, 422);
+    assert_eq!(app.payments_of_beneficiary("hh-3375-2201").await.len(), 2);
+    let released = app.release(next_batch["batch_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (released["released_count"].as_i64(), released["held_count"].as_i64()),
+        (Some(0), Some(1))
+    );
+    // A stopped payment keeps its key and its reason.
+    let after = app.payment(&key_next).await;
+    assert_eq!(
+        (after["status"].as_str(), after["stop_reason"].as_str()),
+        (
+            Some("stopped"),
+            Some("enrolment ended: died; certificate AKTA-3375-2201")
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_new_household_head_is_paid_from_the_next_payment_not_yet_sent() {
+    let bank = Bank::start().await;
+    let (app, _eligibility) = app_with_bank(&bank).await;
+    let period = app.instructed_payments(&["hh-3375-2301"]).await;
+    let key = format!("PKH:{period}:hh-3375-2301:child_0_6");
+    let died_on = today_in_jakarta() - TimeDelta::days(1);
+    app.publish_as_eligibility(&death_certificate("p-3375-2301-1", "hh-3375-2301", died_on, true))
+        .await;
+    app.publish_as_eligibility(&eligibility::HouseholdHeadChanged {
+        household_id: "hh-3375-2301".into(),
+        previous_head_person_id: "p-3375-2301-1".into(),
+        new_head_person_id: "p-3375-2301-2".into(),
+        new_head_name: "Rudi Hartono".into(),
+        changed_on: today_in_jakarta().to_string(),
+        reason_code: "head_deceased".into(),
+        reason: "the head died; the eldest son heads the family".into(),
+        evidence_id: Uuid::now_v7().to_string(),
+    })
+    .await;
+    let entitlement_id = app.payment(&key).await["entitlement_id"].as_str().unwrap().to_string();
+    slrt_testkit::eventually(WAIT, "the payee changed", || async {
+        let (_, entitlement) = app.get(&format!("/v1/entitlements/{entitlement_id}")).await;
+        (entitlement["payee_name"] == "Rudi Hartono").then_some(())
+    })
+    .await;
+
+    let (_, batch) = app.prepare(&period).await;
+    app.release(batch["batch_id"].as_str().unwrap()).await;
+    app.settled(&key, "settled").await;
+    assert_eq!(app.payment(&key).await["payee_name"], "Rudi Hartono");
+    let sent: Vec<disbursement::PaymentSent> = app
+        .events_of_type("PaymentSent")
+        .await
+        .iter()
+        .map(|payload| disbursement::PaymentSent::decode(payload.as_slice()).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].payment_key.as_str(), sent[0].payee_name.as_str()),
+        (key.as_str(), "Rudi Hartono")
+    );
+    // Paid after the head's death, but to the new head: not on the audit list.
+    assert!(app.paid_after_death().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_familys_fifth_pkh_component_is_refused_and_an_added_one_starts_next_stage() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let first = app.instructed_payments(&["hh-3375-2401"]).await;
+    let next = next_quarter(&first);
+    for component in ["sd", "smp", "elderly_70"] {
+        let mut accepted = pkh_acceptance(Uuid::now_v7(), "hh-3375-2401");
+        details_mut(&mut accepted).component = component.into();
+        app.accept(&accepted).await;
+        let key = format!("PKH:{next}:hh-3375-2401:{component}");
+        slrt_testkit::eventually(WAIT, &format!("{key} instructed"), || async {
+            (app.payment(&key).await["status"] == "instructed").then_some(())
+        })
+        .await;
+    }
+    let case_id = Uuid::now_v7();
+    let mut fifth = pkh_acceptance(case_id, "hh-3375-2401");
+    details_mut(&mut fifth).component = "sma".into();
+    app.accept(&fifth).await;
+    app.accept(&fifth).await;
+    handled_up_to_here(&app, case_id).await;
+
+    let payments = app.payments_of_beneficiary("hh-3375-2401").await;
+    let mut keys: Vec<&str> = payments.iter().map(|p| p["payment_key"].as_str().unwrap()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert!(!keys.iter().any(|key| key.ends_with(":sma")), "{keys:?}");
+    let refusals: Vec<disbursement::EntitlementRefused> = app
+        .events_of_type("EntitlementRefused")
+        .await
+        .iter()
+        .map(|payload| disbursement::EntitlementRefused::decode(payload.as_slice()).unwrap())
+        .collect();
+    assert_eq!(refusals.len(), 1, "refused once, however often it arrives");
+    assert_eq!(
+        (
+            refusals[0].reason_code.as_str(),
+            refusals[0].cap,
+            refusals[0].component.as_str()
+        ),
+        ("component_cap", 4, "sma")
+    );
+    assert_eq!(
+        refusals[0].reason,
+        "hh-3375-2401 already has 4 open PKH components (child_0_6, elderly_70, sd, smp); a programme pays at most \
+         4 components per family, so sma is not opened"
+    );
+    assert_eq!(refusals[0].case_id, case_id.to_string());
+    assert!(app.dead_letters().await.is_empty());
+}
+
+#[tokio::test]
+async fn revoking_or_transferring_an_accepted_referral_ends_its_entitlement_from_the_next_period() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let first = app.instructed_payments(&["hh-3375-2501"]).await;
+    let next = next_quarter(&first);
+    let mut transferred = pkh_acceptance(Uuid::now_v7(), "hh-3375-2502");
+    app.accept(&transferred).await;
+    app.first_payment_of("hh-3375-2502").await;
+    let (status, _) = app.prepare(&next).await;
+    assert_eq!(status, 201);
+
+    let revoked_referral = app.payments_of_beneficiary("hh-3375-2501").await[0]["entitlement_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, entitlement) = app.get(&format!("/v1/entitlements/{revoked_referral}")).await;
+    let revoke = ReferralRevoked {
+        referral_id: entitlement["referral_id"].as_str().unwrap().into(),
+        case_id: entitlement["case_id"].as_str().unwrap().into(),
+        opd_code: "DINSOS".into(),
+        actor: "manajer.slrt".into(),
+        reason: "the family moved out of the regency".into(),
+    };
+    let case_id = Uuid::parse_str(&revoke.case_id).unwrap();
+    slrt_testkit::publish(
+        &slrt_testkit::brokers(),
+        &app.referral_topic(),
+        "referral",
+        Some(case_id),
+        &revoke,
+    )
+    .await;
+    let details = details_mut(&mut transferred);
+    let transfer = ReferralTransferred {
+        referral_id: details.referral_id.clone(),
+        case_id: details.case_id.clone(),
+        opd_code: "DINSOS".into(),
+        actor: "dinsos-officer-17".into(),
+        to_opd_code: "BAZNAS".into(),
+        reason: "zakat-funded support agreed with the family".into(),
+    };
+    let transfer_case = Uuid::parse_str(&transfer.case_id).unwrap();
+    slrt_testkit::publish(
+        &slrt_testkit::brokers(),
+        &app.referral_topic(),
+        "referral",
+        Some(transfer_case),
+        &transfer,
+    )
+    .await;
+
+    let stopped = app
+        .wait_for_status(&format!("PKH:{next}:hh-3375-2501:child_0_6"), "stopped")
+        .await;
+    assert_eq!(
+        stopped["stop_reason"],
+        "referral revoked: the family moved out of the regency"
+    );
+    let stopped = app
+        .wait_for_status(&format!("PKH:{next}:hh-3375-2502:child_0_6"), "stopped")
+        .await;
+    assert_eq!(
+        stopped["stop_reason"],
+        "referral transferred to another agency: zakat-funded support agreed with the family"
+    );
+    // The stage in which it was revoked stays owed.
+    assert_eq!(
+        app.payment(&format!("PKH:{first}:hh-3375-2501:child_0_6")).await["status"],
+        "instructed"
+    );
+    let (status, _) = app.prepare(&next_quarter(&next)).await;
+    assert_eq!(status, 422, "nothing is due after the end");
+}
+
+#[tokio::test]
+async fn a_payment_the_bank_settled_after_a_death_learnt_later_is_on_the_paid_after_death_list() {
+    let bank = Bank::start().await;
+    let (app, _eligibility) = app_with_bank(&bank).await;
+    // A household paid through its head, and a person paid in their own name.
+    let period = app.instructed_payments(&["hh-3375-2601"]).await;
+    let mut personal = pkh_acceptance(Uuid::now_v7(), "p-3375-2602-1");
+    details_mut(&mut personal).component = "elderly_70".into();
+    app.accept(&personal).await;
+    app.first_payment_of("p-3375-2602-1").await;
+    let (_, batch) = app.prepare(&period).await;
+    app.release(batch["batch_id"].as_str().unwrap()).await;
+    let household_key = format!("PKH:{period}:hh-3375-2601:child_0_6");
+    let personal_key = format!("PKH:{period}:p-3375-2602-1:elderly_70");
+    app.settled(&household_key, "settled").await;
+    app.settled(&personal_key, "settled").await;
+    assert!(app.paid_after_death().await.is_empty());
+
+    // Days later the civil registry reports both deaths, dated before the payment.
+    let died_on = today_in_jakarta() - TimeDelta::days(3);
+    app.publish_as_eligibility(&death_certificate("p-3375-2601-1", "hh-3375-2601", died_on, true))
+        .await;
+    app.publish_as_eligibility(&death_certificate("p-3375-2602-1", "hh-3375-2602", died_on, false))
+        .await;
+    let listed = slrt_testkit::eventually(WAIT, "both payments listed", || async {
+        let listed = app.paid_after_death().await;
+        (listed.len() == 2).then_some(listed)
+    })
+    .await;
+    let by_key = |key: &str| listed.iter().find(|row| row["payment_key"] == key).cloned().unwrap();
+    let household = by_key(&household_key);
+    assert_eq!(
+        (
+            household["why"].as_str(),
+            household["person_id"].as_str(),
+            household["was_head"].as_bool()
+        ),
+        (
+            Some("paid_to_household_of_deceased_payee"),
+            Some("p-3375-2601-1"),
+            Some(true)
+        )
+    );
+    assert_eq!(household["date_of_death"], died_on.to_string());
+    assert_eq!(household["certificate_reference"], "AKTA-3375-p-3375-2601-1");
+    assert_eq!(household["bank_status"], "settled");
+    let person = by_key(&personal_key);
+    assert_eq!(person["why"], "paid_to_the_deceased");
+    assert_eq!(person["amount_idr"], 750_000);
+}
+
+#[tokio::test]
+async fn malformed_lifecycle_events_are_dead_lettered_naming_the_field_and_change_nothing() {
+    let eligibility = FakeEligibility::default();
+    let app = spawn_app(&eligibility.start().await).await;
+    let period = app.instructed_payments(&["hh-3375-2701"]).await;
+    app.publish_as_eligibility(&enrolment_ended("hh-3375-2701", today_in_jakarta(), "x"))
+        .await;
+    let mut bad = enrolment_ended("hh-3375-2701", today_in_jakarta(), "x");
+    bad.ended_on = "31-12-2026".into();
+    app.publish_as_eligibility(&bad).await;
+    app.eligibility_handled_up_to_here().await;
+    let errors: Vec<String> = sqlx::query_scalar("SELECT error FROM es_dead_letters WHERE consumer = 'lifecycle'")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        errors,
+        ["EnrolmentEnded: ended_on: \"31-12-2026\" is not a date (YYYY-MM-DD)"]
+    );
+    assert_eq!(
+        app.payment(&format!("PKH:{period}:hh-3375-2701:child_0_6")).await["status"],
+        "instructed"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_one_event_is_recorded_in_chunks_with_its_digest_and_paid_once_per_key() {
+    let bank = Bank::start().await;
+    let (app, _eligibility) = app_with_bank(&bank).await;
+    let count = slrt_disbursement::app::batches::CHUNK * 2 + 500;
+    let period = "2026-Q4";
+    let seeded = slrt_disbursement::bench::seed_period(
+        &app.pool,
+        &slrt_disbursement::bench::Seed {
+            count,
+            prefix: "hh-chunk".into(),
+            programme: "PKH".into(),
+            component: "child_0_6".into(),
+            cadence: "quarterly".into(),
+            period: slrt_disbursement::domain::Period::parse(period).unwrap(),
+            amount_idr: 750_000,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(seeded, count);
+    let (status, batch) = app.prepare(period).await;
+    assert_eq!(status, 201);
+    assert_eq!(batch["payment_count"], count);
+    let prepared: Vec<disbursement::PaymentBatchPrepared> = app
+        .events_of_type("PaymentBatchPrepared")
+        .await
+        .iter()
+        .map(|payload| disbursement::PaymentBatchPrepared::decode(payload.as_slice()).unwrap())
+        .collect();
+    assert_eq!(prepared.len(), 1);
+    assert!(prepared[0].items.is_empty(), "the items travel in chunks");
+    assert_eq!(
+        (
+            prepared[0].item_count,
+            prepared[0].chunk_count,
+            prepared[0].items_digest.len()
+        ),
+        (i64::try_from(count).unwrap(), 3, 64)
+    );
+    let chunks = app.events_of_type("PaymentBatchItems").await;
+    assert_eq!(chunks.len(), 3);
+    assert!(
+        chunks.iter().all(|chunk| chunk.len() < 1_000_000),
+        "each chunk fits a Kafka message"
+    );
+
+    // Releasing reads the chunks back (checked against the digest) and releases every item.
+    let released = app.release(batch["batch_id"].as_str().unwrap()).await;
+    assert_eq!(released["released_count"], count);
+    let release_events = app.events_of_type("PaymentBatchReleased").await;
+    let release = disbursement::PaymentBatchReleased::decode(release_events[0].as_slice()).unwrap();
+    assert!(release.released_all_but_held && release.released_keys.is_empty());
+    assert_eq!(release.released_count, i64::try_from(count).unwrap());
+
+    slrt_testkit::eventually(WAIT, "every payment settled", || async {
+        let settled: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM payment_instructions WHERE bank_status = 'settled'")
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        (settled == i64::try_from(count).unwrap()).then_some(())
+    })
+    .await;
+    let (status, report) = app
+        .post(
+            &format!("{}/reconcile", batch_path(batch["batch_id"].as_str().unwrap())),
+            Value::Null,
+        )
+        .await;
+    assert_eq!((status, report["balanced"].as_bool()), (200, Some(true)), "{report}");
+    assert_eq!(report["bank"]["settled"]["count"], count);
+    let statement = PayingBankClient::connect(bank.url.clone())
+        .await
+        .unwrap()
+        .get_statement(bank::StatementRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let keys: std::collections::HashSet<&str> = statement
+        .items
+        .iter()
+        .map(|item| item.idempotency_key.as_str())
+        .collect();
+    assert_eq!(
+        (statement.items.len(), keys.len()),
+        (count, count),
+        "one transfer per key"
+    );
 }

@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use slrt_errors::ApiError;
 use slrt_eventstore::{AppendError, ExpectedVersion, NewEvent, RecordedEvent};
@@ -29,6 +30,9 @@ use crate::domain::{
     Batch, BatchError, BatchEvent, BatchId, BatchItem, BatchPrepared, BatchReleased, PaymentKey, Period, ReleaseCheck,
     is_programme_code,
 };
+
+/// How many release checks a release keeps in flight with eligibility at once.
+const RELEASE_CHECKS_IN_FLIGHT: usize = 32;
 
 /// The stream of one batch.
 pub fn batch_stream(id: &BatchId) -> String {
@@ -145,15 +149,11 @@ impl Disbursement {
         let event = crate::domain::batch::prepare(id.clone(), actor, items).map_err(refusal)?;
         let recorded = self
             .store
-            .append(
-                &mut tx,
-                &batch_stream(&id),
-                ExpectedVersion::NoStream,
-                vec![encode(&event)],
-            )
+            .append(&mut tx, &batch_stream(&id), ExpectedVersion::NoStream, encode(&event))
             .await
             .map_err(append_error)?;
-        for stored in &recorded {
+        // The domain event is applied once, however many stored events (chunks) carry it.
+        if let Some(stored) = recorded.first() {
             apply(&mut tx, &event, stored.occurred_at)
                 .await
                 .map_err(ApiError::unavailable)?;
@@ -175,34 +175,77 @@ impl Disbursement {
             // The same checker asking again: the release is recorded; answer it.
             return view_pooled(&self.pool, &id.to_string()).await;
         }
-        // Refuse the maker and a second release before asking anyone anything.
-        crate::domain::batch::release(&batch, actor, &self.all_payable(&batch)).map_err(refusal)?;
+        // Refuse the maker before asking anyone anything. A batch another checker released
+        // meanwhile answers as it stands, as it does when that is found further on.
+        match crate::domain::batch::release(&batch, actor, &self.all_payable(&batch)) {
+            Ok(_) => {}
+            Err(BatchError::AlreadyReleased { .. }) => return view_pooled(&self.pool, &id.to_string()).await,
+            Err(error) => return Err(refusal(error)),
+        }
 
         // Asked outside the transaction: one answer per beneficiary, each bounded by the
-        // client's timeouts. No answer means no release; the checker tries again later.
-        let mut checks = HashMap::new();
-        let mut answers: HashMap<String, ReleaseCheck> = HashMap::new();
-        for item in &batch.prepared.items {
-            let beneficiary = item.key.beneficiary_id().to_owned();
-            let check = match answers.get(&beneficiary) {
-                Some(check) => check.clone(),
-                None => {
-                    let check = match self.release_check(&id.programme_code, &beneficiary).await {
+        // client's timeouts, up to RELEASE_CHECKS_IN_FLIGHT at a time (a batch of a million
+        // asked one by one would take the checker's afternoon). No answer means no release;
+        // the checker tries again later.
+        let mut beneficiaries: Vec<String> = batch
+            .prepared
+            .items
+            .iter()
+            .map(|item| item.key.beneficiary_id().to_owned())
+            .collect();
+        beneficiaries.sort_unstable();
+        beneficiaries.dedup();
+        let programme = id.programme_code.clone();
+        let answers: HashMap<String, ReleaseCheck> = futures::stream::iter(beneficiaries)
+            .map(|beneficiary| {
+                let programme = programme.clone();
+                async move {
+                    let check = match self.release_check(&programme, &beneficiary).await {
                         Ok(check) => check,
                         Err(OpenEntitlementError::ReleaseCheckRefused { message, .. }) => ReleaseCheck::Held {
                             reasons: vec![format!("eligibility refused the release check: {message}")],
                         },
                         Err(error) => return Err(ApiError::unavailable(error)),
                     };
-                    answers.insert(beneficiary, check.clone());
-                    check
+                    Ok((beneficiary, check))
                 }
-            };
-            checks.insert(item.key.clone(), check);
+            })
+            .buffer_unordered(RELEASE_CHECKS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut checks = HashMap::with_capacity(batch.prepared.items.len());
+        for item in &batch.prepared.items {
+            // Every beneficiary of the batch was answered above, or the release stopped.
+            if let Some(check) = answers.get(item.key.beneficiary_id()) {
+                checks.insert(item.key.clone(), check.clone());
+            }
         }
+        drop(answers);
 
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
         let (batch, version) = load(&self.store, &mut tx, &id).await?;
+        // What disbursement itself knows wins over a payable answer: a payment stopped or held
+        // since it was batched (an end, a hold) is held at release with its reason. The rows
+        // stay locked until the release commits, so a stop waits for it and then sees the
+        // payment released (and leaves it alone) rather than both happening.
+        let local: Vec<(String, String, serde_json::Value, Option<String>)> = sqlx::query_as(
+            "SELECT payment_key, status, hold_reasons, stop_reason FROM payment_instructions
+             WHERE batch_id = $1 ORDER BY payment_key FOR UPDATE",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ApiError::unavailable)?;
+        for (key, status, hold_reasons, stop_reason) in local {
+            let reasons: Vec<String> = match status.as_str() {
+                "stopped" => vec![format!("payment stopped: {}", stop_reason.unwrap_or_default())],
+                "held" => serde_json::from_value(hold_reasons).unwrap_or_default(),
+                _ => continue,
+            };
+            if let Ok(key) = PaymentKey::parse(&key) {
+                checks.insert(key, ReleaseCheck::Held { reasons });
+            }
+        }
         let event = match crate::domain::batch::release(&batch, actor, &checks) {
             Ok(event) => event,
             // Another checker released it while the checks were asked.
@@ -215,7 +258,7 @@ impl Disbursement {
                 &mut tx,
                 &batch_stream(&id),
                 ExpectedVersion::Exact(version),
-                vec![encode(&event)],
+                encode(&event),
             )
             .await
         {
@@ -226,7 +269,8 @@ impl Disbursement {
             }
             Err(error) => return Err(append_error(error)),
         };
-        for stored in &recorded {
+        // The domain event is applied once, however many stored events (chunks) carry it.
+        if let Some(stored) = recorded.first() {
             apply(&mut tx, &event, stored.occurred_at)
                 .await
                 .map_err(ApiError::unavailable)?;
@@ -275,9 +319,11 @@ impl Disbursement {
     async fn instruct_due(&self, conn: &mut PgConnection, programme: &str, period: Period) -> Result<usize, ApiError> {
         let due: Vec<DueEntitlement> = sqlx::query_as(
             "SELECT e.entitlement_id, e.case_id, e.referral_id, e.programme_code, e.beneficiary_id, e.beneficiary_name,
-                    e.component, e.amount_per_period_idr, e.cadence, e.first_period
+                    e.component, e.amount_per_period_idr, e.cadence, e.first_period, e.held_from, e.hold_reason
              FROM entitlements e
              WHERE e.programme_code = $1 AND e.cadence = $2 AND e.first_period <= $3
+               -- An ended entitlement owes nothing for a period that starts after its end.
+               AND (e.ended_on IS NULL OR ($4::date IS NOT NULL AND $4 <= e.ended_on))
                AND NOT EXISTS (SELECT 1 FROM payment_instructions p
                                WHERE p.entitlement_id = e.entitlement_id AND p.period = $3)
              ORDER BY e.entitlement_id",
@@ -285,6 +331,7 @@ impl Disbursement {
         .bind(programme)
         .bind(period.cadence().as_str())
         .bind(period.to_string())
+        .bind(period.start())
         .fetch_all(&mut *conn)
         .await
         .map_err(ApiError::unavailable)?;
@@ -297,8 +344,19 @@ impl Disbursement {
                     continue;
                 }
             };
-            // The release check happens when the batch is released, for every payment in it.
-            let event = crate::domain::decide_payment(&entitlement, period, Uuid::now_v7(), &ReleaseCheck::Payable)
+            // The release check happens when the batch is released, for every payment in it;
+            // a hold eligibility already announced is recorded now, so reports show it.
+            let check = match (&row.held_from, &row.hold_reason) {
+                (Some(held_from), reason) if period.end().is_none_or(|end| end >= *held_from) => ReleaseCheck::Held {
+                    reasons: vec![
+                        reason
+                            .clone()
+                            .unwrap_or_else(|| format!("enrolment held from {held_from}")),
+                    ],
+                },
+                _ => ReleaseCheck::Payable,
+            };
+            let event = crate::domain::decide_payment(&entitlement, period, Uuid::now_v7(), &check)
                 .map_err(ApiError::internal)?;
             let new_event = super::entitlements::payload_of(&event).for_case(entitlement.case_id);
             let recorded = self
@@ -356,6 +414,8 @@ struct DueEntitlement {
     amount_per_period_idr: i64,
     cadence: String,
     first_period: String,
+    held_from: Option<chrono::NaiveDate>,
+    hold_reason: Option<String>,
 }
 
 impl DueEntitlement {
@@ -393,11 +453,7 @@ async fn load(
         .await
         .map_err(ApiError::unavailable)?;
     let version = history.last().map_or(0, |event| event.stream_version);
-    let events = history
-        .iter()
-        .map(decode)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?;
+    let events = decode_stream(&history).map_err(ApiError::internal)?;
     let batch = Batch::from_events(&events).ok_or_else(|| ApiError::not_found(format!("batch {id} not found")))?;
     Ok((batch, version))
 }
@@ -405,7 +461,10 @@ async fn load(
 async fn unbatched(conn: &mut PgConnection, programme: &str, period: Period) -> Result<Vec<BatchItem>, sqlx::Error> {
     let rows: Vec<(Uuid, String, i64, Uuid, Uuid)> = sqlx::query_as(
         "SELECT payment_id, payment_key, amount_idr, entitlement_id, case_id FROM payment_instructions
-         WHERE programme_code = $1 AND period = $2 AND status = 'instructed' AND batch_id IS NULL
+         WHERE programme_code = $1 AND status = 'instructed' AND batch_id IS NULL
+           -- Arrears (payments held and owed again) go into the programme's next batch,
+           -- whatever its period: they are due now.
+           AND (period = $2 OR arrears)
          ORDER BY payment_key",
     )
     .bind(programme)
@@ -448,15 +507,18 @@ async fn apply(conn: &mut PgConnection, event: &BatchEvent, at: DateTime<Utc>) -
             .bind(prepared.total_idr())
             .execute(&mut *conn)
             .await?;
-            let keys: Vec<String> = prepared.items.iter().map(|item| item.key.to_string()).collect();
-            // A payment joins one batch, once.
-            sqlx::query(
-                "UPDATE payment_instructions SET batch_id = $1 WHERE payment_key = ANY($2) AND batch_id IS NULL",
-            )
-            .bind(id.to_string())
-            .bind(keys)
-            .execute(&mut *conn)
-            .await?;
+            // A payment joins one batch, once. In chunks, so that a large batch binds no
+            // array of a million keys.
+            for chunk in prepared.items.chunks(CHUNK * 10) {
+                let keys: Vec<String> = chunk.iter().map(|item| item.key.to_string()).collect();
+                sqlx::query(
+                    "UPDATE payment_instructions SET batch_id = $1 WHERE payment_key = ANY($2) AND batch_id IS NULL",
+                )
+                .bind(id.to_string())
+                .bind(keys)
+                .execute(&mut *conn)
+                .await?;
+            }
         }
         BatchEvent::Released(released) => {
             let id = released.id.to_string();
@@ -473,15 +535,17 @@ async fn apply(conn: &mut PgConnection, event: &BatchEvent, at: DateTime<Utc>) -
             .bind(i32::try_from(released.held.len()).unwrap_or(i32::MAX))
             .execute(&mut *conn)
             .await?;
-            let keys: Vec<String> = released.released.iter().map(ToString::to_string).collect();
-            sqlx::query(
-                "UPDATE payment_instructions SET release_status = 'released'
-                 WHERE batch_id = $1 AND payment_key = ANY($2)",
-            )
-            .bind(&id)
-            .bind(keys)
-            .execute(&mut *conn)
-            .await?;
+            for chunk in released.released.chunks(CHUNK * 10) {
+                let keys: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+                sqlx::query(
+                    "UPDATE payment_instructions SET release_status = 'released'
+                     WHERE batch_id = $1 AND payment_key = ANY($2)",
+                )
+                .bind(&id)
+                .bind(keys)
+                .execute(&mut *conn)
+                .await?;
+            }
             for (key, reasons) in &released.held {
                 sqlx::query(
                     "UPDATE payment_instructions SET release_status = 'held', release_hold_reasons = $3
@@ -511,8 +575,12 @@ async fn view(conn: &mut PgConnection, batch_id: &str) -> Result<BatchView, ApiE
         .map_err(ApiError::unavailable)?;
     let row = row.ok_or_else(|| ApiError::not_found(format!("batch {batch_id} not found")))?;
     let payments: Vec<(String, i64, Option<String>, serde_json::Value)> = sqlx::query_as(
-        "SELECT payment_key, amount_idr, release_status, release_hold_reasons FROM payment_instructions
-         WHERE batch_id = $1 ORDER BY payment_key",
+        // A payment held at this batch's release and owed again later (arrears) is paid by a
+        // later batch; this one still shows it as it released it: held, with the reasons.
+        "SELECT payment_key, amount_idr,
+                CASE WHEN batch_id = $1 THEN release_status ELSE 'held' END, release_hold_reasons
+         FROM payment_instructions
+         WHERE batch_id = $1 OR arrears_from_batch_id = $1 ORDER BY payment_key",
     )
     .bind(batch_id)
     .fetch_all(&mut *conn)
@@ -545,45 +613,120 @@ async fn view(conn: &mut PgConnection, batch_id: &str) -> Result<BatchView, ApiE
     })
 }
 
-fn encode(event: &BatchEvent) -> NewEvent {
-    match event {
-        BatchEvent::Prepared(prepared) => NewEvent::new(&proto::PaymentBatchPrepared {
-            batch_id: prepared.id.to_string(),
-            programme_code: prepared.id.programme_code.clone(),
-            period: prepared.id.period.to_string(),
-            sequence: i32::try_from(prepared.id.sequence).unwrap_or(i32::MAX),
-            prepared_by: prepared.prepared_by.clone(),
-            items: prepared
-                .items
-                .iter()
-                .map(|item| proto::BatchItem {
-                    payment_id: item.payment_id.to_string(),
-                    payment_key: item.key.to_string(),
-                    amount_idr: item.amount_idr,
-                    entitlement_id: item.entitlement_id.to_string(),
-                    case_id: item.case_id.to_string(),
-                })
-                .collect(),
-            total_idr: prepared.total_idr(),
-        }),
-        BatchEvent::Released(released) => NewEvent::new(&proto::PaymentBatchReleased {
-            batch_id: released.id.to_string(),
-            released_by: released.released_by.clone(),
-            released_keys: released.released.iter().map(ToString::to_string).collect(),
-            held: released
-                .held
-                .iter()
-                .map(|(key, reasons)| proto::HeldAtRelease {
-                    payment_key: key.to_string(),
-                    reasons: reasons.clone(),
-                })
-                .collect(),
-            released_total_idr: released.released_total_idr,
-        }),
+/// Items (or held payments) per event of a large batch: a chunk of 1,000 items is about
+/// 150 kB, well under Kafka's default 1 MB message limit, and a 1,000,000-payment batch is
+/// 1,000 chunks rather than one event of 150 MB.
+pub const CHUNK: usize = 1_000;
+
+/// The SHA-256 (hex) of a batch's items in order, one `<payment_key>\t<amount_idr>\n` line
+/// each: recorded with the batch, checked whenever its chunks are read back.
+pub fn items_digest(items: &[BatchItem]) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for item in items {
+        hasher.update(format!("{}\t{}\n", item.key, item.amount_idr).as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn proto_item(item: &BatchItem) -> proto::BatchItem {
+    proto::BatchItem {
+        payment_id: item.payment_id.to_string(),
+        payment_key: item.key.to_string(),
+        amount_idr: item.amount_idr,
+        entitlement_id: item.entitlement_id.to_string(),
+        case_id: item.case_id.to_string(),
     }
 }
 
-/// A stored batch event that does not decode: corruption or a bug.
+fn proto_held((key, reasons): &(PaymentKey, Vec<String>)) -> proto::HeldAtRelease {
+    proto::HeldAtRelease {
+        payment_key: key.to_string(),
+        reasons: reasons.clone(),
+    }
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn chunks_of(n: usize) -> i32 {
+    i32::try_from(n.div_ceil(CHUNK)).unwrap_or(i32::MAX)
+}
+
+/// The stored events of one domain event: small batches in one event, as they always were;
+/// large ones as a head event with counts, totals and the digest, and chunks.
+fn encode(event: &BatchEvent) -> Vec<NewEvent> {
+    match event {
+        BatchEvent::Prepared(prepared) => {
+            let large = prepared.items.len() > CHUNK;
+            let batch_id = prepared.id.to_string();
+            let mut events = vec![NewEvent::new(&proto::PaymentBatchPrepared {
+                batch_id: batch_id.clone(),
+                programme_code: prepared.id.programme_code.clone(),
+                period: prepared.id.period.to_string(),
+                sequence: i32::try_from(prepared.id.sequence).unwrap_or(i32::MAX),
+                prepared_by: prepared.prepared_by.clone(),
+                items: if large {
+                    Vec::new()
+                } else {
+                    prepared.items.iter().map(proto_item).collect()
+                },
+                total_idr: prepared.total_idr(),
+                item_count: count(prepared.items.len()),
+                items_digest: items_digest(&prepared.items),
+                chunk_count: if large { chunks_of(prepared.items.len()) } else { 0 },
+            })];
+            if large {
+                events.extend(prepared.items.chunks(CHUNK).enumerate().map(|(index, chunk)| {
+                    NewEvent::new(&proto::PaymentBatchItems {
+                        batch_id: batch_id.clone(),
+                        chunk_index: i32::try_from(index).unwrap_or(i32::MAX),
+                        items: chunk.iter().map(proto_item).collect(),
+                    })
+                }));
+            }
+            events
+        }
+        BatchEvent::Released(released) => {
+            let all_but_held = released.released.len() > CHUNK;
+            let held_large = released.held.len() > CHUNK;
+            let batch_id = released.id.to_string();
+            let mut events = vec![NewEvent::new(&proto::PaymentBatchReleased {
+                batch_id: batch_id.clone(),
+                released_by: released.released_by.clone(),
+                released_keys: if all_but_held {
+                    Vec::new()
+                } else {
+                    released.released.iter().map(ToString::to_string).collect()
+                },
+                held: if held_large {
+                    Vec::new()
+                } else {
+                    released.held.iter().map(proto_held).collect()
+                },
+                released_total_idr: released.released_total_idr,
+                released_count: count(released.released.len()),
+                held_count: count(released.held.len()),
+                released_all_but_held: all_but_held,
+                held_chunk_count: if held_large { chunks_of(released.held.len()) } else { 0 },
+            })];
+            if held_large {
+                events.extend(released.held.chunks(CHUNK).enumerate().map(|(index, chunk)| {
+                    NewEvent::new(&proto::PaymentBatchHeldItems {
+                        batch_id: batch_id.clone(),
+                        chunk_index: i32::try_from(index).unwrap_or(i32::MAX),
+                        held: chunk.iter().map(proto_held).collect(),
+                    })
+                }));
+            }
+            events
+        }
+    }
+}
+
+/// A stored batch event that does not decode, or chunks that do not add up: corruption or
+/// a bug.
 #[derive(Debug, thiserror::Error)]
 #[error("batch event {event_id} ({event_type}): {reason}")]
 pub struct BatchDecodeError {
@@ -592,51 +735,132 @@ pub struct BatchDecodeError {
     reason: String,
 }
 
-fn decode(event: &RecordedEvent) -> Result<BatchEvent, BatchDecodeError> {
-    let failed = |reason: String| BatchDecodeError {
+/// A release read back, before its released keys are known for a large batch.
+struct StoredRelease {
+    released: BatchReleased,
+    all_but_held: bool,
+    held_count: usize,
+}
+
+/// Folds a batch stream back into domain events: chunks join the event they follow, and a
+/// large batch's items are checked against the count and the digest it was recorded with.
+fn decode_stream(history: &[RecordedEvent]) -> Result<Vec<BatchEvent>, BatchDecodeError> {
+    let mut prepared: Option<(BatchPrepared, usize, String, &RecordedEvent)> = None;
+    let mut release: Option<(StoredRelease, &RecordedEvent)> = None;
+    for event in history {
+        let failed = |reason: String| BatchDecodeError {
+            event_id: event.event_id,
+            event_type: event.event_type.clone(),
+            reason,
+        };
+        let key = |text: &str| PaymentKey::parse(text).map_err(|error| failed(error.to_string()));
+        let uuid = |text: &str| Uuid::parse_str(text).map_err(|error| failed(error.to_string()));
+        let batch_id = |text: &str| BatchId::parse(text).map_err(|error| failed(error.to_string()));
+        let item = |item: &proto::BatchItem| {
+            Ok(BatchItem {
+                payment_id: uuid(&item.payment_id)?,
+                key: key(&item.payment_key)?,
+                amount_idr: item.amount_idr,
+                entitlement_id: uuid(&item.entitlement_id)?,
+                case_id: uuid(&item.case_id)?,
+            })
+        };
+        let held = |held: &proto::HeldAtRelease| Ok((key(&held.payment_key)?, held.reasons.clone()));
+        match event.event_type.as_str() {
+            "slrt.disbursement.v1.PaymentBatchPrepared" => {
+                let e: proto::PaymentBatchPrepared = event.decode().map_err(|error| failed(error.to_string()))?;
+                let items = e.items.iter().map(item).collect::<Result<Vec<_>, BatchDecodeError>>()?;
+                // Events recorded before counts existed carry their items and nothing else.
+                let expected = if e.item_count == 0 {
+                    items.len()
+                } else {
+                    usize::try_from(e.item_count).map_err(|error| failed(error.to_string()))?
+                };
+                let batch = BatchPrepared {
+                    id: batch_id(&e.batch_id)?,
+                    prepared_by: e.prepared_by,
+                    items,
+                };
+                prepared = Some((batch, expected, e.items_digest, event));
+            }
+            "slrt.disbursement.v1.PaymentBatchItems" => {
+                let e: proto::PaymentBatchItems = event.decode().map_err(|error| failed(error.to_string()))?;
+                let (batch, _, _, _) = prepared
+                    .as_mut()
+                    .ok_or_else(|| failed("items before the batch was prepared".to_owned()))?;
+                for chunk_item in &e.items {
+                    batch.items.push(item(chunk_item)?);
+                }
+            }
+            "slrt.disbursement.v1.PaymentBatchReleased" => {
+                let e: proto::PaymentBatchReleased = event.decode().map_err(|error| failed(error.to_string()))?;
+                let stored = StoredRelease {
+                    released: BatchReleased {
+                        id: batch_id(&e.batch_id)?,
+                        released_by: e.released_by,
+                        released: e.released_keys.iter().map(|k| key(k)).collect::<Result<_, _>>()?,
+                        held: e.held.iter().map(held).collect::<Result<_, BatchDecodeError>>()?,
+                        released_total_idr: e.released_total_idr,
+                    },
+                    all_but_held: e.released_all_but_held,
+                    held_count: usize::try_from(e.held_count).map_err(|error| failed(error.to_string()))?,
+                };
+                release = Some((stored, event));
+            }
+            "slrt.disbursement.v1.PaymentBatchHeldItems" => {
+                let e: proto::PaymentBatchHeldItems = event.decode().map_err(|error| failed(error.to_string()))?;
+                let (stored, _) = release
+                    .as_mut()
+                    .ok_or_else(|| failed("held items before the batch was released".to_owned()))?;
+                for entry in &e.held {
+                    stored.released.held.push(held(entry)?);
+                }
+            }
+            other => return Err(failed(format!("{other} is not a batch event"))),
+        }
+    }
+    let mut events = Vec::new();
+    let Some((batch, expected, digest, head)) = prepared else {
+        return Ok(events);
+    };
+    let failed = |event: &RecordedEvent, reason: String| BatchDecodeError {
         event_id: event.event_id,
         event_type: event.event_type.clone(),
         reason,
     };
-    let key = |text: &str| PaymentKey::parse(text).map_err(|error| failed(error.to_string()));
-    let uuid = |text: &str| Uuid::parse_str(text).map_err(|error| failed(error.to_string()));
-    let batch_id = |text: &str| BatchId::parse(text).map_err(|error| failed(error.to_string()));
-    match event.event_type.as_str() {
-        "slrt.disbursement.v1.PaymentBatchPrepared" => {
-            let e: proto::PaymentBatchPrepared = event.decode().map_err(|error| failed(error.to_string()))?;
-            let items = e
+    if batch.items.len() != expected {
+        return Err(failed(
+            head,
+            format!("{} items recorded, {expected} announced", batch.items.len()),
+        ));
+    }
+    if !digest.is_empty() && items_digest(&batch.items) != digest {
+        return Err(failed(head, "the items do not match the recorded digest".to_owned()));
+    }
+    if let Some((mut stored, head)) = release {
+        if stored.all_but_held {
+            if stored.released.held.len() != stored.held_count {
+                return Err(failed(
+                    head,
+                    format!(
+                        "{} held payments recorded, {} announced",
+                        stored.released.held.len(),
+                        stored.held_count
+                    ),
+                ));
+            }
+            let held: std::collections::HashSet<&PaymentKey> = stored.released.held.iter().map(|(k, _)| k).collect();
+            stored.released.released = batch
                 .items
                 .iter()
-                .map(|item| {
-                    Ok(BatchItem {
-                        payment_id: uuid(&item.payment_id)?,
-                        key: key(&item.payment_key)?,
-                        amount_idr: item.amount_idr,
-                        entitlement_id: uuid(&item.entitlement_id)?,
-                        case_id: uuid(&item.case_id)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, BatchDecodeError>>()?;
-            Ok(BatchEvent::Prepared(BatchPrepared {
-                id: batch_id(&e.batch_id)?,
-                prepared_by: e.prepared_by,
-                items,
-            }))
+                .filter(|item| !held.contains(&item.key))
+                .map(|item| item.key.clone())
+                .collect();
         }
-        "slrt.disbursement.v1.PaymentBatchReleased" => {
-            let e: proto::PaymentBatchReleased = event.decode().map_err(|error| failed(error.to_string()))?;
-            Ok(BatchEvent::Released(BatchReleased {
-                id: batch_id(&e.batch_id)?,
-                released_by: e.released_by,
-                released: e.released_keys.iter().map(|k| key(k)).collect::<Result<_, _>>()?,
-                held: e
-                    .held
-                    .iter()
-                    .map(|held| Ok((key(&held.payment_key)?, held.reasons.clone())))
-                    .collect::<Result<_, BatchDecodeError>>()?,
-                released_total_idr: e.released_total_idr,
-            }))
-        }
-        other => Err(failed(format!("{other} is not a batch event"))),
+        events.push(BatchEvent::Prepared(batch));
+        events.push(BatchEvent::Released(stored.released));
+    } else {
+        events.push(BatchEvent::Prepared(batch));
     }
+    Ok(events)
 }

@@ -19,6 +19,8 @@ use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
 use super::{Disbursement, payments};
+use crate::domain::lifecycle::{CapReached, check_cap};
+use crate::domain::payment::start_added_component;
 use crate::domain::{
     DisbursementEvent, Entitlement, EntitlementError, InstructionComparison, OpenEntitlement, PaymentInstruction,
     ReleaseCheck, compare_instruction, start_entitlement,
@@ -47,6 +49,9 @@ pub enum Opened {
     AlreadyEntitled { entitlement_id: Uuid },
     /// The same payment was already recorded under its key; nothing was recorded.
     PaymentAlreadyRecorded { payment_key: String },
+    /// No entitlement: the family has the programme's maximum of components open
+    /// (`EntitlementRefused`, recorded once per referral).
+    Refused { reason: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,15 +154,77 @@ impl Disbursement {
         if let Some(entitlement_id) = entitlement_of_referral(conn, request.referral_id).await? {
             return Ok(Opened::AlreadyEntitled { entitlement_id });
         }
+        if let Some(reason) = refusal_of_referral(conn, request.referral_id).await? {
+            return Ok(Opened::Refused { reason });
+        }
 
         // Asked inside the consumer's transaction, so the answer is recorded with the decision
         // it led to; the client's timeouts (2 s to connect, 3 s per call) bound the wait.
         let check = self
             .release_check(&request.programme_code, &request.beneficiary_id)
             .await?;
+        // One acceptance at a time per family and programme, from here to the commit: the cap
+        // counts what is open, and two acceptances on different partitions must not both see
+        // room for one more. Taken after the release check, so that a slow answer from
+        // eligibility holds up no other acceptance.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("family:{}:{}", request.programme_code, request.beneficiary_id))
+            .execute(&mut *conn)
+            .await?;
+        // Another delivery of this acceptance may have opened it while this one waited.
+        if let Some(entitlement_id) = entitlement_of_referral(conn, request.referral_id).await? {
+            return Ok(Opened::AlreadyEntitled { entitlement_id });
+        }
+        let open: Vec<String> = sqlx::query_scalar(
+            "SELECT component FROM entitlements
+             WHERE programme_code = $1 AND beneficiary_id = $2 AND ended_on IS NULL",
+        )
+        .bind(&request.programme_code)
+        .bind(&request.beneficiary_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let cap = self.component_caps.get(&request.programme_code).copied();
+        if let Err(reached) = check_cap(
+            &request.programme_code,
+            &request.beneficiary_id,
+            &request.component,
+            &open,
+            cap,
+        ) {
+            return self.refuse(conn, &accepted, &request, &reached, &open).await;
+        }
+        // A family already paid by the programme this period (an open entitlement, or one
+        // that ended within the period) gets the new component from the next period: the
+        // current stage was fixed with the components it had, and its key may be taken. The
+        // same component open twice is no addition: its key decides (the same payment, or a
+        // conflict for a person), as for any second acceptance.
+        let this_period_start = crate::domain::Period::first_for(
+            crate::domain::Cadence::parse(&request.cadence).map_err(|e| domain_refusal(e.into()))?,
+            request.accepted_on,
+        )
+        .ok()
+        .and_then(crate::domain::Period::start);
+        let same_component_open = open.contains(&request.component);
+        let added: bool = !same_component_open
+            && sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM entitlements
+                            WHERE programme_code = $1 AND beneficiary_id = $2
+                              AND (ended_on IS NULL OR ($3::date IS NOT NULL AND ended_on >= $3)))",
+            )
+            .bind(&request.programme_code)
+            .bind(&request.beneficiary_id)
+            .bind(this_period_start)
+            .fetch_one(&mut *conn)
+            .await?;
+
         let (entitlement_id, case_id, referral_id) = (request.entitlement_id, request.case_id, request.referral_id);
         let (programme_code, amount_per_period_idr) = (request.programme_code.clone(), request.amount_per_period_idr);
-        let events = start_entitlement(request, Uuid::now_v7(), &check).map_err(domain_refusal)?;
+        let events = if added {
+            start_added_component(request, Uuid::now_v7(), &check)
+        } else {
+            start_entitlement(request, Uuid::now_v7(), &check)
+        }
+        .map_err(domain_refusal)?;
         let stream = format!("entitlement-{entitlement_id}");
         let new_events: Vec<NewEvent> = events
             .iter()
@@ -224,6 +291,51 @@ impl Disbursement {
             payment_key,
             held,
         })
+    }
+
+    // Records why an accepted referral opened no entitlement, once per referral.
+    async fn refuse(
+        &self,
+        conn: &mut PgConnection,
+        accepted: &AcceptedReferral<'_>,
+        request: &OpenEntitlement,
+        reached: &CapReached,
+        open: &[String],
+    ) -> Result<Opened, OpenEntitlementError> {
+        let reason = reached.to_string();
+        let event = NewEvent::new(&proto::EntitlementRefused {
+            referral_id: request.referral_id.to_string(),
+            case_id: request.case_id.to_string(),
+            programme_code: request.programme_code.clone(),
+            beneficiary_id: request.beneficiary_id.clone(),
+            component: request.component.clone(),
+            reason_code: "component_cap".to_owned(),
+            reason: reason.clone(),
+            cap: i32::try_from(reached.cap).unwrap_or(i32::MAX),
+            open_components: open.to_vec(),
+        })
+        .for_case(request.case_id)
+        .caused_by(accepted.event_id);
+        let recorded = self
+            .store
+            .append(
+                &mut *conn,
+                &format!("entitlement-refusal-{}", request.referral_id),
+                ExpectedVersion::NoStream,
+                vec![event],
+            )
+            .await?;
+        for stored in &recorded {
+            projections::apply(&mut *conn, stored).await?;
+        }
+        tracing::info!(
+            referral.id = %request.referral_id,
+            case.id = %request.case_id,
+            programme = %request.programme_code,
+            component = %request.component,
+            "entitlement refused: component cap"
+        );
+        Ok(Opened::Refused { reason })
     }
 
     // The key is taken: the same payment means there is nothing to do; anything else is a
@@ -313,6 +425,13 @@ async fn entitlement_of_referral(conn: &mut PgConnection, referral_id: Uuid) -> 
         .await
 }
 
+async fn refusal_of_referral(conn: &mut PgConnection, referral_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT reason FROM refused_entitlements WHERE referral_id = $1")
+        .bind(referral_id)
+        .fetch_optional(conn)
+        .await
+}
+
 /// The stored protobuf payload of a domain event.
 pub(crate) fn payload_of(event: &DisbursementEvent) -> NewEvent {
     match event {
@@ -333,6 +452,7 @@ pub(crate) fn payload_of(event: &DisbursementEvent) -> NewEvent {
             payment_key: p.key.to_string(),
             entitlement_id: p.entitlement_id.to_string(),
             case_id: p.case_id.to_string(),
+            arrears: false,
             programme_code: p.key.programme().to_string(),
             period: p.key.period().to_string(),
             beneficiary_id: p.key.beneficiary_id().to_string(),

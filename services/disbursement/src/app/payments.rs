@@ -9,7 +9,7 @@ use sqlx::{PgExecutor, PgPool, Row};
 use uuid::Uuid;
 
 use crate::domain::{Period, is_programme_code};
-use crate::projections::{STATUS_HELD, STATUS_INSTRUCTED};
+use crate::projections::{STATUS_HELD, STATUS_INSTRUCTED, STATUS_STOPPED};
 
 /// One payment as recorded: instructed for the bank, or held with the reasons.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -33,7 +33,7 @@ pub struct PaymentView {
     /// Rupiah; for a held payment, the amount that was due.
     #[schema(example = 750000)]
     pub amount_idr: i64,
-    /// `instructed` or `held`.
+    /// `instructed`, `held` or `stopped`.
     #[schema(example = "instructed")]
     pub status: String,
     /// Why the payment is held; empty when instructed.
@@ -52,6 +52,12 @@ pub struct PaymentView {
     pub bank_reference: Option<String>,
     /// Why it failed or was reversed, or why the outcome is unknown.
     pub bank_reason: Option<String>,
+    /// Why it was stopped, when `status` is `stopped`.
+    pub stop_reason: Option<String>,
+    /// Held, then owed again: paid by the programme's next batch whatever its period.
+    pub arrears: bool,
+    /// Who the bank was told to pay, once sent.
+    pub payee_name: Option<String>,
 }
 
 /// An entitlement with every payment decided under it.
@@ -77,6 +83,14 @@ pub struct EntitlementView {
     #[schema(example = "2026-Q4")]
     pub first_period: String,
     pub created_at: DateTime<Utc>,
+    /// The last day it covered, once ended; nothing is paid for a period starting later.
+    pub ended_on: Option<chrono::NaiveDate>,
+    pub end_reason: Option<String>,
+    /// Payments for periods reaching this day on are held, while the hold lasts.
+    pub held_from: Option<chrono::NaiveDate>,
+    pub hold_reason: Option<String>,
+    /// Who the bank pays: the beneficiary, or the household's head after a change.
+    pub payee_name: String,
     /// Oldest first.
     pub payments: Vec<PaymentView>,
 }
@@ -132,7 +146,8 @@ fn quoted(text: &str) -> String {
 
 const PAYMENT_COLUMNS: &str = "payment_id, payment_key, entitlement_id, case_id, programme_code, period, \
                                beneficiary_id, component, amount_idr, status, hold_reasons, created_at, batch_id, \
-                               release_status, bank_status, bank_reference, bank_reason";
+                               release_status, bank_status, bank_reference, bank_reason, stop_reason, arrears, \
+                               payee_name";
 
 fn payment_from_row(row: &PgRow) -> Result<PaymentView, sqlx::Error> {
     let reasons: serde_json::Value = row.try_get("hold_reasons")?;
@@ -154,6 +169,9 @@ fn payment_from_row(row: &PgRow) -> Result<PaymentView, sqlx::Error> {
         bank_status: row.try_get("bank_status")?,
         bank_reference: row.try_get("bank_reference")?,
         bank_reason: row.try_get("bank_reason")?,
+        stop_reason: row.try_get("stop_reason")?,
+        arrears: row.try_get("arrears")?,
+        payee_name: row.try_get("payee_name")?,
     })
 }
 
@@ -226,6 +244,13 @@ pub async fn find_entitlement(pool: &PgPool, entitlement_id: Uuid) -> Result<Opt
         cadence: row.try_get("cadence")?,
         first_period: row.try_get("first_period")?,
         created_at: row.try_get("created_at")?,
+        ended_on: row.try_get("ended_on")?,
+        end_reason: row.try_get("end_reason")?,
+        held_from: row.try_get("held_from")?,
+        hold_reason: row.try_get("hold_reason")?,
+        payee_name: row
+            .try_get::<Option<String>, _>("payee_name")?
+            .map_or_else(|| row.try_get("beneficiary_name"), Ok)?,
         payments,
     }))
 }
@@ -276,19 +301,46 @@ pub struct PaymentsReport {
     /// The period filter, or null for all periods.
     #[schema(example = "2026-Q4")]
     pub period: Option<String>,
-    /// One entry per status (`instructed`, `held`), zero counts included.
+    /// One entry per status (`instructed`, `held`, `stopped`), zero counts included.
     pub by_status: Vec<StatusTotal>,
     /// Where each payment stands on its way to the beneficiary, zero counts included:
-    /// `held` (not payable when it was decided), `unbatched`, `awaiting_release`,
+    /// `held` (not payable when it was decided, or held since), `stopped` (never to be paid),
+    /// `unbatched`, `awaiting_release`,
     /// `held_at_release`, `released` (not sent yet), `sending`, `paid`, `failed`, `reversed`,
     /// `unknown` (asked of the bank until it says).
     pub by_stage: Vec<StatusTotal>,
     pub total: Totals,
+    /// One row per programme and period covered, oldest period first: what became of its
+    /// payments.
+    pub by_period: Vec<PeriodOutcomes>,
+}
+
+/// What became of the payments of one programme and period. Every payment counts in exactly
+/// one of the totals.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PeriodOutcomes {
+    #[schema(example = "PKH")]
+    pub programme: String,
+    #[schema(example = "2026-Q4")]
+    pub period: String,
+    /// Settled by the bank.
+    pub paid: Totals,
+    /// Held when decided or at release (and not owed again since).
+    pub held: Totals,
+    /// Stopped for ever (an end, a revocation, a hold lifted without arrears).
+    pub stopped: Totals,
+    /// Failed or reversed at the bank (a follow-up pays it again under its key).
+    pub failed: Totals,
+    /// Sent, and the bank has not said what became of it yet.
+    pub unknown: Totals,
+    /// Not at the bank yet: unbatched, awaiting release, released and not sent, being sent.
+    pub pending: Totals,
 }
 
 /// The stages of `PaymentsReport::by_stage`, in the order a payment passes them.
-pub const STAGES: [&str; 10] = [
+pub const STAGES: [&str; 11] = [
     "held",
+    "stopped",
     "unbatched",
     "awaiting_release",
     "held_at_release",
@@ -331,7 +383,7 @@ pub async fn payments_report(pool: &PgPool, query: &ReportQuery) -> Result<Payme
     .bind(&period)
     .fetch_all(pool)
     .await?;
-    let mut by_status: Vec<StatusTotal> = [STATUS_INSTRUCTED, STATUS_HELD]
+    let mut by_status: Vec<StatusTotal> = [STATUS_INSTRUCTED, STATUS_HELD, STATUS_STOPPED]
         .into_iter()
         .map(|status| StatusTotal {
             status: status.to_string(),
@@ -349,6 +401,7 @@ pub async fn payments_report(pool: &PgPool, query: &ReportQuery) -> Result<Payme
     let stage_rows = sqlx::query(
         "SELECT CASE
                     WHEN status = 'held' THEN 'held'
+                    WHEN status = 'stopped' THEN 'stopped'
                     WHEN batch_id IS NULL THEN 'unbatched'
                     WHEN release_status IS NULL THEN 'awaiting_release'
                     WHEN release_status = 'held' THEN 'held_at_release'
@@ -384,13 +437,147 @@ pub async fn payments_report(pool: &PgPool, query: &ReportQuery) -> Result<Payme
         count: by_status.iter().map(|entry| entry.count).sum(),
         amount_idr: by_status.iter().map(|entry| entry.amount_idr).sum(),
     };
+    let period_rows = sqlx::query(
+        "SELECT programme_code, period,
+                CASE
+                    WHEN status = 'stopped' THEN 'stopped'
+                    WHEN status = 'held' OR release_status = 'held' THEN 'held'
+                    WHEN bank_status = 'settled' THEN 'paid'
+                    WHEN bank_status IN ('failed', 'reversed') THEN 'failed'
+                    WHEN bank_status = 'unknown' THEN 'unknown'
+                    ELSE 'pending'
+                END AS outcome,
+                COUNT(*)::bigint AS count, COALESCE(SUM(amount_idr), 0)::bigint AS amount_idr
+         FROM payment_instructions
+         WHERE ($1::text IS NULL OR programme_code = $1) AND ($2::text IS NULL OR period = $2)
+         GROUP BY 1, 2, 3
+         ORDER BY 2, 1",
+    )
+    .bind(&query.programme)
+    .bind(&period)
+    .fetch_all(pool)
+    .await?;
+    let mut by_period: Vec<PeriodOutcomes> = Vec::new();
+    for row in &period_rows {
+        let programme: String = row.try_get("programme_code")?;
+        let row_period: String = row.try_get("period")?;
+        let outcome: String = row.try_get("outcome")?;
+        let totals = Totals {
+            count: row.try_get("count")?,
+            amount_idr: row.try_get("amount_idr")?,
+        };
+        let entry = match by_period.last_mut() {
+            Some(last) if last.programme == programme && last.period == row_period => last,
+            _ => {
+                let zero = || Totals {
+                    count: 0,
+                    amount_idr: 0,
+                };
+                by_period.push(PeriodOutcomes {
+                    programme,
+                    period: row_period,
+                    paid: zero(),
+                    held: zero(),
+                    stopped: zero(),
+                    failed: zero(),
+                    unknown: zero(),
+                    pending: zero(),
+                });
+                by_period.last_mut().ok_or(sqlx::Error::RowNotFound)?
+            }
+        };
+        match outcome.as_str() {
+            "paid" => entry.paid = totals,
+            "held" => entry.held = totals,
+            "stopped" => entry.stopped = totals,
+            "failed" => entry.failed = totals,
+            "unknown" => entry.unknown = totals,
+            _ => entry.pending = totals,
+        }
+    }
     Ok(PaymentsReport {
         programme: query.programme.clone(),
         period,
         by_status,
         by_stage,
         total,
+        by_period,
     })
+}
+
+/// A payment that reached (or may have reached) the bank after its payee had died.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PaidAfterDeath {
+    #[schema(example = "PKH:2026-Q4:hh-3375-0042:child_0_6")]
+    pub payment_key: String,
+    pub case_id: Uuid,
+    pub amount_idr: i64,
+    /// `settled`, or `sending` / `unknown` (sent, outcome not known: the money may have moved).
+    pub bank_status: String,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub settled_at: Option<DateTime<Utc>>,
+    /// The name the bank was told to pay.
+    pub payee_name: Option<String>,
+    /// The death: the registry person, their household, the date and the certificate.
+    pub person_id: String,
+    pub household_id: String,
+    pub date_of_death: chrono::NaiveDate,
+    pub was_head: bool,
+    pub certificate_reference: String,
+    /// When disbursement learnt of the death.
+    pub death_recorded_at: DateTime<Utc>,
+    /// `paid_to_the_deceased` (the payment's beneficiary is the dead person) or
+    /// `paid_to_household_of_deceased_payee` (the household's head died and no head change
+    /// was recorded before the payment was sent, so the dead head was still its payee).
+    #[schema(example = "paid_to_household_of_deceased_payee")]
+    pub why: String,
+}
+
+/// Every payment settled, or sent without a known outcome, on a day (in Jakarta) after a
+/// confirmed date of death of its payee: the person paid, or the head of the household paid
+/// while no head change had been recorded. Empty in a healthy system; each row is a case for
+/// recovery. Oldest death first.
+pub async fn paid_after_death(pool: &PgPool) -> Result<Vec<PaidAfterDeath>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT p.payment_key, p.case_id, p.amount_idr, p.bank_status, p.sent_at, p.settled_at, p.payee_name,
+                d.person_id, d.household_id, d.date_of_death, d.was_head, d.certificate_reference,
+                d.recorded_at AS death_recorded_at,
+                CASE WHEN p.beneficiary_id = d.person_id THEN 'paid_to_the_deceased'
+                     ELSE 'paid_to_household_of_deceased_payee' END AS why
+         FROM deaths d
+         JOIN payment_instructions p
+           ON p.beneficiary_id = d.person_id
+           OR (d.was_head AND d.household_id <> '' AND p.beneficiary_id = d.household_id
+               AND NOT EXISTS (SELECT 1 FROM household_head_changes h
+                               WHERE h.household_id = d.household_id
+                                 AND h.previous_head_person_id = d.person_id
+                                 AND h.recorded_at <= p.sent_at))
+         WHERE p.bank_status IN ('settled', 'sending', 'unknown')
+           AND ((COALESCE(p.settled_at, p.sent_at) AT TIME ZONE 'UTC') + INTERVAL '7 hours')::date > d.date_of_death
+         ORDER BY d.date_of_death, p.payment_key",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PaidAfterDeath {
+                payment_key: row.try_get("payment_key")?,
+                case_id: row.try_get("case_id")?,
+                amount_idr: row.try_get("amount_idr")?,
+                bank_status: row.try_get("bank_status")?,
+                sent_at: row.try_get("sent_at")?,
+                settled_at: row.try_get("settled_at")?,
+                payee_name: row.try_get("payee_name")?,
+                person_id: row.try_get("person_id")?,
+                household_id: row.try_get("household_id")?,
+                date_of_death: row.try_get("date_of_death")?,
+                was_head: row.try_get("was_head")?,
+                certificate_reference: row.try_get("certificate_reference")?,
+                death_recorded_at: row.try_get("death_recorded_at")?,
+                why: row.try_get("why")?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

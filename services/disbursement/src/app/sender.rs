@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use futures::StreamExt;
 use slrt_eventstore::{ExpectedVersion, NewEvent};
 use slrt_proto::bank::v1 as bank;
 use slrt_proto::bank::v1::paying_bank_client::PayingBankClient;
@@ -29,9 +30,17 @@ use super::Disbursement;
 
 pub type BankClient = PayingBankClient<PeerChannel>;
 
+/// Payments sent per group, and bank calls in flight at once within a group.
+const SEND_GROUP: i64 = 500;
+const SEND_GROUP_IN_FLIGHT: usize = 16;
+
+/// The largest answer taken from the bank.
+const STATEMENT_LIMIT: usize = 512 * 1024 * 1024;
+
 /// A client for the paying bank's gRPC API; it connects on first use.
 pub fn bank_client(url: &str) -> Result<BankClient, tonic::codegen::http::uri::InvalidUri> {
-    Ok(PayingBankClient::new(slrt_runtime::grpc::peer_channel(url)?))
+    // A statement of a large batch (a million transfers is ~100 MB) is one answer.
+    Ok(PayingBankClient::new(slrt_runtime::grpc::peer_channel(url)?).max_decoding_message_size(STATEMENT_LIMIT))
 }
 
 /// One released payment on the sender's list.
@@ -114,20 +123,47 @@ impl Disbursement {
 
     /// Works through every released payment that is not settled, failed or reversed yet.
     pub async fn send_released(&self) -> Result<SendPass, sqlx::Error> {
+        self.send_released_shard(0, 1).await
+    }
+
+    /// Works through the released payments of one shard of `shards` (by a hash of the key):
+    /// several senders, each on its own shard, never pick the same payment, so one is never
+    /// resolved by one sender while another is sending it.
+    pub async fn send_released_shard(&self, shard: u32, shards: u32) -> Result<SendPass, sqlx::Error> {
+        let shards = i32::try_from(shards.max(1)).unwrap_or(i32::MAX);
+        let shard = i32::try_from(shard).unwrap_or(0) % shards;
         let mut pass = SendPass::default();
+        let started = Utc::now();
+        // Payments never sent go in groups; what is left (in flight after a crash, or of
+        // unknown outcome) is worked one by one below.
+        loop {
+            let group = self.send_group(shard, shards).await?;
+            pass.sent += group.sent;
+            pass.unknown += group.unknown;
+            if group.sent == 0 {
+                break;
+            }
+        }
         let mut after = String::new();
         loop {
             let mut tx = self.pool.begin().await?;
             let next: Option<Outgoing> = sqlx::query_as(
                 "SELECT p.payment_key, p.entitlement_id, p.case_id, p.beneficiary_id, p.amount_idr, p.batch_id,
-                        p.bank_status, p.bank_attempt, e.beneficiary_name
+                        p.bank_status, p.bank_attempt, COALESCE(e.payee_name, e.beneficiary_name) AS beneficiary_name
                  FROM payment_instructions p JOIN entitlements e USING (entitlement_id)
                  WHERE p.release_status = 'released' AND (p.bank_status IS NULL OR p.bank_status IN ('sending', 'unknown'))
+                   AND p.status = 'instructed'
                    AND p.payment_key > $1
+                   AND ($2 = 1 OR mod(abs(hashtext(p.payment_key)), $2) = $3)
+                   -- Sent or asked about in this pass already: the next pass asks again.
+                   AND (p.bank_updated_at IS NULL OR p.bank_updated_at < $4)
                  ORDER BY p.payment_key LIMIT 1
                  FOR UPDATE OF p SKIP LOCKED",
             )
             .bind(&after)
+            .bind(shards)
+            .bind(shard)
+            .bind(started)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(payment) = next else { return Ok(pass) };
@@ -187,6 +223,93 @@ impl Disbursement {
         }
     }
 
+    /// Sends up to SEND_GROUP payments never sent before, in the same three steps as one:
+    /// all marked `sending` in one committed transaction, then locked again and sent to the
+    /// bank (SEND_GROUP_IN_FLIGHT calls at a time) while the lock is held, and their outcomes
+    /// recorded in a second transaction. Two commits for the group instead of two per
+    /// payment: a million payments would otherwise wait on the disk two million times.
+    async fn send_group(&self, shard: i32, shards: i32) -> Result<SendPass, sqlx::Error> {
+        let mut pass = SendPass::default();
+        let mut tx = self.pool.begin().await?;
+        let group: Vec<Outgoing> = sqlx::query_as(
+            "SELECT p.payment_key, p.entitlement_id, p.case_id, p.beneficiary_id, p.amount_idr, p.batch_id,
+                    p.bank_status, p.bank_attempt, COALESCE(e.payee_name, e.beneficiary_name) AS beneficiary_name
+             FROM payment_instructions p JOIN entitlements e USING (entitlement_id)
+             WHERE p.release_status = 'released' AND p.bank_status IS NULL AND p.status = 'instructed'
+               AND ($1 = 1 OR mod(abs(hashtext(p.payment_key)), $1) = $2)
+             ORDER BY p.payment_key LIMIT $3
+             FOR UPDATE OF p SKIP LOCKED",
+        )
+        .bind(shards)
+        .bind(shard)
+        .bind(SEND_GROUP)
+        .fetch_all(&mut *tx)
+        .await?;
+        if group.is_empty() {
+            return Ok(pass);
+        }
+        let mut attempts = Vec::with_capacity(group.len());
+        for payment in &group {
+            let attempt = payment.bank_attempt.max(0) + 1;
+            self.mark_sending(&mut tx, payment, attempt).await?;
+            attempts.push(attempt);
+        }
+        tx.commit().await?;
+
+        let mut tx = self.pool.begin().await?;
+        let keys: Vec<&str> = group.iter().map(|payment| payment.payment_key.as_str()).collect();
+        let locked: Vec<String> = sqlx::query_scalar(
+            "SELECT payment_key FROM payment_instructions
+             WHERE payment_key = ANY($1) AND bank_status = 'sending' FOR UPDATE SKIP LOCKED",
+        )
+        .bind(&keys)
+        .fetch_all(&mut *tx)
+        .await?;
+        let locked: std::collections::HashSet<String> = locked.into_iter().collect();
+        // Another sender took a row between the two transactions: it resolves it.
+        let to_send: Vec<(Outgoing, i32)> = group
+            .into_iter()
+            .zip(attempts)
+            .filter(|(payment, _)| locked.contains(&payment.payment_key))
+            .collect();
+        // Owned, so that the calls in flight borrow nothing across the await.
+        let outcomes: Vec<(Outgoing, i32, Option<Outcome>)> = futures::stream::iter(to_send)
+            .map(|(payment, attempt)| {
+                let sender = self.clone();
+                async move {
+                    let outcome = sender.transfer(&payment, attempt).await;
+                    (payment, attempt, outcome)
+                }
+            })
+            .buffer_unordered(SEND_GROUP_IN_FLIGHT)
+            .collect()
+            .await;
+        for (payment, attempt, outcome) in outcomes {
+            pass.sent += 1;
+            // Still moving at the bank: left `sending`, resolved by asking about the key.
+            let Some(outcome) = outcome else { continue };
+            if outcome.status == "unknown" {
+                pass.unknown += 1;
+            }
+            record_bank_outcome(
+                &self.store,
+                &mut tx,
+                &BankOutcome {
+                    payment_key: &payment.payment_key,
+                    entitlement_id: payment.entitlement_id,
+                    case_id: payment.case_id,
+                    attempt,
+                    status: outcome.status,
+                    reference: &outcome.reference,
+                    reason: &outcome.reason,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(pass)
+    }
+
     async fn mark_sending(&self, conn: &mut PgConnection, payment: &Outgoing, attempt: i32) -> Result<(), sqlx::Error> {
         let event = NewEvent::new(&proto::PaymentSent {
             payment_key: payment.payment_key.clone(),
@@ -194,6 +317,7 @@ impl Disbursement {
             attempt,
             entitlement_id: payment.entitlement_id.to_string(),
             case_id: payment.case_id.to_string(),
+            payee_name: payment.beneficiary_name.clone(),
         })
         .for_case(payment.case_id);
         self.store
@@ -206,12 +330,14 @@ impl Disbursement {
             .await
             .map_err(store_error)?;
         sqlx::query(
-            "UPDATE payment_instructions SET bank_status = 'sending', bank_attempt = $2, bank_updated_at = $3
+            "UPDATE payment_instructions SET bank_status = 'sending', bank_attempt = $2, bank_updated_at = $3,
+                    sent_at = $3, payee_name = $4
              WHERE payment_key = $1 AND bank_status IS NULL",
         )
         .bind(&payment.payment_key)
         .bind(attempt)
         .bind(Utc::now())
+        .bind(&payment.beneficiary_name)
         .execute(&mut *conn)
         .await?;
         Ok(())
@@ -311,7 +437,8 @@ pub(crate) async fn record_bank_outcome(
         .map_err(store_error)?;
     sqlx::query(
         "UPDATE payment_instructions
-         SET bank_status = $2, bank_reference = NULLIF($3, ''), bank_reason = NULLIF($4, ''), bank_updated_at = $5
+         SET bank_status = $2, bank_reference = NULLIF($3, ''), bank_reason = NULLIF($4, ''), bank_updated_at = $5,
+             settled_at = CASE WHEN $2 = 'settled' THEN COALESCE(settled_at, $5) ELSE settled_at END
          WHERE payment_key = $1",
     )
     .bind(outcome.payment_key)

@@ -98,6 +98,23 @@ pub fn start_entitlement(
     Ok(vec![DisbursementEvent::EntitlementCreated(entitlement), first])
 }
 
+/// Opens an entitlement for a component added to a programme the beneficiary already
+/// receives (a second PKH child, an elderly member): it is paid from the period after the
+/// acceptance, because the current period's stage was fixed when its first component was.
+/// A one-off payment has no next period and is paid as usual.
+pub fn start_added_component(
+    request: OpenEntitlement,
+    payment_id: Uuid,
+    check: &ReleaseCheck,
+) -> Result<Vec<DisbursementEvent>, EntitlementError> {
+    let mut entitlement = Entitlement::open(request)?;
+    if let Some(next) = entitlement.first_period.next() {
+        entitlement.first_period = next;
+    }
+    let first = decide_payment(&entitlement, entitlement.first_period, payment_id, check)?;
+    Ok(vec![DisbursementEvent::EntitlementCreated(entitlement), first])
+}
+
 /// How a new instruction relates to one already recorded under the same key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstructionComparison {

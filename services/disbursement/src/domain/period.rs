@@ -147,6 +147,51 @@ impl Period {
         }
     }
 
+    /// The first day of the period; `None` for a one-off payment, which has no dates.
+    pub fn start(self) -> Option<NaiveDate> {
+        match self.0 {
+            Kind::Month { year, month } => NaiveDate::from_ymd_opt(i32::from(year), u32::from(month), 1),
+            Kind::Quarter { year, quarter } => NaiveDate::from_ymd_opt(i32::from(year), u32::from(quarter) * 3 - 2, 1),
+            Kind::Year { year } => NaiveDate::from_ymd_opt(i32::from(year), 1, 1),
+            Kind::Once => None,
+        }
+    }
+
+    /// The last day of the period; `None` for a one-off payment.
+    pub fn end(self) -> Option<NaiveDate> {
+        self.next().and_then(Self::start).and_then(|next| next.pred_opt())
+    }
+
+    /// The period after this one, of the same cadence; `None` after 9999 and for a one-off.
+    pub fn next(self) -> Option<Self> {
+        match self.0 {
+            Kind::Month { year, month: 12 } => Self::monthly(i32::from(year) + 1, 1).ok(),
+            Kind::Month { year, month } => Self::monthly(i32::from(year), u32::from(month) + 1).ok(),
+            Kind::Quarter { year, quarter: 4 } => Self::quarterly(i32::from(year) + 1, 1).ok(),
+            Kind::Quarter { year, quarter } => Self::quarterly(i32::from(year), u32::from(quarter) + 1).ok(),
+            Kind::Year { year } => Self::yearly(i32::from(year) + 1).ok(),
+            Kind::Once => None,
+        }
+    }
+
+    /// Every period of `cadence` that has at least one day in `from..=to`, oldest first.
+    /// Empty for a one-off cadence or when `to` is before `from`.
+    pub fn overlapping(cadence: Cadence, from: NaiveDate, to: NaiveDate) -> Vec<Self> {
+        let mut periods = Vec::new();
+        if cadence == Cadence::Once || to < from {
+            return periods;
+        }
+        let mut current = Self::first_for(cadence, from).ok();
+        while let Some(period) = current {
+            match period.start() {
+                Some(start) if start <= to => periods.push(period),
+                _ => break,
+            }
+            current = period.next();
+        }
+        periods
+    }
+
     pub fn cadence(self) -> Cadence {
         match self.0 {
             Kind::Month { .. } => Cadence::Monthly,

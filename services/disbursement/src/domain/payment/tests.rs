@@ -246,3 +246,22 @@ fn each_event_names_its_proto_type_and_stream() {
             .all(|e| e.entitlement_id() == ENTITLEMENT && e.case_id() == CASE)
     );
 }
+
+#[test]
+fn a_component_added_to_a_programme_already_paid_starts_in_the_next_period() {
+    let events = start_added_component(accepted_blt_dd(), PAYMENT, &ReleaseCheck::Payable);
+    let mut later = entitlement();
+    later.first_period = match Period::parse("2026-12") {
+        Ok(period) => period,
+        Err(e) => panic!("{e}"),
+    };
+    let mut first = instruction();
+    first.key = key("BLT-DD:2026-12:hh-3324-0007:base");
+    assert_eq!(
+        events,
+        Ok(vec![
+            DisbursementEvent::EntitlementCreated(later),
+            DisbursementEvent::PaymentInstructionCreated(first),
+        ])
+    );
+}

@@ -167,3 +167,38 @@ proptest! {
         prop_assert_eq!(first(Cadence::Yearly, on), format!("{:04}", on.year()));
     }
 }
+
+#[test]
+fn a_quarter_runs_from_its_first_to_its_last_day_and_is_followed_by_the_next() -> Result<(), PeriodError> {
+    let q4 = Period::quarterly(2026, 4)?;
+    assert_eq!(q4.start(), Some(date(2026, 10, 1)));
+    assert_eq!(q4.end(), Some(date(2026, 12, 31)));
+    assert_eq!(q4.next().map(|p| p.to_string()).as_deref(), Some("2027-Q1"));
+    let february = Period::monthly(2028, 2)?;
+    assert_eq!(february.end(), Some(date(2028, 2, 29)));
+    assert_eq!(Period::ONCE.start(), None);
+    Ok(())
+}
+
+#[test]
+fn the_periods_overlapping_a_span_include_both_partial_ends() {
+    let names = |periods: Vec<Period>| periods.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        names(Period::overlapping(
+            Cadence::Quarterly,
+            date(2026, 9, 30),
+            date(2027, 1, 1)
+        )),
+        ["2026-Q3", "2026-Q4", "2027-Q1"]
+    );
+    assert_eq!(
+        names(Period::overlapping(
+            Cadence::Monthly,
+            date(2026, 11, 5),
+            date(2026, 11, 6)
+        )),
+        ["2026-11"]
+    );
+    assert!(Period::overlapping(Cadence::Monthly, date(2026, 11, 6), date(2026, 11, 5)).is_empty());
+    assert!(Period::overlapping(Cadence::Once, date(2026, 1, 1), date(2027, 1, 1)).is_empty());
+}
