@@ -79,6 +79,10 @@ shared_buffers = 256MB
 # Durability is under test (an acknowledged request must survive a crash): keep both on.
 fsync = on
 synchronous_commit = on
+# The event store reads in commit order up to the cluster's oldest open transaction, so a
+# transaction left open in any database (a hung test, a forgotten psql session) stalls every
+# service's feeds. End such sessions rather than let them stall the stack.
+idle_in_transaction_session_timeout = '60s'
 EOF
     if ((EUID == 0)); then chown postgres: "$conf"; fi
 }

@@ -292,6 +292,7 @@ async fn a_dead_applicant_is_refused_and_the_case_is_resolved_without_a_referral
         created["screening"]["deceased"], true,
         "the desk is warned at registration"
     );
+    assert_eq!(created["screening"]["date_of_death"], "2025-11-03");
     let case_id = created["case_id"].as_str().unwrap().to_string();
     let case = slrt_testkit::eventually(Duration::from_secs(60), "the decision", || {
         let http = http.clone();
@@ -384,6 +385,36 @@ async fn an_inclusion_error_complaint_reaches_eligibility_and_its_verification_r
         .clone();
     assert_eq!(task["ground"], "inclusion_complaint");
     assert_eq!(task["status"], "open");
+
+    // While it is open, the desk sees it when Slamet himself comes in.
+    let slamet = json!({
+        "applicant": {
+            "nik": "3375011204810001", "full_name": "Slamet", "birth_date": "1981-04-12", "sex": "M",
+            "region_code": "33.75.01.1002", "kk_number": "3375011503180007"
+        },
+        "needs": [{"category": "civil_documents", "description": "new family card"}],
+        "desk_region_code": "33.75.01.1002",
+        "opened_by": "fo-pekalongan-barat-1"
+    });
+    let screened: Value = http
+        .post(format!("{intake}/v1/cases"))
+        .json(&slamet)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let evidence = screened["screening"]["exclusion_evidence"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        evidence
+            .iter()
+            .any(|item| item["kind"] == "verification" && item["reason_code"] == "inclusion_complaint"),
+        "{screened:#}"
+    );
     let task_id = task["task_id"].as_str().unwrap();
     let resolved = http
         .post(format!("{eligibility}/v1/verification-tasks/{task_id}/resolve"))

@@ -42,7 +42,8 @@ mod fixtures;
 
 pub use catalogue::{
     AgeRange, BeneficiaryKind, BenefitKind, Cadence, CashTerms, Catalogue, CatalogueError, CatalogueFile,
-    CatalogueProblem, Catalogues, CataloguesError, Component, Exclusion, Limits, NeedCategory, Programme, ProgrammeBenefit, ProgrammeCode, ProgrammeCodeError, UnknownNeedCategory,
+    CatalogueProblem, Catalogues, CataloguesError, Component, Exclusion, Limits, NeedCategory, Programme,
+    ProgrammeBenefit, ProgrammeCode, ProgrammeCodeError, UnknownNeedCategory,
 };
 pub use decision::{
     Benefit, CaseDecision, DecisionInputs, EnrolmentToStart, Grant, Household, Member, Need, NeedDecision, NeedId,
@@ -52,7 +53,9 @@ pub use ledger::{
     Beneficiary, EnrolmentStatus, GraduationPlan, GraduationRefused, LedgerEntry, LedgerSeedError, LedgerView,
     plan_graduation, seed_ledger,
 };
-pub use overlap::{Holding, PersonRecord, Registry, TimeOnBenefit, Violation, overlaps_with, violations, years_on_benefit};
+pub use overlap::{
+    Holding, PersonRecord, Registry, TimeOnBenefit, Violation, overlaps_with, violations, years_on_benefit,
+};
 pub use registry::{
     Applicant, Assets, Column, Desil, DesilError, FileChecks, Floor, HouseholdId, Housing, IdError, PersonId,
     RegistryColumns, RegistryError, RegistryFacts, RegistryRow, Relationship, Roof, RowChange, RowValidator,

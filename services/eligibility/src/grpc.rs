@@ -4,6 +4,7 @@
 use slrt_errors::ApiError;
 use slrt_identity::Nik;
 use slrt_proto::eligibility::v1::eligibility_service_server::EligibilityService;
+use slrt_proto::eligibility::v1::evidence_feed_server::EvidenceFeed;
 use slrt_proto::eligibility::v1::{
     CheckPaymentEligibilityRequest, CheckPaymentEligibilityResponse, ScreenPersonRequest, ScreenPersonResponse,
 };
@@ -11,7 +12,6 @@ use slrt_proto::eligibility::v1::{
     ListEnrolmentsRequest, ListEnrolmentsResponse, ReportExternalEnrolmentEndedRequest,
     ReportExternalEnrolmentEndedResponse, ReportExternalEnrolmentRequest, ReportExternalEnrolmentResponse,
 };
-use slrt_proto::eligibility::v1::evidence_feed_server::EvidenceFeed;
 use slrt_proto::eligibility::v1::{
     ScreenedHold, ScreenedVerificationTask, SubmitEvidenceRequest, SubmitEvidenceResponse,
 };
@@ -19,8 +19,8 @@ use tonic::{Request, Response, Status};
 
 use crate::app::evidence::{ExclusionScreen, SubmitError};
 use crate::app::{Eligibility, parse_beneficiary_id};
-use crate::domain::evidence::RawEvidence;
 use crate::domain::ProgrammeCode;
+use crate::domain::evidence::RawEvidence;
 
 mod ledger;
 
@@ -164,7 +164,11 @@ impl EvidenceFeed for EvidenceFeedApi {
             employer_category: request.employer_category,
             plate: request.plate,
             // 0 is proto3's "not set".
-            desil: if request.desil == 0 { String::new() } else { request.desil.to_string() },
+            desil: if request.desil == 0 {
+                String::new()
+            } else {
+                request.desil.to_string()
+            },
         };
         match self.eligibility.submit_evidence(&raw).await {
             Ok(submitted) => {

@@ -57,7 +57,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
     )?;
 
     let grpc_routes = platform
-        .grpc_routes(&["slrt.eligibility.v1.EligibilityService", "slrt.eligibility.v1.EvidenceFeed"])
+        .grpc_routes(&[
+            "slrt.eligibility.v1.EligibilityService",
+            "slrt.eligibility.v1.EvidenceFeed",
+        ])
         .await?
         .add_service(EligibilityServiceServer::new(grpc::EligibilityApi {
             eligibility: eligibility.clone(),

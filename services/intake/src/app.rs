@@ -157,6 +157,14 @@ impl Intake {
                 "known_person": screening.known_person,
                 "deceased": screening.deceased,
                 "active_programmes": screening.active_programmes,
+                "date_of_death": (!screening.date_of_death.is_empty()).then_some(&screening.date_of_death),
+                "exclusion_evidence": screening.exclusion_evidence.iter().map(|item| serde_json::json!({
+                    "kind": item.kind,
+                    "programme_code": (!item.programme_code.is_empty()).then_some(&item.programme_code),
+                    "reason_code": item.reason_code,
+                    "reason": item.reason,
+                    "since": item.since,
+                })).collect::<Vec<_>>(),
                 "unavailable_reason": (!screening.unavailable_reason.is_empty()).then_some(&screening.unavailable_reason),
             },
         });
@@ -178,12 +186,31 @@ impl Intake {
         match self.eligibility.clone().screen_person(request).await {
             Ok(response) => {
                 let screened = response.into_inner();
+                let holds = screened.open_holds.into_iter().map(|hold| proto::ExclusionEvidence {
+                    kind: "hold".to_string(),
+                    programme_code: hold.programme_code,
+                    reason_code: hold.reason_code,
+                    reason: hold.reason,
+                    since: hold.held_from,
+                });
+                let tasks = screened
+                    .open_verification_tasks
+                    .into_iter()
+                    .map(|task| proto::ExclusionEvidence {
+                        kind: "verification".to_string(),
+                        programme_code: String::new(),
+                        reason: format!("verification {} open: {}", task.task_id, task.ground),
+                        reason_code: task.ground,
+                        since: task.opened_on,
+                    });
                 proto::DeskScreening {
                     performed: true,
                     known_person: screened.known_person,
                     deceased: screened.deceased,
                     active_programmes: screened.active_programmes,
                     unavailable_reason: String::new(),
+                    date_of_death: screened.date_of_death,
+                    exclusion_evidence: holds.chain(tasks).collect(),
                     ..Default::default()
                 }
             }

@@ -234,13 +234,19 @@ async fn run_opd(url: String, token: Bearer, accepted: Arc<Mutex<usize>>) -> any
                 referral_id: details.referral_id.clone(),
                 actor: actor.clone(),
             };
-            let _ = client.acknowledge(as_dinsos(acknowledge, &token, traceparent.as_ref())).await;
+            let _ = client
+                .acknowledge(as_dinsos(acknowledge, &token, traceparent.as_ref()))
+                .await;
             let accept = AcceptRequest {
                 referral_id: details.referral_id,
                 actor,
                 note: String::new(),
             };
-            if client.accept(as_dinsos(accept, &token, traceparent.as_ref())).await.is_ok() {
+            if client
+                .accept(as_dinsos(accept, &token, traceparent.as_ref()))
+                .await
+                .is_ok()
+            {
                 *accepted.lock().await += 1;
             }
         });
@@ -476,7 +482,8 @@ async fn main() -> anyhow::Result<()> {
                     opd_token_file.display()
                 )
             })?;
-            let token = Bearer::try_from(format!("Bearer {}", token.trim())).context("the token is not valid metadata")?;
+            let token =
+                Bearer::try_from(format!("Bearer {}", token.trim())).context("the token is not valid metadata")?;
             let agency = Agency {
                 url: referral_grpc,
                 token,

@@ -43,7 +43,9 @@ pub fn release_check_with_holds(
         Some(EnrolmentStatus::Active) => {}
         Some(EnrolmentStatus::Held) if !hold_reasons.is_empty() => {
             for hold in hold_reasons {
-                reasons.push(format!("the {programme} enrolment of {beneficiary_id} is on hold: {hold}"));
+                reasons.push(format!(
+                    "the {programme} enrolment of {beneficiary_id} is on hold: {hold}"
+                ));
             }
         }
         Some(EnrolmentStatus::Held) => {
