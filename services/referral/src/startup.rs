@@ -15,8 +15,12 @@ use crate::{grpc, http, kafka};
 
 /// Builds and starts referral; the returned service runs until stopped.
 pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
-    let mut platform =
-        Platform::connect(settings.common, sqlx::migrate!("./migrations"), &[Service::Eligibility]).await?;
+    let mut platform = Platform::connect(
+        settings.common,
+        sqlx::migrate!("./migrations"),
+        &[Service::Eligibility, Service::Intake],
+    )
+    .await?;
     slrt_audit::migrate(&platform.pool).await?;
     tracing::info!(
         routing.version = settings.routing.version(),
@@ -62,6 +66,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         "router",
         &[Service::Eligibility],
         kafka::RouterHandler {
+            referrals: referrals.clone(),
+        },
+    )?;
+    platform.spawn_consumer(
+        "withdrawals",
+        &[Service::Intake],
+        kafka::WithdrawalHandler {
             referrals: referrals.clone(),
         },
     )?;

@@ -1858,3 +1858,61 @@ async fn an_auditor_reads_the_log_checks_the_chain_and_gives_a_client_their_acce
     // The auditor's own reading is on the record too.
     assert_eq!(audited(&app, "audit.access_report").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_case_withdrawn_at_the_desk_revokes_the_open_referrals_of_its_withdrawn_needs() {
+    let app = spawn_app().await;
+    let decided = case_decided(&[
+        approved("cash_assistance", "PKH", None),
+        approved("civil_documents", "ADMINDUK", None),
+    ]);
+    app.publish(&decided).await;
+    let dinsos = app.open_referrals("DINSOS", 1).await;
+    let disdukcapil = app.open_referrals("DISDUKCAPIL", 1).await;
+    let cash = details(&dinsos[0]);
+    let documents = details(&disdukcapil[0]);
+    // The documents are done before the withdrawal: a finished referral stays finished.
+    let mut client = app.client().await;
+    client
+        .accept(as_opd("DISDUKCAPIL", accept(&documents.referral_id)))
+        .await
+        .unwrap();
+    client
+        .complete(as_opd("DISDUKCAPIL", complete(&documents.referral_id, true, "")))
+        .await
+        .unwrap();
+
+    let withdrawn = slrt_proto::intake::v1::CaseWithdrawn {
+        case_id: decided.case_id.clone(),
+        reason: "the family moved to Batang".into(),
+        actor: "fo-pekalongan-timur-2".into(),
+        withdrawn_need_ids: vec![cash.need_id.clone(), documents.need_id.clone()],
+    };
+    let topic = format!("{}slrt.intake.events.v1", app.prefix);
+    let case_id = Uuid::parse_str(&decided.case_id).ok();
+    // Delivered twice: the second finds the revocation recorded and records nothing.
+    slrt_testkit::publish(&brokers(), &topic, "intake", case_id, &withdrawn).await;
+    slrt_testkit::publish(&brokers(), &topic, "intake", case_id, &withdrawn).await;
+
+    let body = eventually(WAIT, "the cash referral revoked", || async {
+        let (_, body) = app.get(&format!("/v1/referrals/{}", cash.referral_id)).await;
+        (body["status"] == "revoked").then_some(body)
+    })
+    .await;
+    assert_eq!(
+        body["revocation_reason"],
+        "the applicant withdrew the case at the desk: the family moved to Batang"
+    );
+    assert_eq!(body["last_actor"], "desk:fo-pekalongan-timur-2");
+    let (_, documents_now) = app.get(&format!("/v1/referrals/{}", documents.referral_id)).await;
+    assert_eq!(documents_now["status"], "completed");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM es_events WHERE event_type = $1",
+            "slrt.referral.v1.ReferralRevoked"
+        )
+        .await,
+        1
+    );
+}
