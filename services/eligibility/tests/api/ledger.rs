@@ -763,11 +763,13 @@ async fn graduation_ends_pkh_and_bpnt_and_starts_pena_in_one_step() {
                 e.is::<eligibility::HouseholdGraduated>() && e.stream_id == format!("graduation-{graduation_id}")
             });
             let ended = events.iter().filter(|e| e.is::<eligibility::EnrolmentEnded>()).count();
-            let started = events
+            // The household's earlier enrolments started too: wait for PENA's own.
+            let pena_started = events
                 .iter()
                 .filter(|e| e.is::<eligibility::EnrolmentStarted>())
-                .count();
-            graduated && ended == 2 && started >= 1
+                .filter_map(|e| e.decode::<eligibility::EnrolmentStarted>().ok())
+                .any(|started| started.programme_code == "PENA");
+            graduated && ended == 2 && pena_started
         })
         .await;
     let ends: Vec<eligibility::EnrolmentEnded> = events
