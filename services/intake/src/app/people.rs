@@ -884,14 +884,7 @@ impl Intake {
         }
         let today = slrt_identity::today_in_indonesia();
         change.then(|household| household.change_kk(&command.kk, command.reason, command.effective_on, today))?;
-        let stamp = Stamp {
-            actor: &command.actor,
-            case_id: None,
-            join_reason: "added",
-            cause: None,
-        };
-        change.commit(&self.store, &mut tx, stamp).await?;
-        tx.commit().await.map_err(ApiError::unavailable)?;
+        self.finish_household_change(tx, change, &command.actor).await?;
         tracing::info!(household.id = %household_id, reason = command.reason.code(), "household KK changed");
         self.household(household_id).await
     }
@@ -907,16 +900,26 @@ impl Intake {
         change.then(|household| {
             household.change_head(command.person_id, &command.reason, command.previous_head_relationship)
         })?;
+        self.finish_household_change(tx, change, &command.actor).await?;
+        tracing::info!(household.id = %household_id, person.id = %command.person_id, "household head changed");
+        self.household(household_id).await
+    }
+
+    /// Records a back-office change to a household (actor stamped, no case) and commits.
+    async fn finish_household_change(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+        change: HouseholdChange,
+        actor: &str,
+    ) -> Result<(), ApiError> {
         let stamp = Stamp {
-            actor: &command.actor,
+            actor,
             case_id: None,
             join_reason: "added",
             cause: None,
         };
         change.commit(&self.store, &mut tx, stamp).await?;
-        tx.commit().await.map_err(ApiError::unavailable)?;
-        tracing::info!(household.id = %household_id, person.id = %command.person_id, "household head changed");
-        self.household(household_id).await
+        tx.commit().await.map_err(ApiError::unavailable)
     }
 
     pub async fn add_household_member(
@@ -936,14 +939,7 @@ impl Intake {
             .with_field("person_id"));
         }
         change.then(|household| household.add_member(command.person_id, command.relationship))?;
-        let stamp = Stamp {
-            actor: &command.actor,
-            case_id: None,
-            join_reason: "added",
-            cause: None,
-        };
-        change.commit(&self.store, &mut tx, stamp).await?;
-        tx.commit().await.map_err(ApiError::unavailable)?;
+        self.finish_household_change(tx, change, &command.actor).await?;
         tracing::info!(household.id = %household_id, person.id = %command.person_id, "household member added");
         self.household(household_id).await
     }
@@ -956,14 +952,7 @@ impl Intake {
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
         let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
         change.then(|household| household.remove_member(command.person_id, &command.reason))?;
-        let stamp = Stamp {
-            actor: &command.actor,
-            case_id: None,
-            join_reason: "added",
-            cause: None,
-        };
-        change.commit(&self.store, &mut tx, stamp).await?;
-        tx.commit().await.map_err(ApiError::unavailable)?;
+        self.finish_household_change(tx, change, &command.actor).await?;
         tracing::info!(household.id = %household_id, person.id = %command.person_id, "household member removed");
         self.household(household_id).await
     }
