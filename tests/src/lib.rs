@@ -106,7 +106,7 @@ impl ServiceProcess {
 
     async fn wait_ready(&self) {
         let url = format!("{}/readyz", self.http());
-        let client = reqwest::Client::new();
+        let client = slrt_testkit::http_client();
         for _ in 0..600 {
             if let Ok(response) = client.get(&url).send().await
                 && response.status() == 200

@@ -75,7 +75,7 @@ fn event_types(case: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_case_flows_from_the_desk_to_the_first_payment_in_one_trace() {
     let stack = Stack::start().await;
-    let http = reqwest::Client::new();
+    let http = slrt_testkit::http_client();
     let intake = stack.service("intake").http();
 
     // 1. The desk opens the case.
@@ -267,7 +267,7 @@ async fn a_case_flows_from_the_desk_to_the_first_payment_in_one_trace() {
 #[tokio::test]
 async fn a_dead_applicant_is_refused_and_the_case_is_resolved_without_a_referral() {
     let stack = Stack::start().await;
-    let http = reqwest::Client::new();
+    let http = slrt_testkit::http_client();
     let intake = stack.service("intake").http();
     // Rasmi is recorded as deceased in the registry.
     let body = json!({
@@ -325,7 +325,7 @@ async fn a_dead_applicant_is_refused_and_the_case_is_resolved_without_a_referral
 #[tokio::test]
 async fn an_inclusion_error_complaint_reaches_eligibility_and_its_verification_resolves_it() {
     let stack = Stack::start().await;
-    let http = reqwest::Client::new();
+    let http = slrt_testkit::http_client();
     let intake = stack.service("intake").http();
     let eligibility = stack.service("eligibility").http();
     let body = json!({

@@ -26,7 +26,7 @@ fn own_grpc_service(name: &str) -> &'static str {
 #[tokio::test]
 async fn every_service_answers_its_operators_over_http_and_grpc() {
     let stack = Stack::start().await;
-    let http = reqwest::Client::new();
+    let http = slrt_testkit::http_client();
     for name in SERVICES {
         let service = stack.service(name);
         let get = |path: &str| http.get(format!("{}{path}", service.http())).send();
@@ -105,7 +105,7 @@ async fn every_service_answers_its_operators_over_http_and_grpc() {
 async fn a_service_reports_not_ready_while_its_database_refuses_connections() {
     use sqlx::{ConnectOptions, Executor};
     let stack = Stack::start().await;
-    let http = reqwest::Client::new();
+    let http = slrt_testkit::http_client();
     let referral = stack.service("referral");
     let url = format!("{}/readyz", referral.http());
     assert_eq!(http.get(&url).send().await.unwrap().status(), 200);

@@ -267,7 +267,7 @@ async fn spawn_app_with(eligibility_url: &str, extra: &[(&'static str, String)])
         prefix,
         database_url,
         pool,
-        client: reqwest::Client::new(),
+        client: slrt_testkit::http_client(),
         stop,
     }
 }

@@ -84,7 +84,7 @@ async fn spawn_app_with(database_url: &str, extra: &[(&str, String)]) -> TestApp
         http: format!("http://{}", service.http_addr),
         grpc_addr: format!("http://{}", service.grpc_addr),
         prefix,
-        client: reqwest::Client::new(),
+        client: slrt_testkit::http_client(),
         stopper: service.stopper(),
     };
     tokio::spawn(service.run_until_stopped());

@@ -57,7 +57,7 @@ async fn spawn_app() -> TestApp {
         grpc,
         prefix,
         database_url,
-        http: reqwest::Client::new(),
+        http: slrt_testkit::http_client(),
         stop,
     }
 }

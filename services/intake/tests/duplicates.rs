@@ -51,7 +51,7 @@ async fn spawn_app() -> TestApp {
     TestApp {
         base,
         prefix,
-        http: reqwest::Client::new(),
+        http: slrt_testkit::http_client(),
         stop,
     }
 }

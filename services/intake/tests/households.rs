@@ -45,7 +45,7 @@ async fn spawn_app() -> TestApp {
     TestApp {
         base,
         database_url,
-        http: reqwest::Client::new(),
+        http: slrt_testkit::http_client(),
         stop,
     }
 }

@@ -69,7 +69,7 @@ async fn spawn_app_on(database_url: String, prefix: String, test_clock: bool) ->
         prefix,
         db: PgPool::connect(&database_url).await.expect("test pool"),
         stop: service.stopper(),
-        web: reqwest::Client::new(),
+        web: slrt_testkit::http_client(),
     };
     tokio::spawn(service.run_until_stopped());
     app

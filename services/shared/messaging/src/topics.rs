@@ -17,6 +17,8 @@ pub enum TopicError {
     Request(#[from] rdkafka::error::KafkaError),
     #[error("cannot create topic {topic}: {code}")]
     Topic { topic: String, code: RDKafkaErrorCode },
+    #[error("the broker did not answer the topic request within {0:?}")]
+    NoAnswer(Duration),
 }
 
 /// Creates each topic that does not exist yet, with `partitions` partitions; existing topics
@@ -34,8 +36,16 @@ pub async fn ensure_topics(brokers: &str, topics: &[String], partitions: i32) ->
         .iter()
         .map(|topic| NewTopic::new(topic, partitions, TopicReplication::Fixed(1)))
         .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    for result in admin.create_topics(&new_topics, &options).await? {
+    let options = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(10)))
+        .request_timeout(Some(Duration::from_secs(30)));
+    // The client's own deadline should end the request; this one is in case it does not, so
+    // a start-up never waits on the broker forever.
+    let answer_within = Duration::from_secs(45);
+    let results = tokio::time::timeout(answer_within, admin.create_topics(&new_topics, &options))
+        .await
+        .map_err(|_| TopicError::NoAnswer(answer_within))??;
+    for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => return Err(TopicError::Topic { topic, code }),

@@ -36,23 +36,49 @@ pub fn admin_database_url() -> String {
     std::env::var("SLRT_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://slrt@127.0.0.1:55432/postgres".to_string())
 }
 
+/// How long a test waits on one step of its set-up (a connection, a database, a request)
+/// before failing with a message that names the step, instead of hanging the run.
+pub const SETUP_STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Creates an empty database with a unique name and returns its URL.
 pub async fn fresh_database_url() -> String {
     let admin: PgConnectOptions = admin_database_url()
         .parse()
         .expect("SLRT_TEST_DATABASE_URL is not a PostgreSQL URL");
     let name = format!("slrt_test_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = admin.connect().await.unwrap_or_else(|error| {
-        panic!(
-            "cannot reach PostgreSQL at {} ({error}); run `make test` or `deploy/local/infra.sh up`",
-            admin_database_url()
-        )
-    });
-    // The name is generated above from a UUID, never from input.
-    conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+    let mut conn = tokio::time::timeout(SETUP_STEP_TIMEOUT, admin.connect())
         .await
-        .expect("create test database");
+        .unwrap_or_else(|_| {
+            panic!(
+                "no connection to PostgreSQL at {} within a minute",
+                admin_database_url()
+            )
+        })
+        .unwrap_or_else(|error| {
+            panic!(
+                "cannot reach PostgreSQL at {} ({error}); run `make test` or `deploy/local/infra.sh up`",
+                admin_database_url()
+            )
+        });
+    // The name is generated above from a UUID, never from input.
+    tokio::time::timeout(
+        SETUP_STEP_TIMEOUT,
+        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("CREATE DATABASE {name} did not finish within a minute"))
+    .expect("create test database");
     admin.database(&name).to_url_lossy().to_string()
+}
+
+/// An HTTP client for tests: a request the service never answers fails the test after two
+/// minutes with the URL in the message, instead of hanging it.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(2 * SETUP_STEP_TIMEOUT)
+        .build()
+        .expect("an HTTP client")
 }
 
 /// A pool on a fresh, empty database.
