@@ -36,6 +36,13 @@ dev_identity() {
     mint supervisor --subject manajer.slrt --name "Manajer SLRT" --role supervisor --region 33.75
     mint auditor --subject inspektorat.1 --name "Auditor Inspektorat" --role auditor
     mint administrator --subject admin.slrt --role administrator
+    mint desk-operator --subject petugas.meja.1 --name "Petugas Puskesos Pekalongan Barat" --role desk_operator --region 33.75.01
+    mint back-office --subject verifikator.1 --name "Verifikator SLRT" --role back_office --region 33.75
+    mint coordinator --subject koordinator.1 --name "Koordinator Puskesos" --role coordinator --region 33.75
+    mint civil-registry-feed --subject feed.dukcapil --role data_feed --opd DUKCAPIL
+    mint dinsos-system --subject sistem.dinsos --role opd_system --opd DINSOS
+    # The services' own token for calls to each other (client credentials in a deployment).
+    mint service --subject service:slrt-local --role service
     info "development tokens in $AUTH/tokens (valid 7 days; renewed by every 'up')"
 }
 
@@ -105,6 +112,7 @@ up() {
             SLRT_AUTH_JWKS_FILE="$AUTH/jwks.json" \
             SLRT_AUTH_ISSUER="$DEV_ISSUER" \
             SLRT_PII_KEY_FILE="$AUTH/pii-key.hex" \
+            SLRT_SERVICE_TOKEN_FILE="$AUTH/tokens/service.token" \
             setsid nohup bash -c 'echo $$ >"$1"; shift; cd "$1"; shift; exec "$@"' _ \
             "$PIDS/$name.pid" "$ROOT" "$bin" </dev/null >>"$log" 2>&1 &
         started+=("$name")

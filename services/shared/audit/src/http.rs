@@ -25,10 +25,12 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
+/// The auditors' routes and the temporary-access routes ([`crate::grants`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/audit", web::get().to(list))
         .route("/v1/audit/verify", web::get().to(verify))
-        .route("/v1/audit/access-report", web::post().to(access_report));
+        .route("/v1/audit/access-report", web::post().to(access_report))
+        .configure(crate::grants::configure);
 }
 
 fn require_auditor(principal: &Principal) -> Result<(), ApiError> {

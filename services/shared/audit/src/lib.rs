@@ -12,6 +12,8 @@
 //! rolled back. Appends are serialised by a transaction-scoped advisory lock, which keeps
 //! the sequence gapless; the lock is held until the caller commits.
 
+pub mod access;
+pub mod grants;
 pub mod http;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -19,5 +19,5 @@ mod principal;
 pub mod settings;
 mod verifier;
 
-pub use principal::{Principal, Role, ScopeError};
+pub use principal::{Principal, Role, ScopeError, is_region_code};
 pub use verifier::{KeySetError, TokenRejected, Verifier, VerifierSettings};

@@ -197,7 +197,7 @@ impl Principal {
 
 /// A dotted Kemendagri code: 2-digit province, then optionally 2-digit regency, 2-digit
 /// district and 4-digit village.
-fn is_region_code(code: &str) -> bool {
+pub fn is_region_code(code: &str) -> bool {
     let widths = [2, 2, 2, 4];
     let segments: Vec<&str> = code.split('.').collect();
     !segments.is_empty()

@@ -87,3 +87,27 @@ pub fn nik_tokenizer(lookup: impl Fn(&str) -> Option<String>) -> Result<NikToken
         .unwrap_or_else(|| "k1".to_string());
     NikTokenizer::from_hex(&key_id, &key).map_err(|error| invalid(PII_KEY_FILE, format!("{path}: {error}")))
 }
+
+pub const SERVICE_TOKEN_FILE: &str = "SLRT_SERVICE_TOKEN_FILE";
+
+/// This service's own token for calls to the others: `SLRT_SERVICE_TOKEN_FILE`, a file an
+/// agent outside the service keeps fresh from the identity provider (client credentials,
+/// role `service`). Re-read every minute, so a renewed token is picked up without a restart.
+pub fn service_token(lookup: impl Fn(&str) -> Option<String>) -> Result<crate::grpc::TokenSource, SettingsError> {
+    let path = required(
+        &lookup,
+        SERVICE_TOKEN_FILE,
+        "the path of this service's own token (client credentials, role service) for calls to the other services",
+    )?;
+    let path = std::path::PathBuf::from(path);
+    if !path.is_file() {
+        return Err(invalid(
+            SERVICE_TOKEN_FILE,
+            format!("{} is not a readable file", path.display()),
+        ));
+    }
+    Ok(crate::grpc::TokenSource::File {
+        path,
+        refresh: std::time::Duration::from_secs(60),
+    })
+}

@@ -33,6 +33,8 @@ pub enum ErrorCode {
     Forbidden,
     /// The request body is larger than accepted.
     PayloadTooLarge,
+    /// The caller sent more requests than their rate allows; retry after the time given.
+    RateLimited,
     /// A dependency (database, broker, another service) is unavailable; retry later.
     Unavailable,
     /// A bug or an unexpected failure; the details are in the service's log.
@@ -49,6 +51,7 @@ impl ErrorCode {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -62,7 +65,7 @@ impl ErrorCode {
             Self::Conflict => tonic::Code::Aborted,
             Self::Unauthenticated => tonic::Code::Unauthenticated,
             Self::Forbidden => tonic::Code::PermissionDenied,
-            Self::PayloadTooLarge => tonic::Code::ResourceExhausted,
+            Self::PayloadTooLarge | Self::RateLimited => tonic::Code::ResourceExhausted,
             Self::Unavailable => tonic::Code::Unavailable,
             Self::Internal => tonic::Code::Internal,
         }
@@ -78,6 +81,7 @@ impl ErrorCode {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -287,6 +291,7 @@ mod tests {
             ErrorCode::Unauthenticated,
             ErrorCode::Forbidden,
             ErrorCode::PayloadTooLarge,
+            ErrorCode::RateLimited,
         ] {
             assert!(code.http_status().is_client_error(), "{code:?}");
             assert_ne!(code.grpc_code(), tonic::Code::Internal, "{code:?}");

@@ -13,6 +13,7 @@
 pub mod clock;
 pub mod grpc;
 pub mod http;
+pub mod limits;
 pub mod ops;
 pub mod platform;
 pub mod shutdown;

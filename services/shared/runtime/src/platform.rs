@@ -20,12 +20,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::service::Routes;
 
-use crate::{grpc, http, ops, shutdown};
+use crate::limits::RateLimiter;
+use crate::{grpc, http, limits, ops, shutdown};
 
 pub struct Platform {
     pub settings: CommonSettings,
     pub pool: PgPool,
     pub store: EventStore,
+    /// The callers' rate limits, shared by the HTTP and gRPC servers.
+    pub limiter: Arc<RateLimiter>,
     stop: watch::Sender<bool>,
     stopped: watch::Receiver<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -65,10 +68,15 @@ impl Platform {
 
         let store = EventStore::new(service, settings.own_topic());
         let (stop, stopped) = shutdown::channel();
+        let limiter = Arc::new(RateLimiter::new(
+            settings.rate_limit_per_minute,
+            settings.rate_limit_burst,
+        ));
         Ok(Self {
             settings,
             pool,
             store,
+            limiter,
             stop,
             stopped,
             tasks: Vec::new(),
@@ -122,6 +130,15 @@ impl Platform {
     }
 
     /// The gRPC routes every service serves (health, reflection), to add its own to.
+    /// The interceptor for this service's gRPC APIs: the caller's token verified, then
+    /// counted against their rate limit.
+    pub fn grpc_guard(
+        &self,
+        verifier: Arc<slrt_auth::Verifier>,
+    ) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
+        limits::grpc_guard(verifier, self.limiter.clone())
+    }
+
     pub async fn grpc_routes(&self, served: &[&'static str]) -> anyhow::Result<Routes> {
         let (health, reflection) = grpc::health_and_reflection(served).await?;
         Ok(Routes::new(health).add_service(reflection))
@@ -153,8 +170,12 @@ impl Platform {
             &self.settings.kafka_brokers,
         );
         let openapi = Arc::new(openapi);
+        let limiter = web::Data::from(self.limiter.clone());
         let http_server = HttpServer::new(move || {
             App::new()
+                .app_data(limiter.clone())
+                // Registered after tracing, so it runs inside the request's span.
+                .wrap(actix_web::middleware::from_fn(limits::rate_limit))
                 .wrap(actix_web::middleware::from_fn(http::trace_requests))
                 .configure(http::configure_extractors)
                 .configure(ops::configure(readiness.clone()))

@@ -92,6 +92,11 @@ pub struct CommonSettings {
     /// How long the relay sleeps when no notification arrives; bounds publish latency after a
     /// missed notification.
     pub relay_poll_interval: Duration,
+    /// Requests one caller (a token's subject, else a client address) may make per minute,
+    /// over HTTP and gRPC together, sustained.
+    pub rate_limit_per_minute: u32,
+    /// Requests one caller may make at once above the sustained rate.
+    pub rate_limit_burst: u32,
 }
 
 impl CommonSettings {
@@ -139,6 +144,19 @@ impl CommonSettings {
             }
         };
         let relay_poll_ms = parse_number(shared("SLRT_RELAY_POLL_MS"), 500u64)?;
+        let rate_limit_per_minute = parse_number(shared("SLRT_RATE_LIMIT_PER_MINUTE"), 6000u32)?;
+        let rate_limit_burst = parse_number(shared("SLRT_RATE_LIMIT_BURST"), 300u32)?;
+        for (variable, value) in [
+            ("SLRT_RATE_LIMIT_PER_MINUTE", rate_limit_per_minute),
+            ("SLRT_RATE_LIMIT_BURST", rate_limit_burst),
+        ] {
+            if value == 0 {
+                return Err(SettingsError {
+                    variable: variable.into(),
+                    reason: "must be at least 1 (there is no setting that turns the limit off)".into(),
+                });
+            }
+        }
 
         Ok(Self {
             service,
@@ -152,6 +170,8 @@ impl CommonSettings {
             otlp_endpoint: otlp_endpoint.filter(|endpoint| !endpoint.is_empty()),
             log_format,
             relay_poll_interval: Duration::from_millis(relay_poll_ms),
+            rate_limit_per_minute,
+            rate_limit_burst,
         })
     }
 

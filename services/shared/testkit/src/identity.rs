@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use slrt_auth::dev::{DevKeys, Minter, TokenClaims, pii_key_hex};
-use slrt_auth::settings::{AUDIENCE, ISSUER, JWKS_FILE, PII_KEY_FILE};
+use slrt_auth::settings::{AUDIENCE, ISSUER, JWKS_FILE, PII_KEY_FILE, SERVICE_TOKEN_FILE};
 
 pub const TEST_ISSUER: &str = "https://sso.slrt.test/realms/slrt";
 pub const TEST_AUDIENCE: &str = "slrt-api";
@@ -28,7 +28,12 @@ pub fn identity() -> &'static TestIdentity {
         std::fs::write(dir.join("jwks.json"), &keys.jwks_json).expect("write the test key set");
         std::fs::write(dir.join("pii-key.hex"), pii_key_hex().expect("test NIK key")).expect("write the NIK key");
         let minter = Minter::from_pem("test-1", &keys.signing_key_pem).expect("test signing key");
-        TestIdentity { dir, minter }
+        let identity = TestIdentity { dir, minter };
+        // The services' own token for calls to each other; a test process lives for less
+        // than a day.
+        let service_token = identity.token_for("service:slrt-test", &["service"], None, None, 24 * 3600);
+        std::fs::write(identity.dir.join("service-token"), service_token).expect("write the service token");
+        identity
     })
 }
 
@@ -40,12 +45,25 @@ impl TestIdentity {
             (ISSUER, TEST_ISSUER.to_string()),
             (AUDIENCE, TEST_AUDIENCE.to_string()),
             (PII_KEY_FILE, self.dir.join("pii-key.hex").display().to_string()),
+            (SERVICE_TOKEN_FILE, self.dir.join("service-token").display().to_string()),
         ]
     }
 
     /// A token valid for an hour for `subject` with `roles`, acting within `region` or for
     /// agency `opd`.
     pub fn token(&self, subject: &str, roles: &[&str], region: Option<&str>, opd: Option<&str>) -> String {
+        self.token_for(subject, roles, region, opd, 3600)
+    }
+
+    /// A token valid for `seconds` (from five seconds ago).
+    pub fn token_for(
+        &self,
+        subject: &str,
+        roles: &[&str],
+        region: Option<&str>,
+        opd: Option<&str>,
+        seconds: i64,
+    ) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("clock after 1970")
@@ -60,7 +78,7 @@ impl TestIdentity {
             opd: opd.map(str::to_string),
             iat: now - 5,
             nbf: now - 5,
-            exp: now + 3600,
+            exp: now + seconds,
         })
     }
 
