@@ -92,3 +92,120 @@ impl TestIdentity {
         format!("Bearer {}", self.token(subject, roles, region, opd))
     }
 }
+
+/// One way a token can be wrong, as a request would carry it.
+#[derive(Debug, Clone)]
+pub struct BadToken {
+    /// What is wrong, for assertion messages.
+    pub case: &'static str,
+    /// The whole `Authorization` header value; empty means no header at all.
+    pub header: String,
+    /// A phrase the refusal must contain.
+    pub refusal: &'static str,
+}
+
+impl TestIdentity {
+    /// Every token failure a service must refuse, each otherwise valid for `roles` in
+    /// `region` / `opd`: missing, malformed, expired, not yet valid, another audience,
+    /// another issuer, unsigned (`alg: none`), an HMAC algorithm, signed by a key the key
+    /// set does not hold, and signed by a known key id with another key.
+    pub fn bad_tokens(&self, roles: &[&str], region: Option<&str>, opd: Option<&str>) -> Vec<BadToken> {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_secs() as i64;
+        let claims = |iss: &str, aud: &str, nbf: i64, exp: i64| TokenClaims {
+            iss: iss.to_string(),
+            aud: aud.to_string(),
+            sub: "bad-token-user".to_string(),
+            name: String::new(),
+            roles: roles.iter().map(|role| role.to_string()).collect(),
+            region: region.map(str::to_string),
+            opd: opd.map(str::to_string),
+            iat: nbf,
+            nbf,
+            exp,
+        };
+        let good = claims(TEST_ISSUER, TEST_AUDIENCE, now - 5, now + 3600);
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&good).expect("claims as JSON"));
+        let header_of = |json: &str| URL_SAFE_NO_PAD.encode(json.as_bytes());
+        let stranger = DevKeys::generate("stranger").expect("a key pair nobody trusts");
+        let impostor = DevKeys::generate("test-1").expect("a key pair under the trusted key id");
+        let sign_with = |keys: &DevKeys, kid: &str| {
+            Minter::from_pem(kid, &keys.signing_key_pem)
+                .expect("signing key")
+                .mint(&good)
+                .expect("signed")
+        };
+        let bearer = |token: String| format!("Bearer {token}");
+        vec![
+            BadToken {
+                case: "no Authorization header",
+                header: String::new(),
+                refusal: "bearer token is required",
+            },
+            BadToken {
+                case: "not a bearer header",
+                header: format!("Basic {}", URL_SAFE_NO_PAD.encode("desk:secret")),
+                refusal: "Bearer <token>",
+            },
+            BadToken {
+                case: "not a JWT",
+                header: bearer("not-a-token".to_string()),
+                refusal: "not a JWT",
+            },
+            BadToken {
+                case: "expired",
+                header: bearer(self.mint(&claims(TEST_ISSUER, TEST_AUDIENCE, now - 7200, now - 3600))),
+                refusal: "expired",
+            },
+            BadToken {
+                case: "not yet valid",
+                header: bearer(self.mint(&claims(TEST_ISSUER, TEST_AUDIENCE, now + 3600, now + 7200))),
+                refusal: "not valid yet",
+            },
+            BadToken {
+                case: "another audience",
+                header: bearer(self.mint(&claims(TEST_ISSUER, "another-app", now - 5, now + 3600))),
+                refusal: "another audience",
+            },
+            BadToken {
+                case: "another issuer",
+                header: bearer(self.mint(&claims(
+                    "https://sso.elsewhere.test/realms/x",
+                    TEST_AUDIENCE,
+                    now - 5,
+                    now + 3600,
+                ))),
+                refusal: "another issuer",
+            },
+            BadToken {
+                case: "unsigned (alg none)",
+                header: bearer(format!("{}.{body}.", header_of(r#"{"alg":"none","typ":"JWT"}"#))),
+                refusal: "unsigned",
+            },
+            BadToken {
+                case: "HMAC algorithm",
+                header: bearer(format!(
+                    "{}.{body}.{}",
+                    header_of(r#"{"alg":"HS256","typ":"JWT","kid":"test-1"}"#),
+                    URL_SAFE_NO_PAD.encode([7u8; 32])
+                )),
+                refusal: "not accepted",
+            },
+            BadToken {
+                case: "signed by an unknown key",
+                header: bearer(sign_with(&stranger, "stranger")),
+                refusal: "key set does not hold",
+            },
+            BadToken {
+                case: "signed by another key under a trusted key id",
+                header: bearer(sign_with(&impostor, "test-1")),
+                refusal: "signature does not verify",
+            },
+        ]
+    }
+}
