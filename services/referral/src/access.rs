@@ -11,10 +11,6 @@
 //! auditor looks for. Every read or change of a client's data is audited with the keyed
 //! token of the client's NIK, so the client's access report can find it.
 
-use std::future::{Ready, ready};
-
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
 use slrt_audit::{AuditRecord, Outcome};
 use slrt_auth::{Principal, Role};
 use slrt_errors::{ApiError, ErrorCode};
@@ -22,8 +18,9 @@ use slrt_errors::{ApiError, ErrorCode};
 use crate::app::Referrals;
 use crate::domain::OpdCode;
 
-/// The header a caller names the purpose of a read in; recorded in the audit log.
-pub const PURPOSE_HEADER: &str = "x-slrt-purpose";
+/// An HTTP caller: the verified principal, the purpose they declared, and the temporary
+/// grants in force (shared with the other services: `slrt_audit::access`).
+pub use slrt_audit::access::Access as Caller;
 
 /// Who reads referrals of their area.
 pub const AREA_READERS: &[Role] = &[Role::Supervisor, Role::Coordinator, Role::BackOffice];
@@ -34,43 +31,7 @@ pub const AGENCIES: &[Role] = &[Role::OpdOfficer, Role::OpdSystem];
 /// Who moves the service clock (test and training deployments only).
 pub const OPERATORS: &[Role] = &[Role::Administrator];
 
-/// An HTTP caller: the verified principal and the purpose they declared.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub principal: Principal,
-    pub purpose: Option<String>,
-}
-
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Ready<Result<Caller, ApiError>>;
-
-    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let principal = match Principal::from_request(request, payload).into_inner() {
-            Ok(principal) => principal,
-            Err(error) => return ready(Err(error)),
-        };
-        let purpose = request
-            .headers()
-            .get(PURPOSE_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .map(|text| text.trim().chars().take(200).collect::<String>())
-            .filter(|text| !text.is_empty());
-        ready(Ok(Caller { principal, purpose }))
-    }
-}
-
-/// Refuses a caller holding none of `roles`, naming what they asked for and who may.
-pub fn require(principal: &Principal, roles: &[Role], what: &str) -> Result<(), ApiError> {
-    if principal.has_any(roles) {
-        return Ok(());
-    }
-    let allowed: Vec<&str> = roles.iter().map(|role| role.code()).collect();
-    Err(ApiError::new(
-        ErrorCode::Forbidden,
-        format!("{what} needs one of the roles: {}", allowed.join(", ")),
-    ))
-}
+pub use slrt_audit::access::require;
 
 impl Referrals {
     /// The agency an agency caller acts for: one the routing table lists.
@@ -121,5 +82,24 @@ impl Referrals {
             .await
             .map(|_| ())
             .map_err(ApiError::unavailable)
+    }
+
+    /// Records an HTTP caller's access; the record names the temporary grants in force.
+    pub async fn audit_http(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: String,
+        client_niks: &[&str],
+        outcome: Outcome,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let subjects = client_niks
+            .iter()
+            .map(|nik| self.nik_tokens.token_of_text(nik))
+            .collect();
+        caller
+            .audit(&self.pool, action, resource, subjects, outcome, detail)
+            .await
     }
 }

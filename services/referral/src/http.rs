@@ -390,7 +390,7 @@ async fn list_referrals(
     let limit = parse_limit(query.limit.as_deref())?;
     let after = parse_after(query.after.as_deref())?;
     let filter = ReferralFilter {
-        area: caller.principal.region.clone(),
+        areas: Some(caller.area_patterns()),
         opd_code,
         status,
         case_id,
@@ -404,9 +404,8 @@ async fn list_referrals(
         .map_err(ApiError::unavailable)?;
     let niks: Vec<&str> = page.iter().map(|record| record.client_nik.as_str()).collect();
     referrals
-        .audit(
-            &caller.principal,
-            caller.purpose.as_deref(),
+        .audit_http(
+            &caller,
             "referral.list",
             "referrals".to_string(),
             &niks,
@@ -446,9 +445,8 @@ async fn get_referral(
     let referral_id = parse_referral_id(&referral_id.into_inner())?;
     let record = find_in_area(&caller, &referrals, referral_id, "referral.read").await?;
     referrals
-        .audit(
-            &caller.principal,
-            caller.purpose.as_deref(),
+        .audit_http(
+            &caller,
             "referral.read",
             format!("referral/{referral_id}"),
             &[record.client_nik.as_str()],
@@ -492,12 +490,11 @@ async fn find_in_area(
         .await
         .map_err(ApiError::unavailable)?;
     match record {
-        Some(record) if caller.principal.covers_region(&record.region_code) => Ok(record),
+        Some(record) if caller.covers(&record.region_code) => Ok(record),
         _ => {
             referrals
-                .audit(
-                    &caller.principal,
-                    caller.purpose.as_deref(),
+                .audit_http(
+                    &caller,
                     action,
                     format!("referral/{referral_id}"),
                     &[],
@@ -567,9 +564,8 @@ async fn revoke_referral(
         )
         .await?;
     referrals
-        .audit(
-            &caller.principal,
-            caller.purpose.as_deref(),
+        .audit_http(
+            &caller,
             "referral.revoke",
             format!("referral/{referral_id}"),
             &[record.client_nik.as_str()],
@@ -631,12 +627,11 @@ async fn place_need(
     // Outside the area, the need is as absent as one never unrouted; the use case answers
     // "not found" for those.
     if let Some(region) = region
-        && !caller.principal.covers_region(&region)
+        && !caller.covers(&region)
     {
         referrals
-            .audit(
-                &caller.principal,
-                caller.purpose.as_deref(),
+            .audit_http(
+                &caller,
                 "unrouted.place",
                 format!("case/{case_id}/need/{need_id}"),
                 &[],
@@ -652,9 +647,8 @@ async fn place_need(
         .place(case_id, need_id, opd, &caller.principal.subject, &body.reason)
         .await?;
     referrals
-        .audit(
-            &caller.principal,
-            caller.purpose.as_deref(),
+        .audit_http(
+            &caller,
             "unrouted.place",
             format!("case/{case_id}/need/{need_id}"),
             &[record.client_nik.as_str()],
@@ -778,7 +772,7 @@ async fn list_escalations(
     }
     let limit = parse_limit(query.limit.as_deref())?;
     let filter = EscalationFilter {
-        area: caller.principal.region.clone(),
+        areas: Some(caller.area_patterns()),
         opd_code,
         role,
         referral_id: None,
@@ -895,9 +889,15 @@ async fn opd_performance(
         return Err(ApiError::invalid("to", "must be after from"));
     }
     let as_of = referrals.clock.now();
-    let rows = projections::performance(&referrals.pool, caller.principal.region.as_deref(), from, to, as_of)
-        .await
-        .map_err(ApiError::unavailable)?;
+    let rows = projections::performance(
+        &referrals.pool,
+        Some(caller.area_patterns().as_slice()),
+        from,
+        to,
+        as_of,
+    )
+    .await
+    .map_err(ApiError::unavailable)?;
     Ok(HttpResponse::Ok().json(PerformanceReport {
         from,
         to,
@@ -986,7 +986,7 @@ async fn list_unrouted(
     require(&caller.principal, AREA_READERS, "listing unrouted needs")?;
     let limit = parse_limit(query.limit.as_deref())?;
     let after = parse_after(query.after.as_deref())?;
-    let page = projections::list_unrouted(&referrals.pool, caller.principal.region.as_deref(), after, limit)
+    let page = projections::list_unrouted(&referrals.pool, Some(caller.area_patterns().as_slice()), after, limit)
         .await
         .map_err(ApiError::unavailable)?;
     let next_after = (page.len() as i64 == limit)

@@ -514,9 +514,9 @@ pub async fn need_referrals(
 /// What a supervisor's list may be narrowed to.
 #[derive(Debug, Clone, Default)]
 pub struct ReferralFilter {
-    /// Only referrals whose client lives in this area (a Kemendagri code, whole segments):
-    /// the caller's own area.
-    pub area: Option<String>,
+    /// Only referrals whose client lives in these areas, as `LIKE` patterns
+    /// (`slrt_audit::access::area_patterns`): the caller's own area and granted ones.
+    pub areas: Option<Vec<String>>,
     pub opd_code: Option<String>,
     pub status: Option<ReferralStatus>,
     pub case_id: Option<Uuid>,
@@ -540,7 +540,7 @@ pub async fn list(executor: impl PgExecutor<'_>, filter: &ReferralFilter) -> Res
            AND ($6::timestamptz IS NULL OR (status = ANY($8)
                 AND ((status = 'requested' AND response_due_at <= $6) OR resolution_due_at <= $6)))
            AND (NOT $7 OR escalation_level > 0)
-           AND ($9::text IS NULL OR region_code = $9 OR starts_with(region_code, $9 || '.'))
+           AND ($9::text[] IS NULL OR region_code LIKE ANY($9))
          ORDER BY referral_id
          LIMIT $4",
     )
@@ -552,7 +552,7 @@ pub async fn list(executor: impl PgExecutor<'_>, filter: &ReferralFilter) -> Res
     .bind(filter.overdue_at)
     .bind(filter.escalated)
     .bind(ReferralStatus::open())
-    .bind(&filter.area)
+    .bind(&filter.areas)
     .fetch_all(executor)
     .await
 }
@@ -593,7 +593,7 @@ pub async fn owned_by(
 /// A page of unrouted needs, oldest first.
 pub async fn list_unrouted(
     executor: impl PgExecutor<'_>,
-    area: Option<&str>,
+    areas: Option<&[String]>,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<UnroutedRecord>, sqlx::Error> {
@@ -602,12 +602,12 @@ pub async fn list_unrouted(
                 linked_needs
          FROM unrouted_needs
          WHERE ($1::uuid IS NULL OR event_id > $1)
-           AND ($3::text IS NULL OR region_code = $3 OR starts_with(region_code, $3 || '.'))
+           AND ($3::text[] IS NULL OR region_code LIKE ANY($3))
          ORDER BY event_id LIMIT $2",
     )
     .bind(after)
     .bind(limit)
-    .bind(area)
+    .bind(areas)
     .fetch_all(executor)
     .await
 }
@@ -615,8 +615,8 @@ pub async fn list_unrouted(
 /// What the escalation list may be narrowed to.
 #[derive(Debug, Clone, Default)]
 pub struct EscalationFilter {
-    /// Only escalations of referrals whose client lives in this area.
-    pub area: Option<String>,
+    /// Only escalations of referrals whose client lives in these areas (`LIKE` patterns).
+    pub areas: Option<Vec<String>>,
     pub opd_code: Option<String>,
     pub role: Option<String>,
     pub referral_id: Option<Uuid>,
@@ -640,7 +640,7 @@ pub async fn list_escalations(
            AND ($3::uuid IS NULL OR e.referral_id = $3)
            AND (NOT $4 OR r.status = ANY($5))
            AND ($6::uuid IS NULL OR e.event_id > $6)
-           AND ($8::text IS NULL OR r.region_code = $8 OR starts_with(r.region_code, $8 || '.'))
+           AND ($8::text[] IS NULL OR r.region_code LIKE ANY($8))
          ORDER BY e.event_id
          LIMIT $7",
     )
@@ -651,7 +651,7 @@ pub async fn list_escalations(
     .bind(ReferralStatus::open())
     .bind(filter.after)
     .bind(filter.limit)
-    .bind(&filter.area)
+    .bind(&filter.areas)
     .fetch_all(executor)
     .await
 }
@@ -680,7 +680,7 @@ pub struct OpdPerformance {
 /// Per-agency figures over referrals requested in `[from, to)`, judged at `now`.
 pub async fn performance(
     executor: impl PgExecutor<'_>,
-    area: Option<&str>,
+    areas: Option<&[String]>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -705,7 +705,7 @@ pub async fn performance(
                     FILTER (WHERE status = 'completed'))::float8 AS median_seconds_to_resolve
          FROM referrals
          WHERE ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)
-           AND ($5::text IS NULL OR region_code = $5 OR starts_with(region_code, $5 || '.'))
+           AND ($5::text[] IS NULL OR region_code LIKE ANY($5))
          GROUP BY opd_code
          ORDER BY opd_code",
     )
@@ -713,7 +713,7 @@ pub async fn performance(
     .bind(to)
     .bind(now)
     .bind(ReferralStatus::open())
-    .bind(area)
+    .bind(areas)
     .fetch_all(executor)
     .await
 }

@@ -86,7 +86,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         .await?
         .add_service(InterceptedService::new(
             OpdReferralServiceServer::new(opd_service),
-            slrt_auth::grpc::authenticate(settings.verifier.clone()),
+            platform.grpc_guard(settings.verifier.clone()),
         ));
     let verifier = web::Data::from(settings.verifier);
     let audit_log = web::Data::new(slrt_audit::http::AuditLog {

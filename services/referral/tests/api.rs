@@ -40,15 +40,25 @@ impl Drop for TestApp {
 }
 
 async fn spawn_app() -> TestApp {
-    spawn_app_on(fresh_database_url().await, unique_prefix(), false).await
+    spawn_app_on(fresh_database_url().await, unique_prefix(), false, &[]).await
 }
 
 /// The app on an adjustable clock (`PUT /v1/test-clock`), its SLA timers checked often.
 async fn spawn_app_with_test_clock() -> TestApp {
-    spawn_app_on(fresh_database_url().await, unique_prefix(), true).await
+    spawn_app_on(fresh_database_url().await, unique_prefix(), true, &[]).await
 }
 
-async fn spawn_app_on(database_url: String, prefix: String, test_clock: bool) -> TestApp {
+/// The app with `extra` settings.
+async fn spawn_app_with_settings(extra: &[(&'static str, String)]) -> TestApp {
+    spawn_app_on(fresh_database_url().await, unique_prefix(), false, extra).await
+}
+
+async fn spawn_app_on(
+    database_url: String,
+    prefix: String,
+    test_clock: bool,
+    extra: &[(&'static str, String)],
+) -> TestApp {
     let mut env: HashMap<&str, String> = HashMap::from([
         ("SLRT_REFERRAL_TEST_CLOCK", test_clock.to_string()),
         ("SLRT_REFERRAL_TIMER_POLL_MS", "100".to_string()),
@@ -60,6 +70,7 @@ async fn spawn_app_on(database_url: String, prefix: String, test_clock: bool) ->
         ("SLRT_RELAY_POLL_MS", "100".to_string()),
     ]);
     env.extend(slrt_testkit::identity().env());
+    env.extend(extra.iter().cloned());
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("settings");
     let service = startup::build(settings).await.expect("referral starts");
     let app = TestApp {
@@ -196,7 +207,7 @@ impl TestApp {
         let _ = self.stop.send(true);
         drop(self);
         tokio::time::sleep(Duration::from_millis(500)).await;
-        spawn_app_on(database_url, prefix, test_clock).await
+        spawn_app_on(database_url, prefix, test_clock, &[]).await
     }
 
     /// The referral as supervisors see it, once `check` holds.
@@ -1915,4 +1926,228 @@ async fn a_case_withdrawn_at_the_desk_revokes_the_open_referrals_of_its_withdraw
         .await,
         1
     );
+}
+
+#[tokio::test]
+async fn a_temporary_grant_opens_another_area_until_it_ends_and_every_use_names_it() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let visitor = bearer("supervisor-sleman", &["supervisor"], Some("34.04"), None);
+    let coordinator = bearer("coordinator-3375", &["coordinator"], Some("33.75"), None);
+    let outsider = bearer("coordinator-3404", &["coordinator"], Some("34.04"), None);
+    let grant = |region: &str, reason: &str, seconds: i64| {
+        serde_json::json!({
+            "grantee": "supervisor-sleman",
+            "region": region,
+            "reason": reason,
+            "valid_until": (chrono::Utc::now() + chrono::Duration::seconds(seconds)).to_rfc3339(),
+        })
+    };
+    let (status, _) = app.get_as(&format!("/v1/referrals/{id}"), &visitor).await;
+    assert_eq!(status, 404);
+
+    // A grant needs a reason, an end no more than 72 hours away, and a grantor whose own
+    // area holds the region; nobody passes on access they were given.
+    for (body, field) in [
+        (grant("33.75.01", "", 60), "reason"),
+        (grant("33.75.01", "help", 60), "reason"),
+        (
+            grant("33.75.01", "Covering the Pekalongan Barat desk during leave", -5),
+            "valid_until",
+        ),
+        (
+            grant("33.75.01", "Covering the Pekalongan Barat desk during leave", 73 * 3600),
+            "valid_until",
+        ),
+        (
+            grant("33.7", "Covering the Pekalongan Barat desk during leave", 60),
+            "region",
+        ),
+    ] {
+        let (status, answer) = app
+            .send_as(reqwest::Method::POST, "/v1/access-grants", body, &coordinator)
+            .await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["field"], field, "{answer}");
+    }
+    let (status, answer) = app
+        .send_as(
+            reqwest::Method::POST,
+            "/v1/access-grants",
+            grant("33.75.01", "Covering the Pekalongan Barat desk during leave", 60),
+            &outsider,
+        )
+        .await;
+    assert_eq!(status, 403, "{answer}");
+    let (status, answer) = app
+        .send_as(
+            reqwest::Method::POST,
+            "/v1/access-grants",
+            grant("33.75.01", "Covering the Pekalongan Barat desk during leave", 60),
+            &visitor,
+        )
+        .await;
+    assert_eq!(
+        status, 403,
+        "a supervisor of another area cannot let themselves in: {answer}"
+    );
+
+    let (status, granted) = app
+        .send_as(
+            reqwest::Method::POST,
+            "/v1/access-grants",
+            grant("33.75.01", "Covering the Pekalongan Barat desk during leave", 4),
+            &coordinator,
+        )
+        .await;
+    assert_eq!(status, 201, "{granted}");
+    let grant_id = granted["id"].as_str().unwrap().to_string();
+
+    let (status, body) = app.get_as(&format!("/v1/referrals/{id}"), &visitor).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, listed) = app.get_as("/v1/referrals", &visitor).await;
+    assert_eq!(listed["referrals"].as_array().unwrap().len(), 1, "{listed}");
+    let (_, mine) = app.get_as("/v1/access-grants?active=true", &visitor).await;
+    assert_eq!(mine["grants"][0]["id"], grant_id.as_str(), "{mine}");
+
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let (status, _) = app.get_as(&format!("/v1/referrals/{id}"), &visitor).await;
+    assert_eq!(status, 404, "the grant has ended");
+    let (_, listed) = app.get_as("/v1/referrals", &visitor).await;
+    assert_eq!(listed["referrals"].as_array().unwrap().len(), 0, "{listed}");
+
+    let reads: Vec<(String, String)> = sqlx::query_as(
+        "SELECT outcome, detail FROM audit_log WHERE action = 'referral.read' AND actor = 'supervisor-sleman' ORDER BY seq",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let outcomes: Vec<&str> = reads.iter().map(|(outcome, _)| outcome.as_str()).collect();
+    assert_eq!(outcomes, ["not_found", "allowed", "not_found"]);
+    assert!(
+        reads[1].1.contains(&grant_id),
+        "the read under the grant names it: {}",
+        reads[1].1
+    );
+    let created = audited(&app, "access_grant.create").await;
+    assert_eq!(
+        created
+            .iter()
+            .map(|(actor, outcome, _, _)| (actor.as_str(), outcome.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("coordinator-3404", "denied"),
+            ("supervisor-sleman", "denied"),
+            ("coordinator-3375", "allowed")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_grant_is_revoked_by_its_area_with_a_reason_and_stays_on_record() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let visitor = bearer("desk-visitor", &["coordinator"], Some("34.04"), None);
+    let coordinator = bearer("coordinator-3375", &["coordinator"], Some("33.75"), None);
+    let (status, granted) = app
+        .send_as(
+            reqwest::Method::POST,
+            "/v1/access-grants",
+            serde_json::json!({
+                "grantee": "desk-visitor",
+                "region": "33.75",
+                "reason": "Joint verification visit with the regency team",
+                "valid_until": (chrono::Utc::now() + chrono::Duration::hours(8)).to_rfc3339(),
+            }),
+            &coordinator,
+        )
+        .await;
+    assert_eq!(status, 201, "{granted}");
+    let grant_id = granted["id"].as_str().unwrap();
+    let (status, _) = app.get_as(&format!("/v1/referrals/{id}"), &visitor).await;
+    assert_eq!(status, 200);
+
+    let revoke = format!("/v1/access-grants/{grant_id}/revoke");
+    let (status, answer) = app
+        .send_as(reqwest::Method::POST, &revoke, serde_json::json!({}), &coordinator)
+        .await;
+    assert_eq!((status, answer["error"]["field"].clone()), (400, "reason".into()));
+    let (status, answer) = app
+        .send_as(
+            reqwest::Method::POST,
+            &revoke,
+            serde_json::json!({"reason": "Visit finished early"}),
+            &visitor,
+        )
+        .await;
+    assert_eq!(
+        status, 404,
+        "a grantee outside the area cannot see the grant to revoke it: {answer}"
+    );
+    let (status, revoked) = app
+        .send_as(
+            reqwest::Method::POST,
+            &revoke,
+            serde_json::json!({"reason": "Visit finished early"}),
+            &coordinator,
+        )
+        .await;
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(revoked["revoked_by"], "coordinator-3375");
+
+    let (status, _) = app.get_as(&format!("/v1/referrals/{id}"), &visitor).await;
+    assert_eq!(status, 404);
+    let (_, all) = app
+        .get_as("/v1/access-grants", &bearer("auditor-1", &["auditor"], None, None))
+        .await;
+    assert_eq!(all["grants"][0]["revoke_reason"], "Visit finished early", "{all}");
+    let deleted = sqlx::query("DELETE FROM access_grants").execute(&app.db).await;
+    assert!(deleted.is_err(), "grants are never deleted");
+}
+
+#[tokio::test]
+async fn a_caller_over_their_rate_is_answered_429_and_others_are_not() {
+    let app = spawn_app_with_settings(&[
+        ("SLRT_RATE_LIMIT_PER_MINUTE", "60".to_string()),
+        ("SLRT_RATE_LIMIT_BURST", "5".to_string()),
+    ])
+    .await;
+    let busy = bearer("busy-supervisor", &["supervisor"], Some("33.75"), None);
+    let calm = bearer("calm-supervisor", &["supervisor"], Some("33.75"), None);
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(app.get_as("/v1/referrals", &busy).await.0);
+    }
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    let (status, body) = app.get_as("/v1/referrals", &busy).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let (status, _) = app.get_as("/v1/referrals", &calm).await;
+    assert_eq!(status, 200, "another caller has their own allowance");
+
+    let mut client = app.client().await;
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        let request = as_opd(
+            "DINSOS",
+            referral::ListOpenReferralsRequest {
+                limit: 0,
+                ..Default::default()
+            },
+        );
+        codes.push(match client.list_open_referrals(request).await {
+            Ok(_) => tonic::Code::Ok,
+            Err(status) => status.code(),
+        });
+    }
+    assert_eq!(
+        codes.iter().filter(|code| **code == tonic::Code::Ok).count(),
+        5,
+        "{codes:?}"
+    );
+    assert_eq!(codes.last(), Some(&tonic::Code::ResourceExhausted));
 }

@@ -108,9 +108,6 @@ async fn create(
             format!("a grant lasts at most {} hours", MAX_GRANT.num_hours()),
         ));
     }
-    if grantee == access.principal.subject {
-        return Err(ApiError::invalid("grantee", "nobody grants access to themselves"));
-    }
     // Only the area's own people let others in: a grant is never passed on.
     if !access.principal.covers_region(&region) {
         access
@@ -127,6 +124,9 @@ async fn create(
             slrt_errors::ErrorCode::Forbidden,
             format!("region {region} is outside your area; its own coordinator or supervisor gives access to it"),
         ));
+    }
+    if grantee == access.principal.subject {
+        return Err(ApiError::invalid("grantee", "nobody grants access to themselves"));
     }
     let id = Uuid::now_v7();
     let mut tx = log.pool.begin().await.map_err(ApiError::unavailable)?;
@@ -193,25 +193,25 @@ async fn list(
             return Err(ApiError::invalid("active", format!("{other:?} is not true or false")));
         }
     };
-    // Auditors see every grant; grantors those of their area; anyone else their own.
-    let (area, grantee) = if access.principal.has(Role::Auditor) {
-        (None, query.grantee)
-    } else if access.has_any(GRANTORS) {
-        (access.principal.region.clone(), query.grantee)
-    } else {
-        (None, Some(access.principal.subject.clone()))
-    };
+    // Auditors see every grant; grantors those of their area and their own; anyone else
+    // their own.
+    let everything = access.principal.has(Role::Auditor);
+    let area = (!everything && access.has_any(GRANTORS))
+        .then(|| access.principal.region.clone())
+        .flatten();
     let grants: Vec<Grant> = sqlx::query_as(
         "SELECT id, grantee, region, reason, granted_by, granted_at, valid_until, revoked_at, revoked_by, revoke_reason
          FROM access_grants
-         WHERE ($1::text IS NULL OR region = $1 OR region LIKE $1 || '.%')
-           AND ($2::text IS NULL OR grantee = $2)
-           AND (NOT $3 OR (revoked_at IS NULL AND valid_until > now()))
+         WHERE ($1 OR grantee = $2 OR ($3::text IS NOT NULL AND (region = $3 OR region LIKE $3 || '.%')))
+           AND ($4::text IS NULL OR grantee = $4)
+           AND (NOT $5 OR (revoked_at IS NULL AND valid_until > now()))
          ORDER BY granted_at DESC
-         LIMIT $4",
+         LIMIT $6",
     )
+    .bind(everything)
+    .bind(&access.principal.subject)
     .bind(area)
-    .bind(grantee)
+    .bind(query.grantee)
     .bind(active_only)
     .bind(LIST_CAP)
     .fetch_all(&log.pool)

@@ -135,7 +135,8 @@ impl Platform {
     pub fn grpc_guard(
         &self,
         verifier: Arc<slrt_auth::Verifier>,
-    ) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
+    ) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + use<> {
+        // `use<>`: the guard owns what it needs and outlives the platform it came from.
         limits::grpc_guard(verifier, self.limiter.clone())
     }
 
