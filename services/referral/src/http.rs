@@ -494,7 +494,7 @@ async fn find_in_area(
         _ => {
             referrals
                 .audit_http(
-                    &caller,
+                    caller,
                     action,
                     format!("referral/{referral_id}"),
                     &[],
