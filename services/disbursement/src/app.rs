@@ -1,24 +1,36 @@
 //! Disbursement's use cases: open an entitlement from an accepted cash referral (with the
-//! release check and its first payment), and read payments and entitlements back.
+//! release check and its first payment), and read payments and entitlements back, within
+//! the caller's scope ([`scope`]).
 
 pub mod batches;
 pub mod entitlements;
 pub mod lifecycle;
 pub mod payments;
 pub mod reconcile;
+pub mod scope;
 pub mod sender;
 
+use slrt_auth::grpc::{AttachToken, TokenSource};
 use slrt_eventstore::EventStore;
+use slrt_identity::NikTokenizer;
 use slrt_proto::eligibility::v1::eligibility_service_client::EligibilityServiceClient;
 use slrt_runtime::grpc::PeerChannel;
 use sqlx::PgPool;
+use tonic::service::interceptor::InterceptedService;
 
-pub type EligibilityClient = EligibilityServiceClient<PeerChannel>;
+pub type EligibilityClient = EligibilityServiceClient<InterceptedService<PeerChannel, AttachToken>>;
 
-/// A client for eligibility's gRPC API. It connects on first use, so disbursement starts
-/// (and answers reads) while eligibility is down; payments wait for it.
-pub fn eligibility_client(url: &str) -> Result<EligibilityClient, tonic::codegen::http::uri::InvalidUri> {
-    Ok(EligibilityServiceClient::new(slrt_runtime::grpc::peer_channel(url)?))
+/// A client for eligibility's gRPC API, presenting this service's own token (role
+/// `service`) with every call. It connects on first use, so disbursement starts (and answers
+/// reads) while eligibility is down; payments wait for it.
+pub fn eligibility_client(
+    url: &str,
+    token: TokenSource,
+) -> Result<EligibilityClient, tonic::codegen::http::uri::InvalidUri> {
+    Ok(EligibilityServiceClient::new(InterceptedService::new(
+        slrt_runtime::grpc::peer_channel(url)?,
+        AttachToken::new(token),
+    )))
 }
 
 /// Disbursement's use cases.
@@ -33,4 +45,6 @@ pub struct Disbursement {
     pub bank_timeout: std::time::Duration,
     /// The most components of a programme one family may have open (PKH: 4).
     pub component_caps: std::sync::Arc<crate::settings::ComponentCaps>,
+    /// Keyed NIK tokens: an entitlement keeps its client's, for the audit of its payments.
+    pub nik_tokens: NikTokenizer,
 }

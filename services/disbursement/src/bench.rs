@@ -21,10 +21,12 @@ use crate::domain::{PaymentKey, Period};
 const SEED_CHUNK: usize = 10_000;
 
 /// What to seed: `count` beneficiaries `<prefix>-0000001`, … of `programme`, each with one
-/// component paid `amount_idr` per period, first due in `period`.
+/// component paid `amount_idr` per period, first due in `period`, living in `region_code`
+/// (none: seen only by the regency's staff, as entitlements opened before regions were kept).
 #[derive(Debug, Clone)]
 pub struct Seed {
     pub count: usize,
+    pub region_code: Option<String>,
     pub prefix: String,
     pub programme: String,
     pub component: String,
@@ -150,8 +152,8 @@ async fn seed_chunk(
     sqlx::query(
         "INSERT INTO entitlements (entitlement_id, referral_id, case_id, programme_code, beneficiary_id,
                                    beneficiary_name, component, amount_per_period_idr, cadence, first_period,
-                                   created_at)
-         SELECT e.id, e.referral, e.case_id, $5, e.beneficiary, 'Penerima ' || e.n, $6, $7, $8, $9, $10
+                                   created_at, region_code)
+         SELECT e.id, e.referral, e.case_id, $5, e.beneficiary, 'Penerima ' || e.n, $6, $7, $8, $9, $10, $11
          FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) WITH ORDINALITY
               AS e(id, referral, case_id, beneficiary, n)",
     )
@@ -165,6 +167,7 @@ async fn seed_chunk(
     .bind(&seed.cadence)
     .bind(seed.period.to_string())
     .bind(at)
+    .bind(&seed.region_code)
     .execute(&mut *tx)
     .await?;
     let inserted = sqlx::query(

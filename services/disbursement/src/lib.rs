@@ -10,7 +10,11 @@
 //! Acts on what the others decide: eligibility's enrolment ends, holds and hold releases,
 //! confirmed deaths and head changes, and referral's revocations and transfers, stop, hold,
 //! re-owe (arrears) or re-address payments, never re-keying one ([`app::lifecycle`]).
+//!
+//! Every caller presents a bearer token; who may read and change what, within which area,
+//! and the audit of each access are in [`access`].
 
+pub mod access;
 pub mod app;
 pub mod bench;
 pub mod domain;

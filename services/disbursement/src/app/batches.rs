@@ -1,6 +1,12 @@
 //! Payment batches with maker/checker: prepare the next batch of a programme and period,
 //! release it by a second person after the release-time check, and read batches back.
 //!
+//! The maker and the checker are the subjects of their tokens: a person holding both roles
+//! cannot release what they prepared. Both changes are audited in their transaction. A
+//! batch is answered as its totals and one page of its payments (those within the reader's
+//! scope, in key order, `limit` at a time after `after`): a batch of 1,000,000 payments is
+//! never one answer of 100 MB.
+//!
 //! Preparing first instructs the period's payment of every entitlement of the programme that
 //! is due in it and has none yet (same cadence, first period not later), under its
 //! deterministic key: recurring payments (PKH's quarterly stages, BPNT's months) come into
@@ -18,6 +24,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
 use slrt_errors::ApiError;
 use slrt_eventstore::{AppendError, ExpectedVersion, NewEvent, RecordedEvent};
 use slrt_proto::disbursement::v1 as proto;
@@ -26,6 +34,7 @@ use uuid::Uuid;
 
 use super::Disbursement;
 use super::entitlements::OpenEntitlementError;
+use super::scope::{Concerned, Scope};
 use crate::domain::{
     Batch, BatchError, BatchEvent, BatchId, BatchItem, BatchPrepared, BatchReleased, PaymentKey, Period, ReleaseCheck,
     is_programme_code,
@@ -39,37 +48,58 @@ pub fn batch_stream(id: &BatchId) -> String {
     format!("batch-{id}")
 }
 
-/// A batch as finance officers and auditors see it.
+/// A batch as finance officers see it in a list: who prepared and released it, and its
+/// totals.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(example = json!({
     "batch_id": "PKH:2026-Q4:1", "programme_code": "PKH", "period": "2026-Q4", "sequence": 1,
-    "status": "released", "prepared_by": "maker.dinsos", "prepared_at": "2026-11-23T02:00:00Z",
-    "payment_count": 2, "total_idr": 1500000, "released_by": "checker.dinsos",
-    "released_at": "2026-11-23T03:00:00Z", "released_count": 1, "released_total_idr": 750000, "held_count": 1,
-    "payments": [
-        {"payment_key": "PKH:2026-Q4:hh-3375-0042:child_0_6", "amount_idr": 750000, "release_status": "released", "hold_reasons": []},
-        {"payment_key": "PKH:2026-Q4:hh-3375-0043:base", "amount_idr": 750000, "release_status": "held",
-         "hold_reasons": ["death certificate recorded on 2026-10-02"]}
-    ]
+    "status": "released", "prepared_by": "bo-pekalongan-1", "prepared_at": "2026-11-23T02:00:00Z",
+    "payment_count": 2, "total_idr": 1500000, "released_by": "koordinator-pekalongan",
+    "released_at": "2026-11-23T03:00:00Z", "released_count": 1, "released_total_idr": 750000, "held_count": 1
 }))]
-pub struct BatchView {
+pub struct BatchSummary {
     pub batch_id: String,
     pub programme_code: String,
     pub period: String,
     pub sequence: i32,
     /// `prepared` or `released`.
     pub status: String,
+    /// The maker: the subject of the token that prepared it.
     pub prepared_by: String,
     pub prepared_at: DateTime<Utc>,
+    /// Every payment of the batch, the whole regency's.
     pub payment_count: i32,
     pub total_idr: i64,
+    /// The checker: the subject of the token that released it, never the maker.
     pub released_by: Option<String>,
     pub released_at: Option<DateTime<Utc>>,
     pub released_count: Option<i32>,
     pub released_total_idr: Option<i64>,
     pub held_count: Option<i32>,
-    /// Oldest key first.
+}
+
+/// A batch with one page of its payments.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "batch_id": "PKH:2026-Q4:1", "programme_code": "PKH", "period": "2026-Q4", "sequence": 1,
+    "status": "released", "prepared_by": "bo-pekalongan-1", "prepared_at": "2026-11-23T02:00:00Z",
+    "payment_count": 2, "total_idr": 1500000, "released_by": "koordinator-pekalongan",
+    "released_at": "2026-11-23T03:00:00Z", "released_count": 1, "released_total_idr": 750000, "held_count": 1,
+    "payments": [
+        {"payment_key": "PKH:2026-Q4:hh-3375-0042:child_0_6", "amount_idr": 750000, "release_status": "released", "hold_reasons": []},
+        {"payment_key": "PKH:2026-Q4:hh-3375-0043:base", "amount_idr": 750000, "release_status": "held",
+         "hold_reasons": ["death certificate recorded on 2026-10-02"]}
+    ],
+    "next_after": null
+}))]
+pub struct BatchView {
+    #[serde(flatten)]
+    pub batch: BatchSummary,
+    /// One page of the batch's payments within the reader's area, by key (the totals above
+    /// are the whole batch's).
     pub payments: Vec<BatchPaymentView>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next_after: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -79,6 +109,54 @@ pub struct BatchPaymentView {
     /// Empty until the batch is released; then `released` or `held`.
     pub release_status: Option<String>,
     pub hold_reasons: Vec<String>,
+}
+
+/// Which page of a batch's payments to show: at most `limit` after the key `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPage {
+    pub limit: i64,
+    pub after: Option<String>,
+}
+
+impl Default for ItemPage {
+    fn default() -> Self {
+        Self {
+            limit: super::scope::DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+}
+
+/// What a reader or the batch's maker or checker is shown of it: the scope of the payments
+/// they may see and the page asked for.
+#[derive(Debug, Clone)]
+pub struct Shown<'a> {
+    pub scope: &'a Scope,
+    pub page: &'a ItemPage,
+}
+
+/// The audit record of `action` on a batch by `access`, naming the people on the page shown.
+fn batch_record(
+    access: &Access,
+    action: &str,
+    view: &BatchView,
+    concerned: &Concerned,
+    outcome: Outcome,
+    detail: serde_json::Value,
+) -> slrt_audit::AuditRecord {
+    let mut detail = concerned.detail(detail);
+    if let serde_json::Value::Object(map) = &mut detail {
+        map.insert("shown".to_owned(), serde_json::json!(view.payments.len()));
+        map.insert("payment_count".to_owned(), serde_json::json!(view.batch.payment_count));
+        map.insert("total_idr".to_owned(), serde_json::json!(view.batch.total_idr));
+    }
+    access.record(
+        action,
+        format!("batch/{}", view.batch.batch_id),
+        concerned.nik_tokens.clone(),
+        outcome,
+        detail,
+    )
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -102,7 +180,8 @@ struct BatchRow {
 fn refusal(error: BatchError) -> ApiError {
     match (&error, error.field()) {
         (BatchError::NothingToPay { .. }, _) => ApiError::rejected(error.to_string()),
-        (BatchError::SamePerson { .. }, Some(field)) => ApiError::rejected(error.to_string()).with_field(field),
+        // The checker is the caller, named by their token: no request field to point at.
+        (BatchError::SamePerson { .. }, _) => ApiError::rejected(error.to_string()),
         (BatchError::Unchecked { .. }, _) => ApiError::internal(error.to_string()),
         (_, Some(field)) => ApiError::invalid(field, error.to_string()),
         (_, None) => ApiError::rejected(error.to_string()),
@@ -111,8 +190,16 @@ fn refusal(error: BatchError) -> ApiError {
 
 impl Disbursement {
     /// Prepares the next batch of `programme` and `period`: every instructed payment not in a
-    /// batch yet. Refused when there is none.
-    pub async fn prepare_batch(&self, programme: &str, period: &str, actor: &str) -> Result<BatchView, ApiError> {
+    /// batch yet, by the caller (the maker). Refused when there is none. Audited in its
+    /// transaction, naming the people on the page shown; the batch's items are in its events.
+    pub async fn prepare_batch(
+        &self,
+        access: &Access,
+        programme: &str,
+        period: &str,
+        shown: Shown<'_>,
+    ) -> Result<BatchView, ApiError> {
+        let actor = access.subject();
         let programme = programme.trim();
         if !is_programme_code(programme) {
             return Err(refusal(BatchError::Programme(programme.to_owned())));
@@ -158,29 +245,60 @@ impl Disbursement {
                 .await
                 .map_err(ApiError::unavailable)?;
         }
-        let view = view(&mut tx, &id.to_string()).await?;
+        let (view, concerned) = view(&mut tx, &id.to_string(), &shown).await?;
+        let record = batch_record(
+            access,
+            "batch.prepare",
+            &view,
+            &concerned,
+            Outcome::Allowed,
+            serde_json::json!({ "programme_code": programme, "period": period.to_string(), "instructed": instructed }),
+        );
+        slrt_audit::record(&mut tx, &record)
+            .await
+            .map_err(ApiError::unavailable)?;
         tx.commit().await.map_err(ApiError::unavailable)?;
-        tracing::info!(batch.id = %id, payments = view.payment_count, total_idr = view.total_idr, "payment batch prepared");
+        tracing::info!(batch.id = %id, payments = view.batch.payment_count, total_idr = view.batch.total_idr, "payment batch prepared");
         Ok(view)
     }
 
-    /// Releases a prepared batch by a second person, after asking eligibility about every
-    /// beneficiary in it. A batch released already answers as it stands.
-    pub async fn release_batch(&self, batch_id: &str, actor: &str) -> Result<BatchView, ApiError> {
+    /// Releases a prepared batch by a second person (the caller, the checker), after asking
+    /// eligibility about every beneficiary in it. A batch released already answers as it
+    /// stands. Audited in its transaction; the maker's attempt is audited as denied.
+    pub async fn release_batch(
+        &self,
+        access: &Access,
+        batch_id: &str,
+        shown: Shown<'_>,
+    ) -> Result<BatchView, ApiError> {
+        let actor = access.subject();
         let id = BatchId::parse(batch_id.trim()).map_err(refusal)?;
         let (batch, _) = self.load_batch(&id).await?;
         if let Some(released) = &batch.released
             && released.released_by.trim().to_lowercase() == actor.trim().to_lowercase()
         {
             // The same checker asking again: the release is recorded; answer it.
-            return view_pooled(&self.pool, &id.to_string()).await;
+            return self.answer_as_it_stands(access, &id, &shown).await;
         }
         // Refuse the maker before asking anyone anything. A batch another checker released
         // meanwhile answers as it stands, as it does when that is found further on.
         match crate::domain::batch::release(&batch, actor, &self.all_payable(&batch)) {
             Ok(_) => {}
-            Err(BatchError::AlreadyReleased { .. }) => return view_pooled(&self.pool, &id.to_string()).await,
-            Err(error) => return Err(refusal(error)),
+            Err(BatchError::AlreadyReleased { .. }) => return self.answer_as_it_stands(access, &id, &shown).await,
+            Err(error) => {
+                // The maker trying to release their own batch is what an auditor looks for.
+                access
+                    .audit(
+                        &self.pool,
+                        "batch.release",
+                        format!("batch/{id}"),
+                        Vec::new(),
+                        Outcome::Denied,
+                        serde_json::json!({ "reason": error.to_string() }),
+                    )
+                    .await?;
+                return Err(refusal(error));
+            }
         }
 
         // Asked outside the transaction: one answer per beneficiary, each bounded by the
@@ -249,7 +367,10 @@ impl Disbursement {
         let event = match crate::domain::batch::release(&batch, actor, &checks) {
             Ok(event) => event,
             // Another checker released it while the checks were asked.
-            Err(BatchError::AlreadyReleased { .. }) => return view(&mut tx, &id.to_string()).await,
+            Err(BatchError::AlreadyReleased { .. }) => {
+                drop(tx);
+                return self.answer_as_it_stands(access, &id, &shown).await;
+            }
             Err(error) => return Err(refusal(error)),
         };
         let recorded = match self
@@ -265,7 +386,7 @@ impl Disbursement {
             Ok(recorded) => recorded,
             Err(AppendError::Conflict { .. }) => {
                 drop(tx);
-                return view_pooled(&self.pool, &id.to_string()).await;
+                return self.answer_as_it_stands(access, &id, &shown).await;
             }
             Err(error) => return Err(append_error(error)),
         };
@@ -275,42 +396,90 @@ impl Disbursement {
                 .await
                 .map_err(ApiError::unavailable)?;
         }
-        let view = view(&mut tx, &id.to_string()).await?;
+        let (view, concerned) = view(&mut tx, &id.to_string(), &shown).await?;
+        let record = batch_record(
+            access,
+            "batch.release",
+            &view,
+            &concerned,
+            Outcome::Allowed,
+            serde_json::json!({
+                "prepared_by": view.batch.prepared_by,
+                "released_count": view.batch.released_count,
+                "held_count": view.batch.held_count,
+            }),
+        );
+        slrt_audit::record(&mut tx, &record)
+            .await
+            .map_err(ApiError::unavailable)?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         tracing::info!(
             batch.id = %id,
-            released = view.released_count.unwrap_or_default(),
-            held = view.held_count.unwrap_or_default(),
+            released = view.batch.released_count.unwrap_or_default(),
+            held = view.batch.held_count.unwrap_or_default(),
             "payment batch released"
         );
         Ok(view)
     }
 
-    /// One batch with its payments.
-    pub async fn batch(&self, batch_id: &str) -> Result<BatchView, ApiError> {
-        let id = BatchId::parse(batch_id.trim()).map_err(refusal)?;
-        view_pooled(&self.pool, &id.to_string()).await
+    /// A release asked of a batch released already: nothing changes, and the answer is a read
+    /// of the batch, audited as one.
+    async fn answer_as_it_stands(
+        &self,
+        access: &Access,
+        id: &BatchId,
+        shown: &Shown<'_>,
+    ) -> Result<BatchView, ApiError> {
+        let (view, concerned) = self.batch(&id.to_string(), shown).await?;
+        slrt_audit::record_alone(
+            &self.pool,
+            &batch_record(
+                access,
+                "batch.release",
+                &view,
+                &concerned,
+                Outcome::Allowed,
+                serde_json::json!({ "already_released_by": view.batch.released_by }),
+            ),
+        )
+        .await
+        .map_err(ApiError::unavailable)?;
+        Ok(view)
     }
 
-    /// The batches of a programme and period, in sequence.
-    pub async fn batches_of(&self, programme: &str, period: &str) -> Result<Vec<BatchView>, ApiError> {
+    /// One batch with a page of its payments within `shown.scope`, and whom that page
+    /// concerns (for the reader's audit record).
+    pub async fn batch(&self, batch_id: &str, shown: &Shown<'_>) -> Result<(BatchView, Concerned), ApiError> {
+        let id = BatchId::parse(batch_id.trim()).map_err(refusal)?;
+        let mut conn = self.pool.acquire().await.map_err(ApiError::unavailable)?;
+        view(&mut conn, &id.to_string(), shown).await
+    }
+
+    /// The batches of a programme and period, in sequence: at most `limit` after the sequence
+    /// number `after`. Totals only; a batch's payments are read a page at a time.
+    pub async fn batches_of(
+        &self,
+        programme: &str,
+        period: &str,
+        limit: i64,
+        after: Option<i32>,
+    ) -> Result<Vec<BatchSummary>, ApiError> {
         if !is_programme_code(programme) {
             return Err(refusal(BatchError::Programme(programme.to_owned())));
         }
         let period = Period::parse(period).map_err(|error| refusal(BatchError::Period(error)))?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT batch_id FROM payment_batches WHERE programme_code = $1 AND period = $2 ORDER BY sequence",
+        let rows: Vec<BatchRow> = sqlx::query_as(
+            "SELECT * FROM payment_batches WHERE programme_code = $1 AND period = $2 AND sequence > $3
+             ORDER BY sequence LIMIT $4",
         )
         .bind(programme)
         .bind(period.to_string())
+        .bind(after.unwrap_or(0))
+        .bind(limit)
         .fetch_all(&self.pool)
         .await
         .map_err(ApiError::unavailable)?;
-        let mut views = Vec::with_capacity(ids.len());
-        for id in ids {
-            views.push(view_pooled(&self.pool, &id).await?);
-        }
-        Ok(views)
+        Ok(rows.into_iter().map(BatchSummary::from).collect())
     }
 
     /// Instructs `period`'s payment of every entitlement of `programme` due in it that has
@@ -562,55 +731,93 @@ async fn apply(conn: &mut PgConnection, event: &BatchEvent, at: DateTime<Utc>) -
     Ok(())
 }
 
-async fn view_pooled(pool: &sqlx::PgPool, batch_id: &str) -> Result<BatchView, ApiError> {
-    let mut conn = pool.acquire().await.map_err(ApiError::unavailable)?;
-    view(&mut conn, batch_id).await
+impl From<BatchRow> for BatchSummary {
+    fn from(row: BatchRow) -> Self {
+        Self {
+            batch_id: row.batch_id,
+            programme_code: row.programme_code,
+            period: row.period,
+            sequence: row.sequence,
+            status: row.status,
+            prepared_by: row.prepared_by,
+            prepared_at: row.prepared_at,
+            payment_count: row.payment_count,
+            total_idr: row.total_idr,
+            released_by: row.released_by,
+            released_at: row.released_at,
+            released_count: row.released_count,
+            released_total_idr: row.released_total_idr,
+            held_count: row.held_count,
+        }
+    }
 }
 
-async fn view(conn: &mut PgConnection, batch_id: &str) -> Result<BatchView, ApiError> {
+/// One payment of a batch as a page shows it, with whom it concerns.
+#[derive(Debug, sqlx::FromRow)]
+struct ShownItem {
+    payment_key: String,
+    beneficiary_id: String,
+    amount_idr: i64,
+    release_status: Option<String>,
+    release_hold_reasons: serde_json::Value,
+    nik_token: Option<String>,
+}
+
+async fn view(conn: &mut PgConnection, batch_id: &str, shown: &Shown<'_>) -> Result<(BatchView, Concerned), ApiError> {
     let row: Option<BatchRow> = sqlx::query_as("SELECT * FROM payment_batches WHERE batch_id = $1")
         .bind(batch_id)
         .fetch_optional(&mut *conn)
         .await
         .map_err(ApiError::unavailable)?;
     let row = row.ok_or_else(|| ApiError::not_found(format!("batch {batch_id} not found")))?;
-    let payments: Vec<(String, i64, Option<String>, serde_json::Value)> = sqlx::query_as(
-        // A payment held at this batch's release and owed again later (arrears) is paid by a
-        // later batch; this one still shows it as it released it: held, with the reasons.
-        "SELECT payment_key, amount_idr,
-                CASE WHEN batch_id = $1 THEN release_status ELSE 'held' END, release_hold_reasons
-         FROM payment_instructions
-         WHERE batch_id = $1 OR arrears_from_batch_id = $1 ORDER BY payment_key",
-    )
+    let (areas, unplaced, agency) = shown.scope.values();
+    // Two keyset scans in key order, each stopping after a page: the batch's own payments,
+    // and those it held at release that a later batch pays (arrears), which it still shows
+    // as it released them: held, with the reasons.
+    let payments: Vec<ShownItem> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "(SELECT p.payment_key, p.beneficiary_id, p.amount_idr, p.release_status, p.release_hold_reasons, e.nik_token
+              FROM payment_instructions p JOIN entitlements e ON e.entitlement_id = p.entitlement_id
+              WHERE p.batch_id = $1 AND p.payment_key > $2 AND {scope}
+              ORDER BY p.payment_key LIMIT $6)
+             UNION ALL
+             (SELECT p.payment_key, p.beneficiary_id, p.amount_idr, 'held', p.release_hold_reasons, e.nik_token
+              FROM payment_instructions p JOIN entitlements e ON e.entitlement_id = p.entitlement_id
+              WHERE p.arrears_from_batch_id = $1 AND p.batch_id IS DISTINCT FROM $1 AND p.payment_key > $2 AND {scope}
+              ORDER BY p.payment_key LIMIT $6)
+             ORDER BY payment_key LIMIT $6",
+        scope = Scope::predicate("e", 3)
+    )))
     .bind(batch_id)
+    .bind(shown.page.after.as_deref().unwrap_or_default())
+    .bind(areas)
+    .bind(unplaced)
+    .bind(agency)
+    .bind(shown.page.limit)
     .fetch_all(&mut *conn)
     .await
     .map_err(ApiError::unavailable)?;
-    Ok(BatchView {
-        batch_id: row.batch_id,
-        programme_code: row.programme_code,
-        period: row.period,
-        sequence: row.sequence,
-        status: row.status,
-        prepared_by: row.prepared_by,
-        prepared_at: row.prepared_at,
-        payment_count: row.payment_count,
-        total_idr: row.total_idr,
-        released_by: row.released_by,
-        released_at: row.released_at,
-        released_count: row.released_count,
-        released_total_idr: row.released_total_idr,
-        held_count: row.held_count,
-        payments: payments
-            .into_iter()
-            .map(|(payment_key, amount_idr, release_status, reasons)| BatchPaymentView {
-                payment_key,
-                amount_idr,
-                release_status,
-                hold_reasons: serde_json::from_value(reasons).unwrap_or_default(),
-            })
-            .collect(),
-    })
+    let next_after = (i64::try_from(payments.len()).unwrap_or(i64::MAX) >= shown.page.limit)
+        .then(|| payments.last().map(|item| item.payment_key.clone()))
+        .flatten();
+    let mut concerned = Concerned::default();
+    let payments = payments
+        .into_iter()
+        .map(|item| {
+            concerned.add(item.nik_token.as_deref(), &item.beneficiary_id);
+            BatchPaymentView {
+                payment_key: item.payment_key,
+                amount_idr: item.amount_idr,
+                release_status: item.release_status,
+                hold_reasons: serde_json::from_value(item.release_hold_reasons).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let view = BatchView {
+        batch: BatchSummary::from(row),
+        payments,
+        next_after,
+    };
+    Ok((view, concerned))
 }
 
 /// Items (or held payments) per event of a large batch: a chunk of 1,000 items is about

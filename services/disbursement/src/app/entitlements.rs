@@ -270,6 +270,8 @@ impl Disbursement {
             savepoint.rollback().await?;
             return outcome;
         }
+        self.keep_scope(&mut savepoint, entitlement_id, accepted.referral)
+            .await?;
         savepoint.commit().await?;
 
         let (payment_key, held) = match events.get(1) {
@@ -291,6 +293,41 @@ impl Disbursement {
             payment_key,
             held,
         })
+    }
+
+    // Keeps, from the acceptance, who may see the entitlement's payments and whom they
+    // concern: the client's region and agency, and the keyed token of the client's NIK (never
+    // the NIK). A region or agency code that is not one is not kept: the payments stay
+    // payable, and only the regency's staff see them.
+    async fn keep_scope(
+        &self,
+        conn: &mut PgConnection,
+        entitlement_id: Uuid,
+        referral: &ReferralDetails,
+    ) -> Result<(), OpenEntitlementError> {
+        let region = referral.region_code.trim();
+        let region = slrt_auth::is_region_code(region).then_some(region);
+        if region.is_none() {
+            tracing::warn!(
+                entitlement.id = %entitlement_id,
+                referral.id = %referral.referral_id,
+                "the accepted referral names no usable region: only regency-wide staff see its payments"
+            );
+        }
+        let opd = referral.opd_code.trim();
+        let opd = (!opd.is_empty()).then_some(opd);
+        let nik = referral.client_nik.trim();
+        let nik_token = (!nik.is_empty()).then(|| self.nik_tokens.token_of_text(nik));
+        sqlx::query(
+            "UPDATE entitlements SET region_code = $2, opd_code = $3, nik_token = $4 WHERE entitlement_id = $1",
+        )
+        .bind(entitlement_id)
+        .bind(region)
+        .bind(opd)
+        .bind(nik_token)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     // Records why an accepted referral opened no entitlement, once per referral.

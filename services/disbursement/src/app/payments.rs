@@ -1,5 +1,5 @@
 //! Reading payments and entitlements back: by case, by beneficiary, by id, and totals per
-//! programme and period.
+//! programme and period, each within the caller's [`Scope`].
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -8,6 +8,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, PgPool, Row};
 use uuid::Uuid;
 
+use super::scope::Scope;
 use crate::domain::{Period, is_programme_code};
 use crate::projections::{STATUS_HELD, STATUS_INSTRUCTED, STATUS_STOPPED};
 
@@ -144,10 +145,11 @@ fn quoted(text: &str) -> String {
     }
 }
 
-const PAYMENT_COLUMNS: &str = "payment_id, payment_key, entitlement_id, case_id, programme_code, period, \
-                               beneficiary_id, component, amount_idr, status, hold_reasons, created_at, batch_id, \
-                               release_status, bank_status, bank_reference, bank_reason, stop_reason, arrears, \
-                               payee_name";
+// Qualified: `entitlements` shares some of these names when joined (as `e`) for the scope.
+const PAYMENT_COLUMNS: &str = "p.payment_id, p.payment_key, p.entitlement_id, p.case_id, p.programme_code, p.period, \
+                               p.beneficiary_id, p.component, p.amount_idr, p.status, p.hold_reasons, p.created_at, \
+                               p.batch_id, p.release_status, p.bank_status, p.bank_reference, p.bank_reason, \
+                               p.stop_reason, p.arrears, p.payee_name";
 
 fn payment_from_row(row: &PgRow) -> Result<PaymentView, sqlx::Error> {
     let reasons: serde_json::Value = row.try_get("hold_reasons")?;
@@ -175,29 +177,49 @@ fn payment_from_row(row: &PgRow) -> Result<PaymentView, sqlx::Error> {
     })
 }
 
-/// The payments of a case or a beneficiary, oldest first. Not paginated: there is one row
-/// per period and component, so even a beneficiary paid monthly for decades has a few
-/// hundred.
-pub async fn list_payments(pool: &PgPool, query: &PaymentQuery) -> Result<Vec<PaymentView>, sqlx::Error> {
-    let rows =
-        match query {
-            PaymentQuery::Case(case_id) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {PAYMENT_COLUMNS} FROM payment_instructions WHERE case_id = $1 ORDER BY created_at, payment_key"
-            )))
-            .bind(case_id)
-            .fetch_all(pool)
-            .await?,
-            PaymentQuery::Beneficiary(beneficiary_id) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {PAYMENT_COLUMNS} FROM payment_instructions WHERE beneficiary_id = $1
-                 ORDER BY created_at, payment_key"
-                )))
-                .bind(beneficiary_id)
-                .fetch_all(pool)
-                .await?
-            }
-        };
-    rows.iter().map(payment_from_row).collect()
+/// A payment as a reader sees it, with the keyed NIK token its entitlement keeps (for the
+/// audit record of the read; never shown).
+pub type SeenPayment = (PaymentView, Option<String>);
+
+/// The payments of a case or a beneficiary within `scope`, oldest first: at most `limit`,
+/// after the payment `after` (the last of the previous page).
+pub async fn list_payments(
+    pool: &PgPool,
+    query: &PaymentQuery,
+    scope: &Scope,
+    limit: i64,
+    after: Option<Uuid>,
+) -> Result<Vec<SeenPayment>, sqlx::Error> {
+    let selector = match query {
+        PaymentQuery::Case(_) => "p.case_id = $1::uuid",
+        PaymentQuery::Beneficiary(_) => "p.beneficiary_id = $1::text",
+    };
+    let sql = format!(
+        "SELECT {PAYMENT_COLUMNS}, e.nik_token FROM payment_instructions p
+         JOIN entitlements e ON e.entitlement_id = p.entitlement_id
+         WHERE {selector} AND {scope}
+           AND ($5::uuid IS NULL OR (p.created_at, p.payment_key) >
+                (SELECT created_at, payment_key FROM payment_instructions WHERE payment_id = $5))
+         ORDER BY p.created_at, p.payment_key LIMIT $6",
+        scope = Scope::predicate("e", 2),
+    );
+    let (areas, unplaced, agency) = scope.values();
+    let statement = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let statement = match query {
+        PaymentQuery::Case(case_id) => statement.bind(*case_id),
+        PaymentQuery::Beneficiary(beneficiary_id) => statement.bind(beneficiary_id.clone()),
+    };
+    let rows = statement
+        .bind(areas)
+        .bind(unplaced)
+        .bind(agency)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| Ok((payment_from_row(row)?, row.try_get("nik_token")?)))
+        .collect()
 }
 
 /// The payment recorded under `payment_key`, if any.
@@ -206,7 +228,7 @@ pub async fn payment_by_key(
     payment_key: &str,
 ) -> Result<Option<PaymentView>, sqlx::Error> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payment_instructions WHERE payment_key = $1"
+        "SELECT {PAYMENT_COLUMNS} FROM payment_instructions p WHERE p.payment_key = $1"
     )))
     .bind(payment_key)
     .fetch_optional(executor)
@@ -214,17 +236,30 @@ pub async fn payment_by_key(
     row.as_ref().map(payment_from_row).transpose()
 }
 
-/// An entitlement with its payments; `None` when there is no such entitlement.
-pub async fn find_entitlement(pool: &PgPool, entitlement_id: Uuid) -> Result<Option<EntitlementView>, sqlx::Error> {
-    let Some(row) = sqlx::query("SELECT * FROM entitlements WHERE entitlement_id = $1")
-        .bind(entitlement_id)
-        .fetch_optional(pool)
-        .await?
+/// An entitlement with its payments and the keyed NIK token it keeps; `None` when there is
+/// no such entitlement within `scope`.
+pub async fn find_entitlement(
+    pool: &PgPool,
+    entitlement_id: Uuid,
+    scope: &Scope,
+) -> Result<Option<(EntitlementView, Option<String>)>, sqlx::Error> {
+    let (areas, unplaced, agency) = scope.values();
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT e.* FROM entitlements e WHERE e.entitlement_id = $1 AND {}",
+        Scope::predicate("e", 2)
+    )))
+    .bind(entitlement_id)
+    .bind(areas)
+    .bind(unplaced)
+    .bind(agency)
+    .fetch_optional(pool)
+    .await?
     else {
         return Ok(None);
     };
     let payments = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payment_instructions WHERE entitlement_id = $1 ORDER BY created_at, payment_key"
+        "SELECT {PAYMENT_COLUMNS} FROM payment_instructions p WHERE p.entitlement_id = $1
+         ORDER BY p.created_at, p.payment_key"
     )))
     .bind(entitlement_id)
     .fetch_all(pool)
@@ -232,7 +267,7 @@ pub async fn find_entitlement(pool: &PgPool, entitlement_id: Uuid) -> Result<Opt
     .iter()
     .map(payment_from_row)
     .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(EntitlementView {
+    let view = EntitlementView {
         entitlement_id,
         referral_id: row.try_get("referral_id")?,
         case_id: row.try_get("case_id")?,
@@ -252,7 +287,8 @@ pub async fn find_entitlement(pool: &PgPool, entitlement_id: Uuid) -> Result<Opt
             .try_get::<Option<String>, _>("payee_name")?
             .map_or_else(|| row.try_get("beneficiary_name"), Ok)?,
         payments,
-    }))
+    };
+    Ok(Some((view, row.try_get("nik_token")?)))
 }
 
 /// Which payments a report covers; an absent filter covers all.
@@ -371,16 +407,31 @@ pub struct Totals {
     pub amount_idr: i64,
 }
 
-pub async fn payments_report(pool: &PgPool, query: &ReportQuery) -> Result<PaymentsReport, sqlx::Error> {
-    let period = query.period.map(|period| period.to_string());
-    let rows = sqlx::query(
-        "SELECT status, COUNT(*)::bigint AS count, COALESCE(SUM(amount_idr), 0)::bigint AS amount_idr
-         FROM payment_instructions
-         WHERE ($1::text IS NULL OR programme_code = $1) AND ($2::text IS NULL OR period = $2)
-         GROUP BY status",
+/// The payments a report counts: those of the programme and period asked for, within the
+/// caller's scope. `$1` programme, `$2` period, `$3`-`$5` the scope.
+fn reported_payments() -> String {
+    format!(
+        "payment_instructions p JOIN entitlements e ON e.entitlement_id = p.entitlement_id
+         WHERE ($1::text IS NULL OR p.programme_code = $1) AND ($2::text IS NULL OR p.period = $2) AND {}",
+        Scope::predicate("e", 3)
     )
+}
+
+/// Totals of the payments within `scope`: a district coordinator sees their district's.
+pub async fn payments_report(pool: &PgPool, query: &ReportQuery, scope: &Scope) -> Result<PaymentsReport, sqlx::Error> {
+    let period = query.period.map(|period| period.to_string());
+    let (areas, unplaced, agency) = scope.values();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT p.status, COUNT(*)::bigint AS count, COALESCE(SUM(p.amount_idr), 0)::bigint AS amount_idr
+         FROM {}
+         GROUP BY p.status",
+        reported_payments()
+    )))
     .bind(&query.programme)
     .bind(&period)
+    .bind(&areas)
+    .bind(unplaced)
+    .bind(&agency)
     .fetch_all(pool)
     .await?;
     let mut by_status: Vec<StatusTotal> = [STATUS_INSTRUCTED, STATUS_HELD, STATUS_STOPPED]
@@ -398,24 +449,27 @@ pub async fn payments_report(pool: &PgPool, query: &ReportQuery) -> Result<Payme
             entry.amount_idr = row.try_get("amount_idr")?;
         }
     }
-    let stage_rows = sqlx::query(
+    let stage_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT CASE
-                    WHEN status = 'held' THEN 'held'
-                    WHEN status = 'stopped' THEN 'stopped'
-                    WHEN batch_id IS NULL THEN 'unbatched'
-                    WHEN release_status IS NULL THEN 'awaiting_release'
-                    WHEN release_status = 'held' THEN 'held_at_release'
-                    WHEN bank_status IS NULL THEN 'released'
-                    WHEN bank_status = 'settled' THEN 'paid'
-                    ELSE bank_status
+                    WHEN p.status = 'held' THEN 'held'
+                    WHEN p.status = 'stopped' THEN 'stopped'
+                    WHEN p.batch_id IS NULL THEN 'unbatched'
+                    WHEN p.release_status IS NULL THEN 'awaiting_release'
+                    WHEN p.release_status = 'held' THEN 'held_at_release'
+                    WHEN p.bank_status IS NULL THEN 'released'
+                    WHEN p.bank_status = 'settled' THEN 'paid'
+                    ELSE p.bank_status
                 END AS stage,
-                COUNT(*)::bigint AS count, COALESCE(SUM(amount_idr), 0)::bigint AS amount_idr
-         FROM payment_instructions
-         WHERE ($1::text IS NULL OR programme_code = $1) AND ($2::text IS NULL OR period = $2)
+                COUNT(*)::bigint AS count, COALESCE(SUM(p.amount_idr), 0)::bigint AS amount_idr
+         FROM {}
          GROUP BY 1",
-    )
+        reported_payments()
+    )))
     .bind(&query.programme)
     .bind(&period)
+    .bind(&areas)
+    .bind(unplaced)
+    .bind(&agency)
     .fetch_all(pool)
     .await?;
     let mut by_stage: Vec<StatusTotal> = STAGES
@@ -437,24 +491,27 @@ pub async fn payments_report(pool: &PgPool, query: &ReportQuery) -> Result<Payme
         count: by_status.iter().map(|entry| entry.count).sum(),
         amount_idr: by_status.iter().map(|entry| entry.amount_idr).sum(),
     };
-    let period_rows = sqlx::query(
-        "SELECT programme_code, period,
+    let period_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT p.programme_code, p.period,
                 CASE
-                    WHEN status = 'stopped' THEN 'stopped'
-                    WHEN status = 'held' OR release_status = 'held' THEN 'held'
-                    WHEN bank_status = 'settled' THEN 'paid'
-                    WHEN bank_status IN ('failed', 'reversed') THEN 'failed'
-                    WHEN bank_status = 'unknown' THEN 'unknown'
+                    WHEN p.status = 'stopped' THEN 'stopped'
+                    WHEN p.status = 'held' OR p.release_status = 'held' THEN 'held'
+                    WHEN p.bank_status = 'settled' THEN 'paid'
+                    WHEN p.bank_status IN ('failed', 'reversed') THEN 'failed'
+                    WHEN p.bank_status = 'unknown' THEN 'unknown'
                     ELSE 'pending'
                 END AS outcome,
-                COUNT(*)::bigint AS count, COALESCE(SUM(amount_idr), 0)::bigint AS amount_idr
-         FROM payment_instructions
-         WHERE ($1::text IS NULL OR programme_code = $1) AND ($2::text IS NULL OR period = $2)
+                COUNT(*)::bigint AS count, COALESCE(SUM(p.amount_idr), 0)::bigint AS amount_idr
+         FROM {}
          GROUP BY 1, 2, 3
          ORDER BY 2, 1",
-    )
+        reported_payments()
+    )))
     .bind(&query.programme)
     .bind(&period)
+    .bind(&areas)
+    .bind(unplaced)
+    .bind(&agency)
     .fetch_all(pool)
     .await?;
     let mut by_period: Vec<PeriodOutcomes> = Vec::new();
@@ -533,13 +590,52 @@ pub struct PaidAfterDeath {
     pub why: String,
 }
 
+/// Where a page of the paid-after-death list ends: the last row's date of death, person and
+/// payment key (the list's order). Given to clients as opaque text (hex of a JSON array),
+/// because person ids and keys may hold any separator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeathCursor {
+    pub date_of_death: chrono::NaiveDate,
+    pub person_id: String,
+    pub payment_key: String,
+}
+
+impl DeathCursor {
+    pub fn encode(&self) -> String {
+        hex::encode(serde_json::json!([self.date_of_death, self.person_id, self.payment_key]).to_string())
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        let refused = || ApiError::invalid("after", format!("{} is not the next_after of a page", quoted(text)));
+        let bytes = hex::decode(text.trim()).map_err(|_| refused())?;
+        let (date_of_death, person_id, payment_key): (chrono::NaiveDate, String, String) =
+            serde_json::from_slice(&bytes).map_err(|_| refused())?;
+        Ok(Self {
+            date_of_death,
+            person_id,
+            payment_key,
+        })
+    }
+}
+
+/// One row of the paid-after-death list as a reader sees it, with the keyed NIK token and the
+/// beneficiary id of the payment's entitlement (for the audit record of the read).
+pub type SeenDeathPayment = (PaidAfterDeath, Option<String>, String);
+
 /// Every payment settled, or sent without a known outcome, on a day (in Jakarta) after a
 /// confirmed date of death of its payee: the person paid, or the head of the household paid
 /// while no head change had been recorded. Empty in a healthy system; each row is a case for
-/// recovery. Oldest death first.
-pub async fn paid_after_death(pool: &PgPool) -> Result<Vec<PaidAfterDeath>, sqlx::Error> {
-    let rows = sqlx::query(
+/// recovery. Oldest death first, at most `limit` after `after`, within `scope`.
+pub async fn paid_after_death(
+    pool: &PgPool,
+    scope: &Scope,
+    limit: i64,
+    after: Option<&DeathCursor>,
+) -> Result<Vec<SeenDeathPayment>, sqlx::Error> {
+    let (areas, unplaced, agency) = scope.values();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT p.payment_key, p.case_id, p.amount_idr, p.bank_status, p.sent_at, p.settled_at, p.payee_name,
+                p.beneficiary_id, e.nik_token,
                 d.person_id, d.household_id, d.date_of_death, d.was_head, d.certificate_reference,
                 d.recorded_at AS death_recorded_at,
                 CASE WHEN p.beneficiary_id = d.person_id THEN 'paid_to_the_deceased'
@@ -552,15 +648,27 @@ pub async fn paid_after_death(pool: &PgPool) -> Result<Vec<PaidAfterDeath>, sqlx
                                WHERE h.household_id = d.household_id
                                  AND h.previous_head_person_id = d.person_id
                                  AND h.recorded_at <= p.sent_at))
+         JOIN entitlements e ON e.entitlement_id = p.entitlement_id
          WHERE p.bank_status IN ('settled', 'sending', 'unknown')
            AND ((COALESCE(p.settled_at, p.sent_at) AT TIME ZONE 'UTC') + INTERVAL '7 hours')::date > d.date_of_death
-         ORDER BY d.date_of_death, p.payment_key",
-    )
+           AND {scope}
+           AND ($4::date IS NULL OR (d.date_of_death, d.person_id, p.payment_key) > ($4, $5::text, $6::text))
+         ORDER BY d.date_of_death, d.person_id, p.payment_key
+         LIMIT $7",
+        scope = Scope::predicate("e", 1)
+    )))
+    .bind(areas)
+    .bind(unplaced)
+    .bind(agency)
+    .bind(after.map(|cursor| cursor.date_of_death))
+    .bind(after.map(|cursor| cursor.person_id.clone()))
+    .bind(after.map(|cursor| cursor.payment_key.clone()))
+    .bind(limit)
     .fetch_all(pool)
     .await?;
     rows.iter()
         .map(|row| {
-            Ok(PaidAfterDeath {
+            let payment = PaidAfterDeath {
                 payment_key: row.try_get("payment_key")?,
                 case_id: row.try_get("case_id")?,
                 amount_idr: row.try_get("amount_idr")?,
@@ -575,7 +683,8 @@ pub async fn paid_after_death(pool: &PgPool) -> Result<Vec<PaidAfterDeath>, sqlx
                 certificate_reference: row.try_get("certificate_reference")?,
                 death_recorded_at: row.try_get("death_recorded_at")?,
                 why: row.try_get("why")?,
-            })
+            };
+            Ok((payment, row.try_get("nik_token")?, row.try_get("beneficiary_id")?))
         })
         .collect()
 }
@@ -629,6 +738,17 @@ mod tests {
             query.and_then(|q| q.period).map(|p| p.to_string()).as_deref(),
             Some("2026")
         );
+    }
+
+    #[test]
+    fn a_death_cursor_survives_the_trip_and_anything_else_names_after() {
+        let cursor = DeathCursor {
+            date_of_death: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default(),
+            person_id: "p|odd:id".into(),
+            payment_key: "PKH:2026-Q4:hh-1:base".into(),
+        };
+        assert_eq!(DeathCursor::parse(&cursor.encode()).ok(), Some(cursor));
+        assert_eq!(field_of(DeathCursor::parse("2026-11-20")).as_deref(), Some("after"));
     }
 
     #[test]

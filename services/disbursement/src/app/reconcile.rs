@@ -4,10 +4,13 @@
 //! Reconciliation records what the statement changes (a reversal, an unknown outcome the
 //! bank settled) as `PaymentOutcomeRecorded`, lists what no recorded change can settle, and
 //! records `PaymentBatchReconciled` with the totals of both sides. A follow-up pays a failed
-//! or reversed payment again under its original key, with the next attempt number.
+//! or reversed payment again under its original key, with the next attempt number. Both are
+//! audited in their transaction, naming the people whose payments changed.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
 use slrt_errors::ApiError;
 use slrt_eventstore::{ExpectedVersion, NewEvent};
 use slrt_proto::bank::v1 as bank;
@@ -16,6 +19,7 @@ use uuid::Uuid;
 
 use super::Disbursement;
 use super::batches::batch_stream;
+use super::scope::{Concerned, Scope};
 use super::sender::{BankOutcome, record_bank_outcome};
 use crate::domain::BatchId;
 use crate::domain::reconciliation::{BankItem, OurPayment, reconcile};
@@ -93,8 +97,8 @@ struct Released {
 }
 
 impl Disbursement {
-    /// Reconciles a released batch with the statement the bank gives over gRPC.
-    pub async fn reconcile_with_bank(&self, batch_id: &str) -> Result<ReconciliationView, ApiError> {
+    /// Reconciles a released batch with the statement the bank gives over gRPC, for the caller.
+    pub async fn reconcile_with_bank(&self, access: &Access, batch_id: &str) -> Result<ReconciliationView, ApiError> {
         let id = BatchId::parse(batch_id.trim()).map_err(|e| ApiError::invalid("batch_id", e.to_string()))?;
         let mut request = tonic::Request::new(bank::StatementRequest {
             batch_id: id.to_string(),
@@ -130,19 +134,25 @@ impl Disbursement {
                 })
             })
             .collect::<Vec<_>>();
-        self.reconcile_batch(&id, "bank", items).await
+        self.reconcile_batch(access, &id, "bank", items).await
     }
 
     /// Reconciles a released batch with a statement file from the bank (CSV, columns as the
     /// bank's export). A malformed file is refused naming the line, and changes nothing.
-    pub async fn reconcile_with_file(&self, batch_id: &str, file: &[u8]) -> Result<ReconciliationView, ApiError> {
+    pub async fn reconcile_with_file(
+        &self,
+        access: &Access,
+        batch_id: &str,
+        file: &[u8],
+    ) -> Result<ReconciliationView, ApiError> {
         let id = BatchId::parse(batch_id.trim()).map_err(|e| ApiError::invalid("batch_id", e.to_string()))?;
         let items = parse_statement_file(file, &id.to_string())?;
-        self.reconcile_batch(&id, "file", items).await
+        self.reconcile_batch(access, &id, "file", items).await
     }
 
     async fn reconcile_batch(
         &self,
+        access: &Access,
         id: &BatchId,
         source: &str,
         items: Vec<BankItem>,
@@ -227,6 +237,40 @@ impl Disbursement {
             .append(&mut tx, &batch_stream(id), ExpectedVersion::Any, vec![reconciled])
             .await
             .map_err(ApiError::internal)?;
+        // The people whose payments the statement changed (a handful, however large the
+        // batch): the record names them; the rest of the batch was only compared.
+        let changed: Vec<Uuid> = result
+            .changes
+            .iter()
+            .filter_map(|change| released.iter().find(|p| p.payment_key == change.key))
+            .map(|payment| payment.entitlement_id)
+            .collect();
+        let owners: Vec<(Option<String>, String)> = sqlx::query_as(
+            "SELECT nik_token, beneficiary_id FROM entitlements WHERE entitlement_id = ANY($1) ORDER BY entitlement_id",
+        )
+        .bind(&changed)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ApiError::unavailable)?;
+        let mut concerned = Concerned::default();
+        for (nik_token, beneficiary_id) in &owners {
+            concerned.add(nik_token.as_deref(), beneficiary_id);
+        }
+        let record = access.record(
+            "batch.reconcile",
+            format!("batch/{id}"),
+            concerned.nik_tokens.clone(),
+            Outcome::Allowed,
+            concerned.detail(serde_json::json!({
+                "source": source,
+                "balanced": result.balanced(),
+                "changed_payment_keys": result.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+                "differences": result.differences.len(),
+            })),
+        );
+        slrt_audit::record(&mut tx, &record)
+            .await
+            .map_err(ApiError::unavailable)?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         tracing::info!(
             batch.id = %id,
@@ -278,29 +322,70 @@ impl Disbursement {
         })
     }
 
-    /// Orders a follow-up of a failed or reversed payment: the sender pays it again under
-    /// its original key, as the next attempt. Returns that attempt number.
-    pub async fn order_follow_up(&self, payment_key: &str, actor: &str, reason: &str) -> Result<i32, ApiError> {
-        let actor = actor.trim();
-        if actor.is_empty() {
-            return Err(ApiError::invalid("actor", "is required"));
+    /// Orders a follow-up of a failed or reversed payment within `scope`, by the caller: the
+    /// sender pays it again under its original key, as the next attempt. Returns that attempt
+    /// number. A payment outside the scope is "not found", and the attempt is audited.
+    pub async fn order_follow_up(
+        &self,
+        access: &Access,
+        scope: &Scope,
+        payment_key: &str,
+        reason: &str,
+    ) -> Result<i32, ApiError> {
+        let payment_key = payment_key.trim();
+        if payment_key.is_empty() {
+            return Err(ApiError::invalid("payment_key", "is required"));
+        }
+        if payment_key.chars().count() > MAX_KEY_CHARS {
+            return Err(ApiError::invalid(
+                "payment_key",
+                format!("a payment key is at most {MAX_KEY_CHARS} characters"),
+            ));
         }
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(ApiError::invalid("reason", "is required"));
         }
+        let length = reason.chars().count();
+        if length > MAX_REASON_CHARS {
+            return Err(ApiError::invalid(
+                "reason",
+                format!("at most {MAX_REASON_CHARS} characters, found {length}"),
+            ));
+        }
+        let actor = access.subject();
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
-        let row: Option<(Option<String>, i32, Uuid, Uuid)> = sqlx::query_as(
-            "SELECT bank_status, bank_attempt, entitlement_id, case_id FROM payment_instructions
-             WHERE payment_key = $1 FOR UPDATE",
+        let row: Option<FollowedUp> = sqlx::query_as(
+            "SELECT p.bank_status, p.bank_attempt, p.entitlement_id, p.case_id, p.beneficiary_id,
+                    e.region_code, e.opd_code, e.nik_token
+             FROM payment_instructions p JOIN entitlements e ON e.entitlement_id = p.entitlement_id
+             WHERE p.payment_key = $1 FOR UPDATE OF p",
         )
         .bind(payment_key)
         .fetch_optional(&mut *tx)
         .await
         .map_err(ApiError::unavailable)?;
-        let Some((status, attempt, entitlement_id, case_id)) = row else {
+        let Some(payment) = row.filter(|p| scope.covers(p.region_code.as_deref(), p.opd_code.as_deref())) else {
+            drop(tx);
+            access
+                .audit(
+                    &self.pool,
+                    "payment.follow_up",
+                    format!("payment/{payment_key}"),
+                    Vec::new(),
+                    Outcome::NotFound,
+                    serde_json::json!({}),
+                )
+                .await?;
             return Err(ApiError::not_found(format!("payment {payment_key} not found")));
         };
+        let FollowedUp {
+            bank_status: status,
+            bank_attempt: attempt,
+            entitlement_id,
+            case_id,
+            ..
+        } = payment.clone();
         if !matches!(status.as_deref(), Some("failed" | "reversed")) {
             return Err(ApiError::rejected(format!(
                 "payment {payment_key} is {}; only a failed or reversed payment is followed up",
@@ -336,10 +421,40 @@ impl Disbursement {
         .execute(&mut *tx)
         .await
         .map_err(ApiError::unavailable)?;
+        let mut concerned = Concerned::default();
+        concerned.add(payment.nik_token.as_deref(), &payment.beneficiary_id);
+        let record = access.record(
+            "payment.follow_up",
+            format!("payment/{payment_key}"),
+            concerned.nik_tokens.clone(),
+            Outcome::Allowed,
+            concerned.detail(serde_json::json!({ "next_attempt": next, "reason": reason })),
+        );
+        slrt_audit::record(&mut tx, &record)
+            .await
+            .map_err(ApiError::unavailable)?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         tracing::info!(payment.key = %payment_key, attempt = next, "follow-up payment ordered");
         Ok(next)
     }
+}
+
+/// The longest payment key looked up (the bank takes keys of at most 200 characters).
+const MAX_KEY_CHARS: usize = 200;
+/// The longest reason for a follow-up kept with it.
+const MAX_REASON_CHARS: usize = 500;
+
+/// A payment asked to be followed up, with the scope and the person of its entitlement.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct FollowedUp {
+    bank_status: Option<String>,
+    bank_attempt: i32,
+    entitlement_id: Uuid,
+    case_id: Uuid,
+    beneficiary_id: String,
+    region_code: Option<String>,
+    opd_code: Option<String>,
+    nik_token: Option<String>,
 }
 
 /// The bank's statement file, for one batch; a malformed file is refused naming its line.

@@ -9,6 +9,12 @@
 //! "payable" by a small gRPC server in this process, so that the figures are disbursement's
 //! own; and the entitlements, seeded in bulk in the live path's shape (see `bench.rs`).
 //!
+//! The service verifies tokens as it does in production: the run makes a key set of its own
+//! (`slrt_auth::dev`, in a temporary folder it removes), the service's own token for the
+//! release checks, and acts as a maker and a checker of the regency (Kota Pekalongan, 33.75).
+//! The database it creates (several GB at 1,000,000 beneficiaries) is dropped at the end,
+//! whatever the outcome, unless `--keep-database` asks to keep it for inspection.
+//!
 //! `make bench-payments` builds it in release mode and runs it; see `--help`.
 
 use std::collections::HashMap;
@@ -17,6 +23,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use slrt_audit::access::Access;
+use slrt_auth::Principal;
+use slrt_auth::dev::{DevKeys, Minter, TokenClaims, pii_key_hex};
+use slrt_disbursement::app::batches::{ItemPage, Shown};
+use slrt_disbursement::app::scope::Scope;
 use slrt_disbursement::app::{Disbursement, eligibility_client, sender::bank_client};
 use slrt_disbursement::bench::{Seed, seed_period};
 use slrt_disbursement::domain::Period;
@@ -55,6 +66,96 @@ struct Args {
     /// Where the figures are written (JSON).
     #[arg(long, default_value = ".state/bench/payments.json")]
     out: String,
+    /// Keep the run's database (several GB at 1,000,000 beneficiaries) for inspection; by
+    /// default it is dropped at the end.
+    #[arg(long)]
+    keep_database: bool,
+}
+
+/// The issuer of the run's own tokens.
+const BENCH_ISSUER: &str = "https://sso.slrt.bench/realms/slrt";
+/// The regency the run's maker and checker work for.
+const REGENCY: &str = "33.75";
+
+/// The run's identity provider: a key set, the NIK token key and the service's own token, in
+/// a folder removed when the run ends.
+struct BenchIdentity {
+    dir: std::path::PathBuf,
+    minter: Minter,
+}
+
+impl BenchIdentity {
+    fn create(run: &str) -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("{run}-identity"));
+        std::fs::create_dir_all(&dir)?;
+        let keys = DevKeys::generate("bench-1").map_err(anyhow::Error::msg)?;
+        std::fs::write(dir.join("jwks.json"), &keys.jwks_json)?;
+        std::fs::write(dir.join("pii-key.hex"), pii_key_hex().map_err(anyhow::Error::msg)?)?;
+        let minter = Minter::from_pem("bench-1", &keys.signing_key_pem).map_err(anyhow::Error::msg)?;
+        let identity = Self { dir, minter };
+        let service_token = identity.token("service:slrt-payments-bench", &["service"], None)?;
+        std::fs::write(identity.dir.join("service-token"), service_token)?;
+        Ok(identity)
+    }
+
+    /// A token valid for a day: a run of 1,000,000 takes well under that.
+    fn token(&self, subject: &str, roles: &[&str], region: Option<&str>) -> anyhow::Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        self.minter
+            .mint(&TokenClaims {
+                iss: BENCH_ISSUER.to_owned(),
+                aud: slrt_auth::settings::DEFAULT_AUDIENCE.to_owned(),
+                sub: subject.to_owned(),
+                name: String::new(),
+                roles: roles.iter().map(|role| (*role).to_owned()).collect(),
+                region: region.map(str::to_owned),
+                opd: None,
+                iat: now - 5,
+                nbf: now - 5,
+                exp: now + 24 * 3600,
+            })
+            .map_err(anyhow::Error::msg)
+    }
+
+    fn env(&self) -> [(&'static str, String); 4] {
+        [
+            (
+                slrt_auth::settings::JWKS_FILE,
+                self.dir.join("jwks.json").display().to_string(),
+            ),
+            (slrt_auth::settings::ISSUER, BENCH_ISSUER.to_owned()),
+            (
+                slrt_auth::settings::PII_KEY_FILE,
+                self.dir.join("pii-key.hex").display().to_string(),
+            ),
+            (
+                slrt_auth::settings::SERVICE_TOKEN_FILE,
+                self.dir.join("service-token").display().to_string(),
+            ),
+        ]
+    }
+
+    /// A person of the regency acting through the use cases, as the HTTP API would pass them
+    /// on after verifying their token.
+    fn person(&self, subject: &str, role: &str) -> anyhow::Result<Access> {
+        Ok(Access {
+            principal: Principal::from_claims(
+                subject.to_owned(),
+                String::new(),
+                &[role.to_owned()],
+                Some(REGENCY.to_owned()),
+                None,
+            )?,
+            purpose: Some("payments benchmark".to_owned()),
+            grants: Vec::new(),
+        })
+    }
+}
+
+impl Drop for BenchIdentity {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Eligibility as this benchmark plays it: everyone is payable.
@@ -145,11 +246,39 @@ async fn main() -> anyhow::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {run}")))
         .execute(&mut admin)
         .await?;
+    // Not held open through the run: an idle session may be ended by the server.
+    admin.close().await?;
     let database_url = match args.admin_url.rsplit_once('/') {
         Some((server, _)) => format!("{server}/{run}"),
         None => bail!("--admin-url must end in /<database>"),
     };
 
+    let outcome = measure(&args, period, &run, &database_url).await;
+    if args.keep_database {
+        println!("database {run} kept (--keep-database); drop it with: DROP DATABASE {run}");
+    } else {
+        // Dropped whatever the outcome: a failed run of 1,000,000 leaves as many GB behind.
+        let dropped = async {
+            let mut admin = sqlx::PgConnection::connect(&args.admin_url).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {run} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await?;
+            admin.close().await
+        }
+        .await;
+        match dropped {
+            Ok(()) => println!("database {run} dropped"),
+            Err(error) => eprintln!("database {run} could not be dropped ({error}); drop it by hand"),
+        }
+    }
+    outcome
+}
+
+/// The run itself, on the database `run` made for it.
+async fn measure(args: &Args, period: Period, run: &str, database_url: &str) -> anyhow::Result<()> {
+    let identity = BenchIdentity::create(run)?;
     let bank_port = free_port()?;
     let bank_process = BankProcess(
         Command::new(&args.bank_simulator)
@@ -174,10 +303,10 @@ async fn main() -> anyhow::Result<()> {
             .serve_with_incoming(tokio_stream_of(eligibility_listener)),
     );
 
-    let env: HashMap<&str, String> = HashMap::from([
+    let mut env: HashMap<&str, String> = HashMap::from([
         ("SLRT_DISBURSEMENT_HTTP_ADDR", "127.0.0.1:0".to_owned()),
         ("SLRT_DISBURSEMENT_GRPC_ADDR", "127.0.0.1:0".to_owned()),
-        ("SLRT_DISBURSEMENT_DATABASE_URL", database_url.clone()),
+        ("SLRT_DISBURSEMENT_DATABASE_URL", database_url.to_owned()),
         ("SLRT_TOPIC_PREFIX", format!("{run}.")),
         ("SLRT_KAFKA_BROKERS", args.brokers.clone()),
         ("SLRT_ELIGIBILITY_GRPC_URL", eligibility_url.clone()),
@@ -186,19 +315,29 @@ async fn main() -> anyhow::Result<()> {
         ("SLRT_DISBURSEMENT_SEND_POLL_MS", "600000".to_owned()),
         ("SLRT_LOG", "warn".to_owned()),
     ]);
+    env.extend(identity.env());
     let settings = Settings::from_lookup(|name| env.get(name).cloned())?;
     let running = slrt_disbursement::startup::build(settings.clone()).await?;
     let stop = running.stopper();
     let service = tokio::spawn(running.run_until_stopped());
-    let pool = PgPool::connect(&database_url).await?;
+    let pool = PgPool::connect(database_url).await?;
     let disbursement = Disbursement {
         pool: pool.clone(),
         store: slrt_eventstore::EventStore::new("disbursement", settings.common.own_topic()),
-        eligibility: eligibility_client(&eligibility_url)?,
+        eligibility: eligibility_client(&eligibility_url, settings.service_token.clone())?,
         bank: bank_client(&bank_url)?,
         bank_timeout: Duration::from_secs(30),
         component_caps: std::sync::Arc::new(settings.component_caps.clone()),
+        nik_tokens: settings.nik_tokens.clone(),
     };
+    let maker = identity.person("bo-bench", "back_office")?;
+    let checker = identity.person("koordinator-bench", "coordinator")?;
+    // What the maker and the checker are shown: the totals and the first page, as over HTTP.
+    let regency = Scope::Areas {
+        areas: vec![REGENCY.to_owned()],
+        unplaced: true,
+    };
+    let first_page = ItemPage::default();
 
     println!("database {run}, {} beneficiaries, period {period}", args.beneficiaries);
     let mut steps = Steps(Vec::new());
@@ -210,6 +349,7 @@ async fn main() -> anyhow::Result<()> {
         &Seed {
             count: n,
             prefix: "bench-hh".to_owned(),
+            region_code: Some(format!("{REGENCY}.01.1002")),
             programme: "PKH".to_owned(),
             component: "child_0_6".to_owned(),
             cadence: period.cadence().to_string(),
@@ -226,23 +366,41 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let batch = disbursement
-        .prepare_batch("PKH", &period.to_string(), "maker.bench")
+        .prepare_batch(
+            &maker,
+            "PKH",
+            &period.to_string(),
+            Shown {
+                scope: &regency,
+                page: &first_page,
+            },
+        )
         .await
         .map_err(|e| anyhow::anyhow!("prepare: {}", e.message))?;
     steps.record(
         "prepare",
         started,
         &format!(
-            "{} payments, Rp{} in {}",
-            batch.payment_count, batch.total_idr, batch.batch_id
+            "{} payments, Rp{} in {} ({} shown)",
+            batch.batch.payment_count,
+            batch.batch.total_idr,
+            batch.batch.batch_id,
+            batch.payments.len()
         ),
     );
-    let batch_id = batch.batch_id.clone();
+    let batch_id = batch.batch.batch_id.clone();
     drop(batch);
 
     let started = Instant::now();
     let released = disbursement
-        .release_batch(&batch_id, "checker.bench")
+        .release_batch(
+            &checker,
+            &batch_id,
+            Shown {
+                scope: &regency,
+                page: &first_page,
+            },
+        )
         .await
         .map_err(|e| anyhow::anyhow!("release: {}", e.message))?;
     steps.record(
@@ -250,8 +408,8 @@ async fn main() -> anyhow::Result<()> {
         started,
         &format!(
             "{} released, {} held",
-            released.released_count.unwrap_or_default(),
-            released.held_count.unwrap_or_default()
+            released.batch.released_count.unwrap_or_default(),
+            released.batch.held_count.unwrap_or_default()
         ),
     );
     drop(released);
@@ -290,7 +448,7 @@ async fn main() -> anyhow::Result<()> {
         ..disbursement.clone()
     };
     let reconciled = reconciler
-        .reconcile_with_bank(&batch_id)
+        .reconcile_with_bank(&maker, &batch_id)
         .await
         .map_err(|e| anyhow::anyhow!("reconcile: {} ({:?})", e.message, e.cause))?;
     steps.record(
@@ -352,6 +510,7 @@ async fn main() -> anyhow::Result<()> {
         "reconciliation_balanced": reconciled.balanced,
         "peak_rss_mib": {"benchmark_process": own_rss, "bank_simulator": bank_rss},
         "database": run,
+        "database_kept": args.keep_database,
     });
     if let Some(dir) = std::path::Path::new(&args.out).parent() {
         std::fs::create_dir_all(dir)?;
@@ -361,6 +520,7 @@ async fn main() -> anyhow::Result<()> {
 
     let _ = stop.send(true);
     let _ = service.await;
+    pool.close().await;
     if duplicate_keys != 0 || paid_twice_at_bank != 0 || usize::try_from(settled).ok() != Some(n) {
         bail!("the run paid a key twice or left payments unpaid");
     }
