@@ -113,6 +113,8 @@ up() {
             SLRT_AUTH_ISSUER="$DEV_ISSUER" \
             SLRT_PII_KEY_FILE="$AUTH/pii-key.hex" \
             SLRT_SERVICE_TOKEN_FILE="$AUTH/tokens/service.token" \
+            SLRT_RATE_LIMIT_PER_MINUTE="${SLRT_RATE_LIMIT_PER_MINUTE:-60000}" \
+            SLRT_RATE_LIMIT_BURST="${SLRT_RATE_LIMIT_BURST:-2000}" \
             setsid nohup bash -c 'echo $$ >"$1"; shift; cd "$1"; shift; exec "$@"' _ \
             "$PIDS/$name.pid" "$ROOT" "$bin" </dev/null >>"$log" 2>&1 &
         started+=("$name")

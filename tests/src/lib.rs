@@ -162,6 +162,9 @@ impl Stack {
                 ("SLRT_TOPIC_PREFIX".to_string(), prefix.clone()),
                 ("SLRT_RELAY_POLL_MS".to_string(), "200".to_string()),
                 ("SLRT_LOG_FORMAT".to_string(), "json".to_string()),
+                // One test subject stands for many desks at once.
+                ("SLRT_RATE_LIMIT_PER_MINUTE".to_string(), "60000".to_string()),
+                ("SLRT_RATE_LIMIT_BURST".to_string(), "2000".to_string()),
             ];
             // Every service verifies tokens of the tests' identity provider.
             env.extend(

@@ -51,6 +51,17 @@ fn with_opd<T>(opd: &str, traceparent: Option<&str>, message: T) -> tonic::Reque
     request
 }
 
+/// The regency's staff as the walk-through needs them: a desk operator who registers, a
+/// back-office verifier, a coordinator and a supervisor, all of Jawa Tengah (33).
+fn staff_client() -> reqwest::Client {
+    slrt_testkit::identity().http_client_as(
+        "staff-jateng",
+        &["desk_operator", "back_office", "coordinator", "supervisor"],
+        Some("33"),
+        None,
+    )
+}
+
 async fn case_timeline(http: &reqwest::Client, intake: &str, case_id: &str) -> Value {
     http.get(format!("{intake}/v1/cases/{case_id}"))
         .send()
@@ -75,7 +86,7 @@ fn event_types(case: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_case_flows_from_the_desk_to_the_first_payment_in_one_trace() {
     let stack = Stack::start().await;
-    let http = slrt_testkit::http_client();
+    let http = staff_client();
     let intake = stack.service("intake").http();
 
     // 1. The desk opens the case.
@@ -267,7 +278,7 @@ async fn a_case_flows_from_the_desk_to_the_first_payment_in_one_trace() {
 #[tokio::test]
 async fn a_dead_applicant_is_refused_and_the_case_is_resolved_without_a_referral() {
     let stack = Stack::start().await;
-    let http = slrt_testkit::http_client();
+    let http = staff_client();
     let intake = stack.service("intake").http();
     // Rasmi is recorded as deceased in the registry.
     let body = json!({
@@ -325,7 +336,7 @@ async fn a_dead_applicant_is_refused_and_the_case_is_resolved_without_a_referral
 #[tokio::test]
 async fn an_inclusion_error_complaint_reaches_eligibility_and_its_verification_resolves_it() {
     let stack = Stack::start().await;
-    let http = slrt_testkit::http_client();
+    let http = staff_client();
     let intake = stack.service("intake").http();
     let eligibility = stack.service("eligibility").http();
     let body = json!({

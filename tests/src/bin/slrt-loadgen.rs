@@ -68,6 +68,9 @@ enum Command {
         /// Dinas Sosial's bearer token, as the local stack writes it.
         #[arg(long, default_value = ".state/auth/tokens/dinsos-officer.token")]
         opd_token_file: PathBuf,
+        /// The desk operator's bearer token (their area must hold the cases' village).
+        #[arg(long, default_value = ".state/auth/tokens/desk-operator.token")]
+        desk_token_file: PathBuf,
         /// Give up waiting for payments after this many seconds.
         #[arg(long, default_value_t = 600)]
         timeout_secs: u64,
@@ -278,11 +281,16 @@ async fn paid_interval(
     ))
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per command-line option, each named at the call site"
+)]
 async fn run(
     registry: PathBuf,
     cases: usize,
     concurrency: usize,
     intake: String,
+    desk_token: String,
     agency: Agency,
     timeout_secs: u64,
     out: PathBuf,
@@ -301,7 +309,17 @@ async fn run(
     let started: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let post_latencies: Arc<Mutex<Vec<f64>>> = Arc::new(Mutex::new(Vec::new()));
     let failures = Arc::new(Mutex::new(0usize));
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {desk_token}")
+            .parse()
+            .context("the desk token is not a valid header")?,
+    );
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .default_headers(headers)
+        .build()?;
     let permits = Arc::new(Semaphore::new(concurrency));
     let begin = Instant::now();
     let mut posts = Vec::with_capacity(cases);
@@ -473,9 +491,19 @@ async fn main() -> anyhow::Result<()> {
             intake,
             referral_grpc,
             opd_token_file,
+            desk_token_file,
             timeout_secs,
             out,
         } => {
+            let desk_token = std::fs::read_to_string(&desk_token_file)
+                .with_context(|| {
+                    format!(
+                        "{}: the desk operator's token (the local stack writes it: make run)",
+                        desk_token_file.display()
+                    )
+                })?
+                .trim()
+                .to_string();
             let token = std::fs::read_to_string(&opd_token_file).with_context(|| {
                 format!(
                     "{}: Dinas Sosial's token (the local stack writes it: make run)",
@@ -488,7 +516,17 @@ async fn main() -> anyhow::Result<()> {
                 url: referral_grpc,
                 token,
             };
-            run(registry, cases, concurrency, intake, agency, timeout_secs, out).await
+            run(
+                registry,
+                cases,
+                concurrency,
+                intake,
+                desk_token,
+                agency,
+                timeout_secs,
+                out,
+            )
+            .await
         }
         Command::Population {
             people,

@@ -87,6 +87,30 @@ impl TestIdentity {
         self.minter.mint(claims).expect("sign a test token")
     }
 
+    /// An HTTP client (as [`crate::http_client`]) that sends a token for `subject` with
+    /// every request.
+    pub fn http_client_as(
+        &self,
+        subject: &str,
+        roles: &[&str],
+        region: Option<&str>,
+        opd: Option<&str>,
+    ) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            self.bearer(subject, roles, region, opd)
+                .parse()
+                .expect("a token is a valid header"),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(2 * crate::SETUP_STEP_TIMEOUT)
+            .build()
+            .expect("an HTTP client")
+    }
+
     /// `Bearer <token>`, for an Authorization header.
     pub fn bearer(&self, subject: &str, roles: &[&str], region: Option<&str>, opd: Option<&str>) -> String {
         format!("Bearer {}", self.token(subject, roles, region, opd))
