@@ -1,5 +1,6 @@
 //! Intake's use cases: open a case (validated, pre-screened, idempotent) and read a case
-//! from the tracker.
+//! from the tracker. Every change is audited in its own transaction (`slrt_audit::record`
+//! before the commit), with the caller the token names as its actor.
 
 pub mod case_list;
 pub mod duplicates;
@@ -9,25 +10,61 @@ pub mod rebuild;
 pub mod tracker;
 
 use chrono::Utc;
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
+use slrt_auth::grpc::{AttachToken, TokenSource};
 use slrt_errors::ApiError;
 use slrt_eventstore::{EventStore, ExpectedVersion, NewEvent};
+use slrt_identity::NikTokenizer;
 use slrt_proto::eligibility::v1::ScreenPersonRequest;
 use slrt_proto::eligibility::v1::eligibility_service_client::EligibilityServiceClient;
 use slrt_proto::intake::v1 as proto;
-use slrt_runtime::grpc::PeerChannel;
+use slrt_runtime::grpc::PropagateTrace;
 use sqlx::PgPool;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use uuid::Uuid;
 
+use crate::access;
 use crate::domain::OpenCase;
 use crate::projections::{self, TrackedEvent};
 use idempotency::{IdempotencyKey, Pending};
 
-pub type EligibilityClient = EligibilityServiceClient<PeerChannel>;
+pub type EligibilityClient = EligibilityServiceClient<InterceptedService<tonic::transport::Channel, PeerCall>>;
+
+/// What every call to a sister service carries: the current trace context, and this
+/// service's own token (eligibility serves the pre-screen to the `service` role only). One
+/// interceptor for both, since tonic's intercepted services do not nest.
+#[derive(Debug, Clone)]
+pub struct PeerCall {
+    token: AttachToken,
+}
+
+impl Interceptor for PeerCall {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let request = PropagateTrace.call(request)?;
+        self.token.call(request)
+    }
+}
 
 /// A client for eligibility's gRPC API. It connects on first use, so intake starts (and
-/// serves the desk) while eligibility is down.
-pub fn eligibility_client(url: &str) -> Result<EligibilityClient, tonic::codegen::http::uri::InvalidUri> {
-    Ok(EligibilityServiceClient::new(slrt_runtime::grpc::peer_channel(url)?))
+/// serves the desk) while eligibility is down, and a call times out rather than hangs, as
+/// `slrt_runtime::grpc::peer_channel` sets up a channel: the desk decides what a missing
+/// answer means.
+pub fn eligibility_client(
+    url: &str,
+    token: TokenSource,
+) -> Result<EligibilityClient, tonic::codegen::http::uri::InvalidUri> {
+    let channel = tonic::transport::Channel::from_shared(url.to_string())?
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .timeout(std::time::Duration::from_secs(3))
+        .connect_lazy();
+    Ok(EligibilityServiceClient::with_interceptor(
+        channel,
+        PeerCall {
+            token: AttachToken::new(token),
+        },
+    ))
 }
 
 /// The front desk's use cases.
@@ -36,6 +73,8 @@ pub struct Intake {
     pub pool: PgPool,
     pub store: EventStore,
     pub eligibility: EligibilityClient,
+    /// Keys the NIKs of the audit log's records.
+    pub nik_tokens: NikTokenizer,
 }
 
 /// The answer to a create: the HTTP status and body, stored with the idempotency key.
@@ -49,18 +88,28 @@ impl Intake {
     /// Opens a case. With an idempotency key, a retry with the same body returns the first
     /// answer; the same key with another body is refused; a retry while the first is still
     /// in flight is a conflict.
+    ///
+    /// Keys are the caller's own: another operator's request with the same key is another
+    /// request.
     pub async fn open_case(
         &self,
+        access: &Access,
         command: OpenCase,
         idempotency: Option<(IdempotencyKey, String)>,
     ) -> Result<Created, ApiError> {
-        idempotency::once(&self.pool, "POST /v1/cases", idempotency, |pending| async move {
-            self.record_case(&command, pending.as_ref()).await
+        let scope = format!("POST /v1/cases by {}", access.subject());
+        idempotency::once(&self.pool, &scope, idempotency, |pending| async move {
+            self.record_case(access, &command, pending.as_ref()).await
         })
         .await
     }
 
-    async fn record_case(&self, command: &OpenCase, idempotency: Option<&Pending>) -> Result<Created, ApiError> {
+    async fn record_case(
+        &self,
+        access: &Access,
+        command: &OpenCase,
+        idempotency: Option<&Pending>,
+    ) -> Result<Created, ApiError> {
         let mut screening = self.screen(command).await;
         let case_id = Uuid::now_v7();
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
@@ -172,6 +221,39 @@ impl Intake {
         if let Some(pending) = idempotency {
             pending.complete(&mut tx, &created).await?;
         }
+        // The applicant, the person an inclusion report names, and the people the answer
+        // shows as duplicate suspects.
+        let mut niks = vec![applicant.nik.as_str().to_string()];
+        if let Some(reported) = command
+            .complaint
+            .as_ref()
+            .and_then(|complaint| complaint.reported.as_ref())
+            && let Some(nik) = &reported.nik
+        {
+            niks.push(nik.as_str().to_string());
+        }
+        let suspect_ids: Vec<Uuid> = registration
+            .suspects
+            .iter()
+            .filter_map(|suspect| Uuid::parse_str(&suspect.person_id).ok())
+            .collect();
+        niks.extend(people::niks_of(&mut tx, &suspect_ids).await?);
+        let audit = access::record(
+            access,
+            "case.open",
+            format!("case/{case_id}"),
+            self.nik_tokens_of(niks.iter().map(String::as_str)),
+            Outcome::Allowed,
+            serde_json::json!({
+                "case_number": case_number,
+                "kind": command.kind.code(),
+                "desk_region_code": command.desk_region.dotted(),
+                "duplicate_suspects": registration.suspects.len(),
+            }),
+        );
+        slrt_audit::record(&mut tx, &audit)
+            .await
+            .map_err(ApiError::unavailable)?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         tracing::info!(case.id = %case_id, case.number = %case_number, needs = command.needs.len(), "case opened");
         Ok(created)

@@ -3,6 +3,7 @@
 
 pub mod case;
 pub mod complaint;
+pub mod duplicate;
 pub mod household;
 pub mod matching;
 pub mod person;

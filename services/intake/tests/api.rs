@@ -20,8 +20,33 @@ struct TestApp {
     grpc: String,
     prefix: String,
     database_url: String,
+    /// The service's database, to read its audit log.
+    db: sqlx::PgPool,
+    /// Sends [`ACTOR`]'s token with every request that names no other.
     http: reqwest::Client,
     stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// Who the suites act as unless a test says otherwise: a desk operator who also supervises
+/// Kota Pekalongan (`33.75`), where the test applicants live.
+const ACTOR: &str = "fo-spv-pekalongan-1";
+const AREA: &str = "33.75";
+
+/// `Bearer <token>` for `subject` with `roles` in `region`.
+fn bearer(subject: &str, roles: &[&str], region: Option<&str>) -> String {
+    slrt_testkit::identity().bearer(subject, roles, region, None)
+}
+
+/// A test client that sends `authorization` with every request that names none.
+fn client_as(authorization: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, authorization.parse().unwrap());
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(2 * slrt_testkit::SETUP_STEP_TIMEOUT)
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 impl Drop for TestApp {
@@ -46,6 +71,7 @@ async fn spawn_app() -> TestApp {
         "SLRT_ELIGIBILITY_GRPC_URL",
         format!("http://127.0.0.1:{}", slrt_testkit::free_port()),
     );
+    env.extend(slrt_testkit::identity().env());
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
     let app = startup::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.http_port());
@@ -56,8 +82,9 @@ async fn spawn_app() -> TestApp {
         base,
         grpc,
         prefix,
+        db: sqlx::PgPool::connect(&database_url).await.unwrap(),
         database_url,
-        http: slrt_testkit::http_client(),
+        http: client_as(&bearer(ACTOR, &["desk_operator", "supervisor"], Some(AREA))),
         stop,
     }
 }
@@ -76,8 +103,7 @@ fn application() -> Value {
             {"category": "cash_assistance", "description": "lost her job in October"},
             {"category": "school_aid"}
         ],
-        "desk_region_code": "33.75.01.1002",
-        "opened_by": "fo-pekalongan-barat-1"
+        "desk_region_code": "33.75.01.1002"
     })
 }
 
@@ -423,10 +449,9 @@ async fn the_case_tracker_answers_over_grpc() {
     let app = spawn_app().await;
     let created: Value = app.post_case(&application(), None).await.json().await.unwrap();
     let mut client = CaseTrackerServiceClient::connect(app.grpc.clone()).await.unwrap();
+    let supervisor = bearer(ACTOR, &["supervisor"], Some(AREA));
     let case = client
-        .get_case(GetCaseRequest {
-            case_ref: created["case_number"].as_str().unwrap().to_string(),
-        })
+        .get_case(as_caller(&supervisor, created["case_number"].as_str().unwrap()))
         .await
         .unwrap()
         .into_inner();
@@ -434,25 +459,31 @@ async fn the_case_tracker_answers_over_grpc() {
     assert_eq!(case.status, "open");
     assert_eq!(case.timeline.len(), 1);
     let missing = client
-        .get_case(GetCaseRequest {
-            case_ref: Uuid::now_v7().to_string(),
-        })
+        .get_case(as_caller(&supervisor, &Uuid::now_v7().to_string()))
         .await
         .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
-    let empty = client
-        .get_case(GetCaseRequest {
-            case_ref: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let empty = client.get_case(as_caller(&supervisor, "")).await.unwrap_err();
     assert_eq!(empty.code(), tonic::Code::InvalidArgument);
+}
+
+/// A `GetCase` call carrying `authorization`.
+fn as_caller(authorization: &str, case_ref: &str) -> tonic::Request<GetCaseRequest> {
+    let mut request = tonic::Request::new(GetCaseRequest {
+        case_ref: case_ref.to_string(),
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", authorization.parse().unwrap());
+    request
 }
 
 #[tokio::test]
 async fn operational_endpoints_answer() {
     let app = spawn_app().await;
-    let get = |path: &str| app.http.get(format!("{}{path}", app.base)).send();
+    // The operational endpoints need no token.
+    let anonymous = slrt_testkit::http_client();
+    let get = |path: &str| anonymous.get(format!("{}{path}", app.base)).send();
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
     let ready: Value = get("/readyz").await.unwrap().json().await.unwrap();
     assert_eq!(ready["database"]["ready"], true, "{ready}");
@@ -475,6 +506,24 @@ async fn operational_endpoints_answer() {
             "{action}"
         );
     }
+    // Every /v1 route asks for the bearer token and says what a refusal looks like; the
+    // operational ones ask for nothing.
+    assert_eq!(openapi["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let paths = openapi["paths"].as_object().unwrap();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            if path.starts_with("/v1/") {
+                assert_eq!(operation["security"], json!([{"bearer": []}]), "{method} {path}");
+                for status in ["401", "403"] {
+                    assert!(operation["responses"][status].is_object(), "{method} {path} {status}");
+                }
+            } else {
+                assert!(operation.get("security").is_none(), "{method} {path}");
+            }
+        }
+    }
+    assert!(openapi["paths"]["/v1/cases/{case_ref}"]["get"]["responses"]["404"].is_object());
+    assert!(paths.contains_key("/v1/audit"), "the auditors' routes are listed");
     assert_eq!(get("/docs/").await.unwrap().status(), 200);
 }
 
@@ -1141,8 +1190,7 @@ fn darto() -> Value {
             "kk_number": "3375020409120011"
         },
         "needs": [],
-        "desk_region_code": "33.75.02.1004",
-        "opened_by": "fo-pekalongan-timur-2"
+        "desk_region_code": "33.75.02.1004"
     })
 }
 
@@ -1624,3 +1672,6 @@ async fn bad_query_values_are_refused_naming_the_field() {
 // Complaints, the desk's lifecycle steps, idempotency of every create and the rebuild.
 #[path = "api/lifecycle.rs"]
 mod lifecycle;
+
+#[path = "api/access.rs"]
+mod access;

@@ -17,8 +17,34 @@ use slrt_proto::intake::v1 as proto;
 struct TestApp {
     base: String,
     prefix: String,
+    /// The service's database, to read its events and audit log.
+    db: sqlx::PgPool,
+    /// Sends [`ACTOR`]'s token with every request that names no other.
     http: reqwest::Client,
     stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// Who the suite acts as unless a test says otherwise: the desk and back office of Kota
+/// Pekalongan (`33.75`), where the test people live.
+const ACTOR: &str = "bo-desk-pekalongan-1";
+const AREA: &str = "33.75";
+/// The checker of merges.
+const COORDINATOR: &str = "coordinator-pekalongan-1";
+
+fn bearer(subject: &str, roles: &[&str]) -> String {
+    slrt_testkit::identity().bearer(subject, roles, Some(AREA), None)
+}
+
+/// A test client that sends `authorization` with every request that names none.
+fn client_as(authorization: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, authorization.parse().unwrap());
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(2 * slrt_testkit::SETUP_STEP_TIMEOUT)
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 impl Drop for TestApp {
@@ -33,7 +59,8 @@ async fn spawn_app() -> TestApp {
     let mut env = HashMap::new();
     env.insert("SLRT_INTAKE_HTTP_ADDR", "127.0.0.1:0".to_string());
     env.insert("SLRT_INTAKE_GRPC_ADDR", "127.0.0.1:0".to_string());
-    env.insert("SLRT_INTAKE_DATABASE_URL", slrt_testkit::fresh_database_url().await);
+    let database_url = slrt_testkit::fresh_database_url().await;
+    env.insert("SLRT_INTAKE_DATABASE_URL", database_url.clone());
     env.insert("SLRT_KAFKA_BROKERS", slrt_testkit::brokers());
     env.insert("SLRT_TOPIC_PREFIX", prefix.clone());
     env.insert("SLRT_RELAY_POLL_MS", "100".to_string());
@@ -43,6 +70,7 @@ async fn spawn_app() -> TestApp {
         "SLRT_ELIGIBILITY_GRPC_URL",
         format!("http://127.0.0.1:{}", slrt_testkit::free_port()),
     );
+    env.extend(slrt_testkit::identity().env());
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
     let app = startup::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.http_port());
@@ -51,7 +79,8 @@ async fn spawn_app() -> TestApp {
     TestApp {
         base,
         prefix,
-        http: slrt_testkit::http_client(),
+        db: sqlx::PgPool::connect(&database_url).await.unwrap(),
+        http: client_as(&bearer(ACTOR, &["desk_operator", "back_office"])),
         stop,
     }
 }
@@ -79,8 +108,7 @@ impl Desk {
         json!({
             "applicant": self.person(),
             "needs": [{"category": "cash_assistance"}],
-            "desk_region_code": "33.75.01.1002",
-            "opened_by": "fo-pekalongan-barat-1"
+            "desk_region_code": "33.75.01.1002"
         })
     }
 }
@@ -156,6 +184,63 @@ impl TestApp {
     async fn decide(&self, duplicate_id: &str, body: Value) -> (u16, Value) {
         self.post(&format!("/v1/duplicates/{duplicate_id}/decision"), &body)
             .await
+    }
+
+    /// Sends `body` to `path` as `authorization`.
+    async fn post_as(&self, path: &str, authorization: &str, body: &Value) -> (u16, Value) {
+        let response = slrt_testkit::http_client()
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", authorization)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The checker's confirmation of a proposed merge.
+    async fn confirm(&self, duplicate_id: &str, authorization: &str) -> (u16, Value) {
+        self.post_as(
+            &format!("/v1/duplicates/{duplicate_id}/confirmation"),
+            authorization,
+            &json!({"note": "KTP copies compared"}),
+        )
+        .await
+    }
+
+    /// A merge as the SLRT makes one: proposed by the back office, confirmed by a
+    /// coordinator; the confirmed pair.
+    async fn merge(&self, duplicate_id: &str, survivor: &str, reason: &str) -> Value {
+        let (status, proposed) = self
+            .decide(
+                duplicate_id,
+                json!({"decision": "same_person", "survivor_person_id": survivor, "reason": reason}),
+            )
+            .await;
+        assert_eq!(status, 200, "{proposed}");
+        assert_eq!(proposed["status"], "merge_proposed", "{proposed}");
+        let (status, confirmed) = self.confirm(duplicate_id, &bearer(COORDINATOR, &["coordinator"])).await;
+        assert_eq!(status, 200, "{confirmed}");
+        confirmed
+    }
+
+    /// The types of the events on a pair's stream, in order.
+    async fn pair_events(&self, duplicate_id: &str) -> Vec<String> {
+        sqlx::query_scalar("SELECT event_type FROM es_events WHERE stream_id = $1 ORDER BY stream_version")
+            .bind(format!("duplicate-{duplicate_id}"))
+            .fetch_all(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// (actor, outcome) of the audit log's entries for `action`, oldest first.
+    async fn audited(&self, action: &str) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT actor, outcome FROM audit_log WHERE action = $1 ORDER BY seq")
+            .bind(action)
+            .fetch_all(&self.db)
+            .await
+            .unwrap()
     }
 }
 
@@ -276,14 +361,14 @@ async fn a_person_already_in_another_household_is_an_exact_suspect_and_stays_whe
 
     // Once an adjudicator says she lives there now, she moves.
     let duplicate_id = found[0]["duplicate_id"].as_str().unwrap();
-    let (status, decided) = app
-        .decide(
+    let decided = app
+        .merge(
             duplicate_id,
-            json!({"decision": "same_person", "survivor_person_id": person_id(&first),
-                   "reason": "moved in with her sister, new KK seen", "actor": "bo-dinsos-2"}),
+            &person_id(&first),
+            "moved in with her sister, new KK seen",
         )
         .await;
-    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["status"], "decided", "{decided}");
     let (_, person) = app.get(&format!("/v1/people/{}", person_id(&first))).await;
     assert_eq!(person["household_id"].as_str().unwrap(), declared);
     let (_, old) = app
@@ -425,7 +510,7 @@ async fn a_pair_decided_distinct_is_never_suggested_again() {
     let (status, decided) = app
         .decide(
             &duplicate_id,
-            json!({"decision": "distinct", "reason": "two cousins, both KTP seen", "actor": "bo-dinsos-2"}),
+            json!({"decision": "distinct", "reason": "two cousins, both KTP seen"}),
         )
         .await;
     assert_eq!(status, 200, "{decided}");
@@ -438,10 +523,7 @@ async fn a_pair_decided_distinct_is_never_suggested_again() {
     assert_eq!(app.queue("status=decided").await.len(), 1);
 
     let (status, again) = app
-        .decide(
-            &duplicate_id,
-            json!({"decision": "distinct", "reason": "again", "actor": "bo-dinsos-3"}),
-        )
+        .decide(&duplicate_id, json!({"decision": "distinct", "reason": "again"}))
         .await;
     assert_eq!(status, 409, "{again}");
 }
@@ -468,14 +550,9 @@ async fn a_merge_keeps_both_histories_and_the_cases_answer_under_the_survivor() 
     assert_eq!(side_by_side["left"]["nik_masked"], "3375********0008");
     assert!(names(&side_by_side["agreeing_fields"]).contains(&"birth_date".to_string()));
 
-    let (status, decided) = app
-        .decide(
-            &duplicate_id,
-            json!({"decision": "same_person", "survivor_person_id": survivor,
-                   "reason": "NIK mistyped at the desk; KTP checked", "actor": "bo-dinsos-2"}),
-        )
+    let decided = app
+        .merge(&duplicate_id, &survivor, "NIK mistyped at the desk; KTP checked")
         .await;
-    assert_eq!(status, 200, "{decided}");
     assert_eq!(decided["survivor_person_id"].as_str().unwrap(), survivor);
 
     let (_, gone) = app.get(&format!("/v1/people/{merged}")).await;
@@ -596,10 +673,7 @@ async fn the_queue_filters_by_status_and_kind_in_keyset_pages() {
 
     let first = ids[0].clone();
     let (status, _) = app
-        .decide(
-            &first,
-            json!({"decision": "distinct", "reason": "checked", "actor": "bo-1"}),
-        )
+        .decide(&first, json!({"decision": "distinct", "reason": "checked"}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(app.queue("status=decided").await.len(), 1);
@@ -678,26 +752,25 @@ async fn bad_decisions_and_queue_queries_are_refused_naming_the_field_and_change
     let duplicate_id = suspects(&copy)[0]["duplicate_id"].as_str().unwrap().to_string();
     let outsider = person_id(&app.open(&DARTO).await);
     let cases = [
-        (json!({"reason": "r", "actor": "a"}), "decision"),
-        (json!({"decision": "maybe", "reason": "r", "actor": "a"}), "decision"),
+        (json!({"reason": "r"}), "decision"),
+        (json!({"decision": "maybe", "reason": "r"}), "decision"),
+        (json!({"decision": "same_person", "reason": "r"}), "survivor_person_id"),
         (
-            json!({"decision": "same_person", "reason": "r", "actor": "a"}),
+            json!({"decision": "same_person", "survivor_person_id": "nope", "reason": "r"}),
             "survivor_person_id",
         ),
         (
-            json!({"decision": "same_person", "survivor_person_id": "nope", "reason": "r", "actor": "a"}),
+            json!({"decision": "same_person", "survivor_person_id": outsider, "reason": "r"}),
             "survivor_person_id",
         ),
         (
-            json!({"decision": "same_person", "survivor_person_id": outsider, "reason": "r", "actor": "a"}),
+            json!({"decision": "distinct", "survivor_person_id": person_id(&rizki), "reason": "r"}),
             "survivor_person_id",
         ),
-        (
-            json!({"decision": "distinct", "survivor_person_id": person_id(&rizki), "reason": "r", "actor": "a"}),
-            "survivor_person_id",
-        ),
-        (json!({"decision": "distinct", "actor": "a"}), "reason"),
-        (json!({"decision": "distinct", "reason": "r", "actor": " "}), "actor"),
+        (json!({"decision": "distinct"}), "reason"),
+        (json!({"decision": "distinct", "reason": "x".repeat(1001)}), "reason"),
+        // The adjudicator is the caller the token names; a body naming one is refused.
+        (json!({"decision": "distinct", "reason": "r", "actor": "a"}), "actor"),
     ];
     for (body, field) in cases {
         let (status, error) = app.decide(&duplicate_id, body.clone()).await;
@@ -712,7 +785,7 @@ async fn bad_decisions_and_queue_queries_are_refused_naming_the_field_and_change
     let (status, _) = app
         .decide(
             "0193a1b2-0000-7000-8000-000000000001",
-            json!({"decision": "distinct", "reason": "r", "actor": "a"}),
+            json!({"decision": "distinct", "reason": "r"}),
         )
         .await;
     assert_eq!(status, 404);
@@ -723,6 +796,7 @@ async fn bad_decisions_and_queue_queries_are_refused_naming_the_field_and_change
         ("status=pending", "status"),
         ("kind=fuzzy", "kind"),
         ("limit=0", "limit"),
+        ("limit=501", "limit"),
         ("limit=many", "limit"),
         ("next=zzz", "next"),
     ] {
@@ -791,5 +865,194 @@ async fn case_opened_on_the_log_carries_the_suspects_and_the_person() {
             .fields
             .iter()
             .any(|f| f.field == "nik" && f.agreement == "nik.one_digit")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Maker/checker: one person proposes a merge, another (a coordinator) confirms or rejects it.
+// ---------------------------------------------------------------------------------------
+
+/// Rizki and a record of his under a mistyped NIK: the pair's id, the original record and
+/// the copy.
+async fn rizki_and_a_typo(app: &TestApp) -> (String, String, String) {
+    let original = person_id(&app.open(&RIZKI).await);
+    let copy = app
+        .open(&Desk {
+            nik: "3375011503900008",
+            ..RIZKI
+        })
+        .await;
+    let duplicate_id = suspects(&copy)[0]["duplicate_id"].as_str().unwrap().to_string();
+    (duplicate_id, original, person_id(&copy))
+}
+
+#[tokio::test]
+async fn a_same_person_decision_only_proposes_the_merge_and_another_coordinator_confirms_it() {
+    let app = spawn_app().await;
+    let (duplicate_id, original, copy) = rizki_and_a_typo(&app).await;
+    // A coordinator may propose too; then another coordinator checks it.
+    let proposer = bearer("coordinator-a", &["coordinator"]);
+    let (status, proposed) = app
+        .post_as(
+            &format!("/v1/duplicates/{duplicate_id}/decision"),
+            &proposer,
+            &json!({"decision": "same_person", "survivor_person_id": original, "reason": "one KTP, NIK mistyped"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{proposed}");
+    assert_eq!(proposed["status"], "merge_proposed");
+    assert_eq!(proposed["proposed_by"], "coordinator-a");
+    assert_eq!(proposed["proposal_reason"], "one KTP, NIK mistyped");
+    assert_eq!(proposed["proposed_survivor_person_id"].as_str().unwrap(), original);
+    assert!(proposed["proposed_at"].is_string(), "{proposed}");
+    assert!(proposed["decided_by"].is_null());
+    // Nothing is merged yet.
+    let (_, person) = app.get(&format!("/v1/people/{copy}")).await;
+    assert_eq!(person["status"], "active");
+    assert_eq!(app.queue("status=merge_proposed").await.len(), 1);
+
+    // The proposer cannot check their own proposal, and the back office cannot check at all.
+    let (status, refused) = app.confirm(&duplicate_id, &proposer).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("you proposed this merge"),
+        "{refused}"
+    );
+    let (status, refused) = app.confirm(&duplicate_id, &bearer(ACTOR, &["back_office"])).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("coordinator"));
+    // While it awaits its checker, the pair takes no other decision.
+    let (status, _) = app
+        .decide(
+            &duplicate_id,
+            json!({"decision": "distinct", "reason": "changed my mind"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (_, person) = app.get(&format!("/v1/people/{copy}")).await;
+    assert_eq!(person["status"], "active", "still nothing merged");
+
+    let (status, confirmed) = app
+        .confirm(&duplicate_id, &bearer("coordinator-b", &["coordinator"]))
+        .await;
+    assert_eq!(status, 200, "{confirmed}");
+    assert_eq!(confirmed["status"], "decided");
+    assert_eq!(confirmed["decision"], "same_person");
+    assert_eq!(confirmed["decided_by"], "coordinator-b");
+    assert_eq!(confirmed["proposed_by"], "coordinator-a");
+    assert_eq!(confirmed["survivor_person_id"].as_str().unwrap(), original);
+    let (_, person) = app.get(&format!("/v1/people/{copy}")).await;
+    assert_eq!(person["status"], "merged");
+    assert_eq!(person["merged_into"].as_str().unwrap(), original);
+    let (status, _) = app
+        .confirm(&duplicate_id, &bearer("coordinator-c", &["coordinator"]))
+        .await;
+    assert_eq!(status, 409, "confirmed once");
+
+    assert_eq!(
+        app.pair_events(&duplicate_id).await,
+        [
+            "slrt.intake.v1.DuplicateSuspected",
+            "slrt.intake.v1.DuplicateMergeProposed",
+            "slrt.intake.v1.DuplicateMergeConfirmed",
+            "slrt.intake.v1.DuplicateAdjudicated",
+        ]
+    );
+    let merged: Vec<String> =
+        sqlx::query_scalar("SELECT event_type FROM es_events WHERE stream_id = $1 ORDER BY stream_version")
+            .bind(format!("person-{copy}"))
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(merged.last().map(String::as_str), Some("slrt.intake.v1.PeopleMerged"));
+    assert_eq!(
+        app.audited("duplicate.propose_merge").await,
+        [("coordinator-a".to_string(), "allowed".to_string())]
+    );
+    assert_eq!(
+        app.audited("duplicate.confirm_merge").await,
+        [
+            ("coordinator-a", "denied"),
+            (ACTOR, "denied"),
+            ("coordinator-b", "allowed"),
+        ]
+        .map(|(actor, outcome)| (actor.to_string(), outcome.to_string()))
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_merge_goes_back_to_the_queue_undecided() {
+    let app = spawn_app().await;
+    let (duplicate_id, _, copy) = rizki_and_a_typo(&app).await;
+    let (status, _) = app
+        .decide(
+            &duplicate_id,
+            json!({"decision": "same_person", "survivor_person_id": copy, "reason": "same face"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let checker = bearer(COORDINATOR, &["coordinator"]);
+    let rejection = format!("/v1/duplicates/{duplicate_id}/rejection");
+    for (body, field) in [
+        (json!({}), "reason"),
+        (json!({"reason": "  "}), "reason"),
+        (json!({"reason": "x".repeat(1001)}), "reason"),
+    ] {
+        let (status, error) = app.post_as(&rejection, &checker, &body).await;
+        assert_eq!((status, error["error"]["field"].as_str()), (400, Some(field)), "{body}");
+    }
+    let (status, refused) = app
+        .post_as(
+            &rejection,
+            &bearer(ACTOR, &["back_office", "coordinator"]),
+            &json!({"reason": "no"}),
+        )
+        .await;
+    assert_eq!(status, 403, "the proposer does not check their own proposal: {refused}");
+
+    let (status, rejected) = app
+        .post_as(
+            &rejection,
+            &checker,
+            &json!({"reason": "the birth dates differ on the KTP copies"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{rejected}");
+    assert_eq!(rejected["status"], "open");
+    assert_eq!(rejected["rejected_by"], COORDINATOR);
+    assert_eq!(rejected["rejection_reason"], "the birth dates differ on the KTP copies");
+    assert!(rejected["proposed_by"].is_null(), "{rejected}");
+    let (_, person) = app.get(&format!("/v1/people/{copy}")).await;
+    assert_eq!(person["status"], "active");
+    assert_eq!(app.queue("status=open").await.len(), 1);
+    let (status, _) = app.confirm(&duplicate_id, &checker).await;
+    assert_eq!(status, 409, "nothing is proposed any more");
+
+    // Back in the queue it takes a decision again: another proposal, or distinct.
+    let (status, decided) = app
+        .decide(
+            &duplicate_id,
+            json!({"decision": "distinct", "reason": "brothers, both KTP seen"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["decision"], "distinct");
+    assert_eq!(decided["decided_by"], ACTOR, "distinct stays one person's decision");
+    assert_eq!(
+        app.pair_events(&duplicate_id).await,
+        [
+            "slrt.intake.v1.DuplicateSuspected",
+            "slrt.intake.v1.DuplicateMergeProposed",
+            "slrt.intake.v1.DuplicateMergeRejected",
+            "slrt.intake.v1.DuplicateAdjudicated",
+        ]
+    );
+    let rejections = app.audited("duplicate.reject_merge").await;
+    assert_eq!(
+        rejections.last().unwrap(),
+        &(COORDINATOR.to_string(), "allowed".to_string())
     );
 }

@@ -5,6 +5,7 @@
 #![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use slrt_intake::settings::Settings;
@@ -13,8 +14,31 @@ use slrt_intake::startup;
 struct TestApp {
     base: String,
     database_url: String,
+    /// Sends the desk and back office's token with every request that names none.
     http: reqwest::Client,
     stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// The desk and back office of Kota Pekalongan (`33.75`), where the test families live.
+fn back_office() -> String {
+    slrt_testkit::identity().bearer(
+        "bo-desk-pekalongan-1",
+        &["desk_operator", "back_office"],
+        Some("33.75"),
+        None,
+    )
+}
+
+/// A test client that sends `authorization` with every request.
+fn client_as(authorization: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, authorization.parse().unwrap());
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(2 * slrt_testkit::SETUP_STEP_TIMEOUT)
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 impl Drop for TestApp {
@@ -37,6 +61,7 @@ async fn spawn_app() -> TestApp {
         "SLRT_ELIGIBILITY_GRPC_URL",
         format!("http://127.0.0.1:{}", slrt_testkit::free_port()),
     );
+    env.extend(slrt_testkit::identity().env());
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
     let app = startup::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.http_port());
@@ -45,7 +70,7 @@ async fn spawn_app() -> TestApp {
     TestApp {
         base,
         database_url,
-        http: slrt_testkit::http_client(),
+        http: client_as(&back_office()),
         stop,
     }
 }
@@ -57,8 +82,7 @@ fn case(nik: &str, name: &str, born: &str, sex: &str, kk: &str) -> Value {
             "region_code": "33.75.01.1002", "kk_number": kk
         },
         "needs": [{"category": "cash_assistance"}],
-        "desk_region_code": "33.75.01.1002",
-        "opened_by": "fo-pekalongan-barat-1"
+        "desk_region_code": "33.75.01.1002"
     })
 }
 
@@ -185,8 +209,7 @@ async fn a_new_kk_keeps_the_household_and_its_history_and_either_number_finds_it
     let (status, moved) = app
         .post(
             &format!("/v1/households/{household_id}/kk"),
-            &json!({"kk_number": "3375020409240011", "reason": "move", "effective_on": "2024-09-04",
-                    "actor": "bo-dinsos-1"}),
+            &json!({"kk_number": "3375020409240011", "reason": "move", "effective_on": "2024-09-04"}),
         )
         .await;
     assert_eq!(status, 200, "{moved}");
@@ -194,8 +217,7 @@ async fn a_new_kk_keeps_the_household_and_its_history_and_either_number_finds_it
     let (status, split) = app
         .post(
             &format!("/v1/households/{household_id}/kk"),
-            &json!({"kk_number": "3375021011250002", "reason": "head_death", "effective_on": "2025-11-10",
-                    "actor": "bo-dinsos-1"}),
+            &json!({"kk_number": "3375021011250002", "reason": "head_death", "effective_on": "2025-11-10"}),
         )
         .await;
     assert_eq!(status, 200, "{split}");
@@ -233,26 +255,22 @@ async fn a_new_kk_keeps_the_household_and_its_history_and_either_number_finds_it
 
     let refusals = [
         (
-            json!({"kk_number": "3375021011250002", "reason": "correction", "effective_on": "2025-12-01",
-                "actor": "bo"}),
+            json!({"kk_number": "3375021011250002", "reason": "correction", "effective_on": "2025-12-01"}),
             422,
             "kk_number",
         ),
         (
-            json!({"kk_number": "3375021011250003", "reason": "split", "effective_on": "2025-01-01",
-                "actor": "bo"}),
+            json!({"kk_number": "3375021011250003", "reason": "split", "effective_on": "2025-01-01"}),
             422,
             "effective_on",
         ),
         (
-            json!({"kk_number": "3375021011250003", "reason": "split", "effective_on": "2099-01-01",
-                "actor": "bo"}),
+            json!({"kk_number": "3375021011250003", "reason": "split", "effective_on": "2099-01-01"}),
             422,
             "effective_on",
         ),
         (
-            json!({"kk_number": OTHER_KK, "reason": "correction", "effective_on": "2025-12-01",
-                "actor": "bo"}),
+            json!({"kk_number": OTHER_KK, "reason": "correction", "effective_on": "2025-12-01"}),
             409,
             "kk_number",
         ),
@@ -284,8 +302,7 @@ async fn the_head_changes_to_another_member_and_the_previous_head_keeps_a_relati
     let (status, changed) = app
         .post(
             &format!("/v1/households/{household_id}/head"),
-            &json!({"person_id": sumiati_id, "reason": "Slamet works in Malaysia; Sumiati heads the family",
-                    "actor": "bo-dinsos-1", "previous_head_relationship": "spouse"}),
+            &json!({"person_id": sumiati_id, "reason": "Slamet works in Malaysia; Sumiati heads the family", "previous_head_relationship": "spouse"}),
         )
         .await;
     assert_eq!(status, 200, "{changed}");
@@ -304,7 +321,7 @@ async fn the_head_changes_to_another_member_and_the_previous_head_keeps_a_relati
     let (status, error) = app
         .post(
             &format!("/v1/households/{household_id}/head"),
-            &json!({"person_id": sumiati_id, "reason": "again", "actor": "bo"}),
+            &json!({"person_id": sumiati_id, "reason": "again"}),
         )
         .await;
     assert_eq!(status, 422, "{error}");
@@ -314,7 +331,7 @@ async fn the_head_changes_to_another_member_and_the_previous_head_keeps_a_relati
     let (status, error) = app
         .post(
             &format!("/v1/households/{household_id}/head"),
-            &json!({"person_id": outsider, "reason": "not a member", "actor": "bo"}),
+            &json!({"person_id": outsider, "reason": "not a member"}),
         )
         .await;
     assert_eq!(status, 422, "{error}");
@@ -332,7 +349,7 @@ async fn members_leave_and_join_one_household_at_a_time() {
     let (status, error) = app
         .post(
             &format!("/v1/households/{darto_family}/members"),
-            &json!({"person_id": rina_id, "relationship": "spouse", "actor": "bo"}),
+            &json!({"person_id": rina_id, "relationship": "spouse"}),
         )
         .await;
     assert_eq!(status, 422, "still a member of her parents' household: {error}");
@@ -341,7 +358,7 @@ async fn members_leave_and_join_one_household_at_a_time() {
     let (status, left) = app
         .post(
             &format!("/v1/households/{family}/members/{rina_id}/removal"),
-            &json!({"reason": "married Darto", "actor": "bo-dinsos-1"}),
+            &json!({"reason": "married Darto"}),
         )
         .await;
     assert_eq!(status, 200, "{left}");
@@ -351,7 +368,7 @@ async fn members_leave_and_join_one_household_at_a_time() {
     let (status, joined) = app
         .post(
             &format!("/v1/households/{darto_family}/members"),
-            &json!({"person_id": rina_id, "relationship": "spouse", "actor": "bo-dinsos-1"}),
+            &json!({"person_id": rina_id, "relationship": "spouse"}),
         )
         .await;
     assert_eq!(status, 200, "{joined}");
@@ -372,17 +389,17 @@ async fn members_leave_and_join_one_household_at_a_time() {
     let refusals = [
         (
             format!("/v1/households/{darto_family}/members"),
-            json!({"person_id": rina_id, "relationship": "child", "actor": "bo"}),
+            json!({"person_id": rina_id, "relationship": "child"}),
             "person_id",
         ),
         (
             format!("/v1/households/{darto_family}/members/{darto_id}/removal"),
-            json!({"reason": "moved", "actor": "bo"}),
+            json!({"reason": "moved"}),
             "person_id",
         ),
         (
             format!("/v1/households/{family}/members/{darto_id}/removal"),
-            json!({"reason": "not here", "actor": "bo"}),
+            json!({"reason": "not here"}),
             "person_id",
         ),
     ];
@@ -416,8 +433,7 @@ async fn bad_input_to_every_people_and_household_endpoint_is_refused_naming_the_
     let head = format!("/v1/households/{family}/head");
     let add = format!("/v1/households/{family}/members");
     let remove = format!("/v1/households/{family}/members/{slamet_id}/removal");
-    let good_kk =
-        json!({"kk_number": "3375020409240011", "reason": "move", "effective_on": "2024-09-04", "actor": "bo"});
+    let good_kk = json!({"kk_number": "3375020409240011", "reason": "move", "effective_on": "2024-09-04"});
     let with = |base: &Value, key: &str, value: Value| {
         let mut body = base.clone();
         body[key] = value;
@@ -428,20 +444,21 @@ async fn bad_input_to_every_people_and_household_endpoint_is_refused_naming_the_
         body.as_object_mut().unwrap().remove(key);
         body
     };
-    let good_head = json!({"person_id": slamet_id, "reason": "r", "actor": "bo"});
-    let good_add = json!({"person_id": slamet_id, "relationship": "child", "actor": "bo"});
-    let good_remove = json!({"reason": "moved", "actor": "bo"});
+    let good_head = json!({"person_id": slamet_id, "reason": "r"});
+    let good_add = json!({"person_id": slamet_id, "relationship": "child"});
+    let good_remove = json!({"reason": "moved"});
     let cases: Vec<(&str, Value, &str)> = vec![
         (&kk, with(&good_kk, "kk_number", json!("123")), "kk_number"),
         (&kk, with(&good_kk, "kk_number", json!("3375011303150000")), "kk_number"),
         (&kk, with(&good_kk, "reason", json!("wedding")), "reason"),
         (&kk, with(&good_kk, "effective_on", json!("04-09-2024")), "effective_on"),
-        (&kk, with(&good_kk, "actor", json!("  ")), "actor"),
+        // The actor is the caller the token names; a body naming one is refused.
+        (&kk, with(&good_kk, "actor", json!("bo")), "actor"),
         (&kk, without(&good_kk, "reason"), "reason"),
         (&kk, with(&good_kk, "colour", json!("blue")), "colour"),
         (&head, with(&good_head, "person_id", json!("slamet")), "person_id"),
         (&head, with(&good_head, "reason", json!("")), "reason"),
-        (&head, without(&good_head, "actor"), "actor"),
+        (&head, with(&good_head, "reason", json!("x".repeat(1001))), "reason"),
         (
             &head,
             with(&good_head, "previous_head_relationship", json!("boss")),
@@ -450,9 +467,9 @@ async fn bad_input_to_every_people_and_household_endpoint_is_refused_naming_the_
         (&add, with(&good_add, "relationship", json!("cousin")), "relationship"),
         (&add, with(&good_add, "person_id", json!(unknown)), "person_id"),
         (&add, with(&good_add, "person_id", json!("x")), "person_id"),
-        (&add, without(&good_add, "actor"), "actor"),
+        (&add, with(&good_add, "actor", json!("bo")), "actor"),
         (&remove, with(&good_remove, "reason", json!(" ")), "reason"),
-        (&remove, without(&good_remove, "actor"), "actor"),
+        (&remove, with(&good_remove, "reason", json!("x".repeat(1001))), "reason"),
     ];
     for (path, body, field) in cases {
         let (status, error) = app.post(path, &body).await;
@@ -483,14 +500,14 @@ async fn the_people_read_models_rebuild_from_the_events_alone() {
     let (status, _) = app
         .post(
             &format!("/v1/households/{family}/kk"),
-            &json!({"kk_number": "3375020409240011", "reason": "move", "effective_on": "2024-09-04", "actor": "bo"}),
+            &json!({"kk_number": "3375020409240011", "reason": "move", "effective_on": "2024-09-04"}),
         )
         .await;
     assert_eq!(status, 200);
     let (status, _) = app
         .post(
             &format!("/v1/households/{family}/head"),
-            &json!({"person_id": sumiati_id, "reason": "r", "actor": "bo"}),
+            &json!({"person_id": sumiati_id, "reason": "r"}),
         )
         .await;
     assert_eq!(status, 200);
@@ -500,10 +517,46 @@ async fn the_people_read_models_rebuild_from_the_events_alone() {
     let (status, _) = app
         .post(
             &format!("/v1/duplicates/{duplicate_id}/decision"),
-            &json!({"decision": "same_person", "survivor_person_id": slamet_id, "reason": "r", "actor": "bo"}),
+            &json!({"decision": "same_person", "survivor_person_id": slamet_id, "reason": "r"}),
         )
         .await;
     assert_eq!(status, 200);
+    // Another person, a coordinator, confirms the merge.
+    let checker = slrt_testkit::identity().bearer("coordinator-pekalongan-1", &["coordinator"], Some("33.75"), None);
+    let confirmed = slrt_testkit::http_client()
+        .post(format!("{}/v1/duplicates/{duplicate_id}/confirmation", app.base))
+        .header("Authorization", checker)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    // And a second pair, proposed and rejected, so its rejection is rebuilt too.
+    let other = app
+        .open(&case("3375011501780004", "Darto", "1978-01-15", "M", OTHER_KK))
+        .await;
+    let other_pair = other["person"]["duplicate_suspects"][0]["duplicate_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a suspect: {other}"))
+        .to_string();
+    let (status, _) = app
+        .post(
+            &format!("/v1/duplicates/{other_pair}/decision"),
+            &json!({"decision": "same_person", "survivor_person_id": ids(&other).0, "reason": "r"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let rejected = slrt_testkit::http_client()
+        .post(format!("{}/v1/duplicates/{other_pair}/rejection", app.base))
+        .header(
+            "Authorization",
+            slrt_testkit::identity().bearer("coordinator-pekalongan-1", &["coordinator"], Some("33.75"), None),
+        )
+        .json(&json!({"reason": "two people"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 200);
 
     let before = (
         app.household(&family).await,
@@ -511,6 +564,7 @@ async fn the_people_read_models_rebuild_from_the_events_alone() {
         app.person(&ids(&copy).0).await,
         app.get(&format!("/v1/duplicates/{duplicate_id}")).await.1,
         app.get("/v1/duplicates").await.1,
+        app.get(&format!("/v1/duplicates/{other_pair}")).await.1,
     );
 
     let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
@@ -538,8 +592,11 @@ async fn the_people_read_models_rebuild_from_the_events_alone() {
         app.person(&ids(&copy).0).await,
         app.get(&format!("/v1/duplicates/{duplicate_id}")).await.1,
         app.get("/v1/duplicates").await.1,
+        app.get(&format!("/v1/duplicates/{other_pair}")).await.1,
     );
     assert_eq!(rebuilt, before);
+    assert_eq!(before.5["status"], "open", "{}", before.5);
+    assert_eq!(before.5["rejected_by"], "coordinator-pekalongan-1");
 }
 
 #[tokio::test]
@@ -559,6 +616,8 @@ async fn the_openapi_document_lists_the_people_household_and_duplicate_paths_bes
         "/v1/duplicates",
         "/v1/duplicates/{duplicate_id}",
         "/v1/duplicates/{duplicate_id}/decision",
+        "/v1/duplicates/{duplicate_id}/confirmation",
+        "/v1/duplicates/{duplicate_id}/rejection",
     ] {
         assert!(
             document["paths"].get(path).is_some(),

@@ -4,25 +4,31 @@
 //! blocking key with the applicant, found through the `person_blocking_keys` table rather
 //! than an index in memory, so that every instance of the service sees every registration
 //! as soon as it commits. Each suspected pair is queued once (`duplicate-<id>`); a pair
-//! decided `distinct` is never suggested again.
+//! decided `distinct` is never suggested again. A merge is proposed by one person and
+//! confirmed or rejected by another (`domain::duplicate`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use slrt_errors::ApiError;
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
+use slrt_errors::{ApiError, ErrorCode};
 use slrt_eventstore::{EventStore, ExpectedVersion, NewEvent, RecordedEvent};
 use slrt_identity::{Nik, RegionCode, Sex};
 use slrt_proto::intake::v1 as proto;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::Intake;
 use super::people::{
-    self, HouseholdChange, PeopleProjectionError, Stamp, append_and_apply, mask_number, person_stream,
+    self, HouseholdChange, PeopleProjectionError, Stamp, append_and_apply, mask_number, niks_of, person_stream,
 };
+use crate::access;
 use crate::domain::Applicant;
+use crate::domain::duplicate::{Pair, PairError, PairStatus};
 use crate::domain::household::Relationship;
 use crate::domain::matching::{self, ExactKind, FieldValue, Identity, KnownPerson, Match, MatchKind, PersonIndex};
 use crate::domain::person::{Adjudication, Person};
+use crate::events;
 
 /// What the desk's check found for an applicant.
 #[derive(Debug, Clone)]
@@ -367,10 +373,16 @@ pub(crate) async fn project_suspected(
     })?;
     let (low, high) = ordered(person_id, other);
     let fields = serde_json::Value::Array(suspected.fields.iter().map(field_body).collect());
+    // The pair's areas are its records' address regions, as known when it was queued
+    // (both records are registered by then, live and in a replay).
     sqlx::query(
         "INSERT INTO duplicate_suspects (duplicate_id, kind, reason, person_id, other_person_id, declared_household_id,
-                                         pair_low, pair_high, score, fields, case_id, status, suspected_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12)
+                                         pair_low, pair_high, score, fields, case_id, status, suspected_at,
+                                         region_code, other_region_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12,
+                 (SELECT region_code FROM people WHERE person_id = $4),
+                 COALESCE((SELECT region_code FROM people WHERE person_id = $5),
+                          (SELECT region_code FROM households WHERE household_id = $6)))
          ON CONFLICT DO NOTHING",
     )
     .bind(duplicate_id)
@@ -413,6 +425,49 @@ pub(crate) async fn project_adjudicated(
     Ok(())
 }
 
+pub(crate) async fn project_merge_proposed(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    proposed: &events::DuplicateMergeProposed,
+) -> Result<(), PeopleProjectionError> {
+    let duplicate_id = projected_id(event, "duplicate_id", &proposed.duplicate_id)?;
+    sqlx::query(
+        "UPDATE duplicate_suspects
+         SET status = 'merge_proposed', proposed_survivor_person_id = $2, proposed_by = $3, proposal_reason = $4,
+             proposed_at = $5
+         WHERE duplicate_id = $1",
+    )
+    .bind(duplicate_id)
+    .bind(Uuid::parse_str(&proposed.survivor_person_id).ok())
+    .bind(&proposed.proposed_by)
+    .bind(&proposed.reason)
+    .bind(event.occurred_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn project_merge_rejected(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    rejected: &events::DuplicateMergeRejected,
+) -> Result<(), PeopleProjectionError> {
+    let duplicate_id = projected_id(event, "duplicate_id", &rejected.duplicate_id)?;
+    sqlx::query(
+        "UPDATE duplicate_suspects
+         SET status = 'open', rejected_by = $2, rejection_reason = $3, rejected_at = $4,
+             proposed_survivor_person_id = NULL, proposed_by = NULL, proposal_reason = NULL, proposed_at = NULL
+         WHERE duplicate_id = $1",
+    )
+    .bind(duplicate_id)
+    .bind(&rejected.rejected_by)
+    .bind(&rejected.reason)
+    .bind(event.occurred_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 // --- the desk's pre-screen ---
 
 /// The answer to `POST /v1/people/check`.
@@ -432,8 +487,9 @@ pub struct PersonCheck {
 
 impl Intake {
     /// The desk's duplicate check without registering anyone: the same assessment a case
-    /// registration makes, read-only.
-    pub async fn check_person(&self, applicant: &Applicant) -> Result<PersonCheck, ApiError> {
+    /// registration makes, read-only. With the NIKs of the people the answer shows (for the
+    /// audit record of the check).
+    pub async fn check_person(&self, applicant: &Applicant) -> Result<(PersonCheck, Vec<String>), ApiError> {
         let mut conn = self.pool.acquire().await.map_err(ApiError::unavailable)?;
         let household = people::household_of_kk(&mut conn, applicant.kk.as_str()).await?;
         // A household not yet registered gets a placeholder id, as registration would give
@@ -458,12 +514,21 @@ impl Intake {
                 None => suspects.push(suspect_body(&suspect_of(found, String::new()))),
             }
         }
-        Ok(PersonCheck {
+        let shown: Vec<Uuid> = assessment
+            .known
+            .iter()
+            .chain(&assessment.suspects)
+            .map(|found| found.person_id)
+            .collect();
+        let mut niks = vec![applicant.nik.as_str().to_string()];
+        niks.extend(niks_of(&mut conn, &shown).await?);
+        let check = PersonCheck {
             status: if assessment.known.is_some() { "known" } else { "new" }.to_string(),
             person_id: assessment.known.as_ref().map(|known| known.person_id),
             household_id: household,
             duplicate_suspects: suspects,
-        })
+        };
+        Ok((check, niks))
     }
 }
 
@@ -472,10 +537,11 @@ impl Intake {
 /// Which entries a page lists.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
-    /// open or decided.
-    pub status: Option<String>,
+    pub status: Option<PairStatus>,
     /// exact or probable.
     pub kind: Option<String>,
+    /// The caller's areas: pairs with a record in one of them.
+    pub areas: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -487,7 +553,7 @@ pub struct DuplicateSummary {
     /// nik_held_by_another, member_of_another_household, probable.
     #[schema(example = "probable")]
     pub reason: String,
-    /// open or decided.
+    /// open, merge_proposed (awaiting a coordinator's check) or decided.
     #[schema(example = "open")]
     pub status: String,
     pub person_id: Uuid,
@@ -519,25 +585,34 @@ fn summary_of(row: &sqlx::postgres::PgRow) -> Result<DuplicateSummary, sqlx::Err
 const SUMMARY_COLUMNS: &str = "duplicate_id, kind, reason, status, person_id, other_person_id, declared_household_id, \
                                score, case_id, suspected_at, decision";
 
-/// One page of the queue, oldest first (ids are UUIDv7), after `after`; and the cursor of
-/// the next page when there is one.
+/// One page of the queue, oldest first (ids are UUIDv7), after `after`, within the
+/// filter's areas; the cursor of the next page when there is one; and the NIKs of the
+/// records on the page (for the audit record of the read).
 pub async fn list(
     conn: &mut PgConnection,
     filter: &QueueFilter,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<(Vec<DuplicateSummary>, Option<Uuid>), ApiError> {
-    let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM duplicate_suspects
-         WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR kind = $2)
-           AND ($3::uuid IS NULL OR duplicate_id > $3)
-         ORDER BY duplicate_id LIMIT $4"
+) -> Result<(Vec<DuplicateSummary>, Option<Uuid>, Vec<String>), ApiError> {
+    let mut query =
+        QueryBuilder::<Postgres>::new(format!("SELECT {SUMMARY_COLUMNS} FROM duplicate_suspects WHERE TRUE"));
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status.code());
+    }
+    if let Some(kind) = &filter.kind {
+        query.push(" AND kind = ").push_bind(kind.clone());
+    }
+    if let Some(after) = after {
+        query.push(" AND duplicate_id > ").push_bind(after);
+    }
+    access::push_regions(
+        &mut query,
+        &["region_code", "other_region_code"],
+        &access::effective_regions(&filter.areas, None),
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(filter.status.as_deref())
-        .bind(filter.kind.as_deref())
-        .bind(after)
-        .bind(limit + 1)
+    query.push(" ORDER BY duplicate_id LIMIT ").push_bind(limit + 1);
+    let rows = query
+        .build()
         .fetch_all(&mut *conn)
         .await
         .map_err(ApiError::unavailable)?;
@@ -552,7 +627,12 @@ pub async fn list(
     } else {
         None
     };
-    Ok((page, next))
+    let records: Vec<Uuid> = page
+        .iter()
+        .flat_map(|pair| std::iter::once(pair.person_id).chain(pair.other_person_id))
+        .collect();
+    let niks = niks_of(conn, &records).await?;
+    Ok((page, next, niks))
 }
 
 /// A record of a pair, as the adjudicator sees it.
@@ -584,8 +664,20 @@ pub struct DuplicateView {
     pub differing_fields: Vec<String>,
     pub survivor_person_id: Option<Uuid>,
     pub decision_reason: Option<String>,
+    /// Who decided: for `distinct`, the adjudicator; for a merge, the coordinator who
+    /// confirmed it.
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// The merge proposed (awaiting a checker while `merge_proposed`, or the one confirmed):
+    /// the record to stay, who proposed it, why and when.
+    pub proposed_survivor_person_id: Option<Uuid>,
+    pub proposed_by: Option<String>,
+    pub proposal_reason: Option<String>,
+    pub proposed_at: Option<DateTime<Utc>>,
+    /// The last proposal a checker rejected, which sent the pair back to the queue.
+    pub rejected_by: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub rejected_at: Option<DateTime<Utc>>,
 }
 
 async fn side_of_person(conn: &mut PgConnection, person_id: Uuid) -> Result<SideView, ApiError> {
@@ -624,7 +716,9 @@ async fn side_of_person(conn: &mut PgConnection, person_id: Uuid) -> Result<Side
 /// One queue entry with both records side by side.
 pub async fn find(conn: &mut PgConnection, duplicate_id: Uuid) -> Result<Option<DuplicateView>, ApiError> {
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, fields, survivor_person_id, decision_reason, decided_by, decided_at
+        "SELECT {SUMMARY_COLUMNS}, fields, survivor_person_id, decision_reason, decided_by, decided_at,
+                proposed_survivor_person_id, proposed_by, proposal_reason, proposed_at,
+                rejected_by, rejection_reason, rejected_at
          FROM duplicate_suspects WHERE duplicate_id = $1"
     );
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -672,106 +766,294 @@ pub async fn find(conn: &mut PgConnection, duplicate_id: Uuid) -> Result<Option<
         decision_reason: row.try_get("decision_reason").map_err(read)?,
         decided_by: row.try_get("decided_by").map_err(read)?,
         decided_at: row.try_get("decided_at").map_err(read)?,
+        proposed_survivor_person_id: row.try_get("proposed_survivor_person_id").map_err(read)?,
+        proposed_by: row.try_get("proposed_by").map_err(read)?,
+        proposal_reason: row.try_get("proposal_reason").map_err(read)?,
+        proposed_at: row.try_get("proposed_at").map_err(read)?,
+        rejected_by: row.try_get("rejected_by").map_err(read)?,
+        rejection_reason: row.try_get("rejection_reason").map_err(read)?,
+        rejected_at: row.try_get("rejected_at").map_err(read)?,
         summary,
     }))
 }
 
 impl Intake {
-    /// Decides a queued pair. `distinct`: recorded, never suggested again. `same_person` of
-    /// two records: the other record is merged into the survivor (its stream and cases are
-    /// kept and answer under the survivor; its household membership passes to the survivor
-    /// when the survivor has none, or ends when both were in one household). `same_person`
-    /// of a member of another household: the person moves to the household the desk
-    /// declared. Deciding twice is a conflict.
+    /// Decides a queued pair of the caller's area. `distinct`: recorded, never suggested
+    /// again. `same_person`: proposed, for another person to confirm or reject
+    /// ([`Intake::confirm_merge`], [`Intake::reject_merge`]). A pair decided or awaiting a
+    /// checker takes no decision (a conflict).
     pub async fn decide_duplicate(
         &self,
+        access: &Access,
         duplicate_id: Uuid,
         adjudication: Adjudication,
     ) -> Result<DuplicateView, ApiError> {
+        let action = match adjudication {
+            Adjudication::Distinct { .. } => "duplicate.decide",
+            Adjudication::SamePerson { .. } => "duplicate.propose_merge",
+        };
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
-        let row = sqlx::query(
-            "SELECT status, person_id, other_person_id, declared_household_id FROM duplicate_suspects
-             WHERE duplicate_id = $1 FOR UPDATE",
-        )
-        .bind(duplicate_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(ApiError::unavailable)?
-        .ok_or_else(|| ApiError::not_found(format!("no duplicate {duplicate_id}")))?;
-        let read = |error: sqlx::Error| ApiError::internal(error);
-        let status: String = row.try_get("status").map_err(read)?;
-        if status == "decided" {
-            return Err(ApiError::conflict(format!(
-                "duplicate {duplicate_id} is already decided"
-            )));
+        let pair = self.pair_in_area(access, &mut tx, duplicate_id, action).await?;
+        pair.rules()
+            .decide()
+            .map_err(|error| pair_refusal(duplicate_id, error))?;
+        let event = match &adjudication {
+            Adjudication::Distinct { reason } => NewEvent::new(&proto::DuplicateAdjudicated {
+                duplicate_id: duplicate_id.to_string(),
+                decision: adjudication.code().to_string(),
+                survivor_person_id: String::new(),
+                merged_person_id: String::new(),
+                reason: reason.clone(),
+                actor: access.subject().to_string(),
+            }),
+            Adjudication::SamePerson { survivor, reason } => {
+                let (merged, declared) = pair.merge_of(*survivor)?;
+                NewEvent::new(&events::DuplicateMergeProposed {
+                    duplicate_id: duplicate_id.to_string(),
+                    survivor_person_id: survivor.to_string(),
+                    merged_person_id: merged.map(|id| id.to_string()).unwrap_or_default(),
+                    declared_household_id: declared.map(|id| id.to_string()).unwrap_or_default(),
+                    reason: reason.clone(),
+                    proposed_by: access.subject().to_string(),
+                })
+            }
+        };
+        self.append_to_pair(&mut tx, duplicate_id, vec![event]).await?;
+        let detail = serde_json::json!({ "decision": adjudication.code(), "reason": adjudication.reason() });
+        self.finish_pair_change(access, tx, &pair, action, detail).await?;
+        tracing::info!(duplicate.id = %duplicate_id, decision = adjudication.code(), "duplicate adjudicated");
+        self.pair_view(duplicate_id).await
+    }
+
+    /// A coordinator other than the proposer confirms a proposed merge: the other record is
+    /// merged into the survivor (its stream and cases are kept and answer under the
+    /// survivor; its household membership passes to the survivor when the survivor has
+    /// none, or ends when both were in one household); for a member of another household,
+    /// the person moves to the household the desk declared.
+    pub async fn confirm_merge(
+        &self,
+        access: &Access,
+        duplicate_id: Uuid,
+        note: String,
+    ) -> Result<DuplicateView, ApiError> {
+        let action = "duplicate.confirm_merge";
+        let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        let pair = self.pair_in_area(access, &mut tx, duplicate_id, action).await?;
+        if let Err(error) = pair.rules().review(access.subject()) {
+            drop(tx);
+            return Err(self.refuse_review(access, duplicate_id, action, error).await);
         }
-        let person_id: Uuid = row.try_get("person_id").map_err(read)?;
-        let other_person: Option<Uuid> = row.try_get("other_person_id").map_err(read)?;
-        let declared: Option<Uuid> = row.try_get("declared_household_id").map_err(read)?;
+        let (Some(survivor), Some(proposed_by)) = (pair.proposed_survivor, pair.proposed_by.clone()) else {
+            return Err(ApiError::internal(std::io::Error::other(
+                "a proposed merge without its survivor or proposer",
+            )));
+        };
+        let reason = pair.proposal_reason.clone().unwrap_or_default();
+        let (merged, declared) = pair.merge_of(survivor)?;
         let cause = Uuid::now_v7();
         let stamp = Stamp {
-            actor: adjudication.actor(),
+            actor: access.subject(),
             case_id: None,
             join_reason: "merged",
             cause: Some(cause),
         };
-
-        let (survivor, merged) = match (&adjudication, other_person, declared) {
-            (Adjudication::Distinct { .. }, _, _) => (None, None),
-            (Adjudication::SamePerson { survivor, .. }, Some(other), _) => {
-                if *survivor != person_id && *survivor != other {
-                    return Err(ApiError::invalid(
-                        "survivor_person_id",
-                        format!("the survivor must be one of the pair: {person_id} or {other}"),
-                    ));
-                }
-                let merged = if *survivor == person_id { other } else { person_id };
-                self.merge(&mut tx, *survivor, merged, duplicate_id, &adjudication, cause, stamp)
-                    .await?;
-                (Some(*survivor), Some(merged))
+        match (merged, declared) {
+            (Some(merged), _) => {
+                self.merge(&mut tx, survivor, merged, duplicate_id, &reason, cause, stamp)
+                    .await?
             }
-            (Adjudication::SamePerson { survivor, .. }, None, Some(household_id)) => {
-                if *survivor != person_id {
-                    return Err(ApiError::invalid(
-                        "survivor_person_id",
-                        format!("this pair is one person ({person_id}) and a household; name that person"),
-                    ));
-                }
-                self.move_person(&mut tx, person_id, household_id, stamp).await?;
-                (Some(person_id), None)
-            }
-            (Adjudication::SamePerson { .. }, None, None) => {
+            (None, Some(household_id)) => self.move_person(&mut tx, survivor, household_id, stamp).await?,
+            (None, None) => {
                 return Err(ApiError::internal(std::io::Error::other(
                     "a queued pair without a second record",
                 )));
             }
-        };
-
-        let decided = proto::DuplicateAdjudicated {
+        }
+        let optional = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+        let confirmed = NewEvent::new(&events::DuplicateMergeConfirmed {
             duplicate_id: duplicate_id.to_string(),
-            decision: adjudication.code().to_string(),
-            survivor_person_id: survivor.map(|id| id.to_string()).unwrap_or_default(),
-            merged_person_id: merged.map(|id| id.to_string()).unwrap_or_default(),
-            reason: adjudication.reason().to_string(),
-            actor: adjudication.actor().to_string(),
-        };
-        let mut event = NewEvent::new(&decided);
+            survivor_person_id: survivor.to_string(),
+            merged_person_id: optional(merged),
+            declared_household_id: optional(declared),
+            proposed_by: proposed_by.clone(),
+            confirmed_by: access.subject().to_string(),
+            note: note.clone(),
+        });
+        let mut decided = NewEvent::new(&proto::DuplicateAdjudicated {
+            duplicate_id: duplicate_id.to_string(),
+            decision: "same_person".to_string(),
+            survivor_person_id: survivor.to_string(),
+            merged_person_id: optional(merged),
+            reason,
+            actor: access.subject().to_string(),
+        });
         // The merge's events name this decision as their cause.
-        event.event_id = cause;
-        append_and_apply(
-            &self.store,
-            &mut tx,
-            &duplicate_stream(duplicate_id),
-            ExpectedVersion::Exact(1),
-            vec![event],
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::unavailable)?;
-        tracing::info!(duplicate.id = %duplicate_id, decision = adjudication.code(), "duplicate adjudicated");
+        decided.event_id = cause;
+        self.append_to_pair(&mut tx, duplicate_id, vec![confirmed, decided])
+            .await?;
+        let detail = serde_json::json!({
+            "survivor_person_id": survivor,
+            "merged_person_id": merged,
+            "declared_household_id": declared,
+            "proposed_by": proposed_by,
+            "note": note,
+        });
+        self.finish_pair_change(access, tx, &pair, action, detail).await?;
+        tracing::info!(duplicate.id = %duplicate_id, "merge confirmed");
+        self.pair_view(duplicate_id).await
+    }
+
+    /// A coordinator other than the proposer rejects a proposed merge: the pair goes back
+    /// to the queue, undecided (the evidence fell short of a merge, which does not make the
+    /// records two people), for another proposal or a `distinct`.
+    pub async fn reject_merge(
+        &self,
+        access: &Access,
+        duplicate_id: Uuid,
+        reason: String,
+    ) -> Result<DuplicateView, ApiError> {
+        let action = "duplicate.reject_merge";
+        let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        let pair = self.pair_in_area(access, &mut tx, duplicate_id, action).await?;
+        if let Err(error) = pair.rules().review(access.subject()) {
+            drop(tx);
+            return Err(self.refuse_review(access, duplicate_id, action, error).await);
+        }
+        let proposed_by = pair.proposed_by.clone().unwrap_or_default();
+        let rejected = NewEvent::new(&events::DuplicateMergeRejected {
+            duplicate_id: duplicate_id.to_string(),
+            proposed_by: proposed_by.clone(),
+            rejected_by: access.subject().to_string(),
+            reason: reason.clone(),
+        });
+        self.append_to_pair(&mut tx, duplicate_id, vec![rejected]).await?;
+        let detail = serde_json::json!({ "proposed_by": proposed_by, "reason": reason });
+        self.finish_pair_change(access, tx, &pair, action, detail).await?;
+        tracing::info!(duplicate.id = %duplicate_id, "merge rejected");
+        self.pair_view(duplicate_id).await
+    }
+
+    /// A pair of the caller's area, locked for the decision; one outside it is "no
+    /// duplicate", as a missing one, and the attempt is audited.
+    async fn pair_in_area(
+        &self,
+        access: &Access,
+        conn: &mut PgConnection,
+        duplicate_id: Uuid,
+        action: &str,
+    ) -> Result<LockedPair, ApiError> {
+        match lock_pair(conn, duplicate_id).await? {
+            Some(pair) if pair.covered_by(access) => Ok(pair),
+            _ => Err(self
+                .not_found(
+                    access,
+                    action,
+                    format!("duplicate/{duplicate_id}"),
+                    format!("no duplicate {duplicate_id}"),
+                )
+                .await),
+        }
+    }
+
+    /// The refusal of a review, audited as denied when it is the proposer's own.
+    async fn refuse_review(&self, access: &Access, duplicate_id: Uuid, action: &str, error: PairError) -> ApiError {
+        if error == PairError::OwnProposal {
+            let audited = self
+                .audit(
+                    access,
+                    action,
+                    format!("duplicate/{duplicate_id}"),
+                    &[],
+                    Outcome::Denied,
+                    serde_json::json!({ "reason": error.to_string() }),
+                )
+                .await;
+            if let Err(failure) = audited {
+                return failure;
+            }
+        }
+        pair_refusal(duplicate_id, error)
+    }
+
+    /// Appends to the pair's stream at the version read under the pair's lock.
+    async fn append_to_pair(
+        &self,
+        conn: &mut PgConnection,
+        duplicate_id: Uuid,
+        events: Vec<NewEvent>,
+    ) -> Result<(), ApiError> {
+        let stream = duplicate_stream(duplicate_id);
+        let version = slrt_eventstore::stream_version(&mut *conn, &stream)
+            .await
+            .map_err(ApiError::unavailable)?;
+        append_and_apply(&self.store, conn, &stream, ExpectedVersion::Exact(version), events).await?;
+        Ok(())
+    }
+
+    /// Audits a decision on a pair in its transaction, naming both records, and commits.
+    async fn finish_pair_change(
+        &self,
+        access: &Access,
+        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+        pair: &LockedPair,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let records: Vec<Uuid> = std::iter::once(pair.person_id).chain(pair.other_person).collect();
+        let niks = niks_of(&mut tx, &records).await?;
+        let audit = access::record(
+            access,
+            action,
+            format!("duplicate/{}", pair.duplicate_id),
+            self.nik_tokens_of(niks.iter().map(String::as_str)),
+            Outcome::Allowed,
+            detail,
+        );
+        slrt_audit::record(&mut tx, &audit)
+            .await
+            .map_err(ApiError::unavailable)?;
+        tx.commit().await.map_err(ApiError::unavailable)
+    }
+
+    async fn pair_view(&self, duplicate_id: Uuid) -> Result<DuplicateView, ApiError> {
         let mut conn = self.pool.acquire().await.map_err(ApiError::unavailable)?;
         find(&mut conn, duplicate_id)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no duplicate {duplicate_id}")))
+    }
+
+    /// One pair of the caller's area with both records side by side, and the NIKs of its
+    /// records (for the audit record of the read); `None` when there is none.
+    pub async fn duplicate_in_area(
+        &self,
+        access: &Access,
+        duplicate_id: Uuid,
+    ) -> Result<Option<(DuplicateView, Vec<String>)>, ApiError> {
+        let mut conn = self.pool.acquire().await.map_err(ApiError::unavailable)?;
+        let regions: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT region_code, other_region_code FROM duplicate_suspects WHERE duplicate_id = $1")
+                .bind(duplicate_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(ApiError::unavailable)?;
+        let Some((region, other_region)) = regions else {
+            return Ok(None);
+        };
+        if ![region, other_region]
+            .iter()
+            .flatten()
+            .any(|region| access.covers(region))
+        {
+            return Ok(None);
+        }
+        let Some(view) = find(&mut conn, duplicate_id).await? else {
+            return Ok(None);
+        };
+        let records: Vec<Uuid> = std::iter::once(view.summary.person_id)
+            .chain(view.summary.other_person_id)
+            .collect();
+        let niks = niks_of(&mut conn, &records).await?;
+        Ok(Some((view, niks)))
     }
 
     #[expect(clippy::too_many_arguments, reason = "one merge's facts, passed once")]
@@ -781,7 +1063,7 @@ impl Intake {
         survivor: Uuid,
         merged: Uuid,
         duplicate_id: Uuid,
-        adjudication: &Adjudication,
+        reason: &str,
         cause: Uuid,
         stamp: Stamp<'_>,
     ) -> Result<(), ApiError> {
@@ -825,8 +1107,8 @@ impl Intake {
             survivor_person_id: survivor.to_string(),
             merged_person_id: merged.to_string(),
             duplicate_id: duplicate_id.to_string(),
-            reason: adjudication.reason().to_string(),
-            actor: adjudication.actor().to_string(),
+            reason: reason.to_string(),
+            actor: stamp.actor.to_string(),
         })
         .caused_by(cause);
         append_and_apply(
@@ -902,5 +1184,99 @@ impl Intake {
             joining.commit(&self.store, tx, stamp).await?;
         }
         Ok(())
+    }
+}
+
+/// A queued pair, locked for a decision, with what the rules and the scope need.
+struct LockedPair {
+    duplicate_id: Uuid,
+    status: PairStatus,
+    person_id: Uuid,
+    other_person: Option<Uuid>,
+    declared: Option<Uuid>,
+    region: Option<String>,
+    other_region: Option<String>,
+    proposed_survivor: Option<Uuid>,
+    proposed_by: Option<String>,
+    proposal_reason: Option<String>,
+}
+
+async fn lock_pair(conn: &mut PgConnection, duplicate_id: Uuid) -> Result<Option<LockedPair>, ApiError> {
+    let row = sqlx::query(
+        "SELECT status, person_id, other_person_id, declared_household_id, region_code, other_region_code,
+                proposed_survivor_person_id, proposed_by, proposal_reason
+         FROM duplicate_suspects WHERE duplicate_id = $1 FOR UPDATE",
+    )
+    .bind(duplicate_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(ApiError::unavailable)?;
+    let Some(row) = row else { return Ok(None) };
+    let read = |error: sqlx::Error| ApiError::internal(error);
+    let status: String = row.try_get("status").map_err(read)?;
+    Ok(Some(LockedPair {
+        duplicate_id,
+        // The table's CHECK admits only the three codes.
+        status: PairStatus::parse(&status).unwrap_or(PairStatus::Decided),
+        person_id: row.try_get("person_id").map_err(read)?,
+        other_person: row.try_get("other_person_id").map_err(read)?,
+        declared: row.try_get("declared_household_id").map_err(read)?,
+        region: row.try_get("region_code").map_err(read)?,
+        other_region: row.try_get("other_region_code").map_err(read)?,
+        proposed_survivor: row.try_get("proposed_survivor_person_id").map_err(read)?,
+        proposed_by: row.try_get("proposed_by").map_err(read)?,
+        proposal_reason: row.try_get("proposal_reason").map_err(read)?,
+    }))
+}
+
+impl LockedPair {
+    fn rules(&self) -> Pair {
+        Pair {
+            status: self.status,
+            proposed_by: self.proposed_by.clone(),
+        }
+    }
+
+    /// Either record lies in the caller's areas.
+    fn covered_by(&self, access: &Access) -> bool {
+        [&self.region, &self.other_region]
+            .into_iter()
+            .flatten()
+            .any(|region| access.covers(region))
+    }
+
+    /// What merging with `survivor` staying means: the record merged into it, or, for a
+    /// member of another household, the household the person moves to. A survivor outside
+    /// the pair is refused, naming the field.
+    fn merge_of(&self, survivor: Uuid) -> Result<(Option<Uuid>, Option<Uuid>), ApiError> {
+        let person_id = self.person_id;
+        match (self.other_person, self.declared) {
+            (Some(other), _) if survivor == person_id => Ok((Some(other), None)),
+            (Some(other), _) if survivor == other => Ok((Some(person_id), None)),
+            (Some(other), _) => Err(ApiError::invalid(
+                "survivor_person_id",
+                format!("the survivor must be one of the pair: {person_id} or {other}"),
+            )),
+            (None, Some(household_id)) if survivor == person_id => Ok((None, Some(household_id))),
+            (None, Some(_)) => Err(ApiError::invalid(
+                "survivor_person_id",
+                format!("this pair is one person ({person_id}) and a household; name that person"),
+            )),
+            (None, None) => Err(ApiError::internal(std::io::Error::other(
+                "a queued pair without a second record",
+            ))),
+        }
+    }
+}
+
+/// A decision the pair's state refuses: deciding twice, or while a merge awaits its
+/// checker, is a conflict; the proposer checking their own merge is forbidden.
+fn pair_refusal(duplicate_id: Uuid, error: PairError) -> ApiError {
+    match error {
+        PairError::OwnProposal => ApiError::new(ErrorCode::Forbidden, error.to_string()),
+        PairError::AlreadyDecided => ApiError::conflict(format!("duplicate {duplicate_id} is already decided")),
+        PairError::MergePending { .. } | PairError::NoProposal => {
+            ApiError::conflict(format!("duplicate {duplicate_id}: {error}"))
+        }
     }
 }

@@ -9,6 +9,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 use serde::Serialize;
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
 use slrt_errors::ApiError;
 use slrt_eventstore::{AppendError, EventStore, ExpectedVersion, NewEvent, RecordedEvent};
 use slrt_identity::{KkNumber, Nik};
@@ -18,12 +20,13 @@ use uuid::Uuid;
 
 use super::Intake;
 use super::duplicates;
+use crate::access;
 use crate::domain::Applicant;
 use crate::domain::household::{Household, HouseholdError, HouseholdEvent, KkChangeReason, Relationship};
 use crate::domain::matching::{self, Identity};
 
 /// The event types [`apply`] derives rows from; every other event is passed over.
-pub const PEOPLE_EVENT_TYPES: [&str; 10] = [
+pub const PEOPLE_EVENT_TYPES: [&str; 12] = [
     "slrt.intake.v1.PersonRegistered",
     "slrt.intake.v1.HouseholdRegistered",
     "slrt.intake.v1.HouseholdMemberJoined",
@@ -33,6 +36,8 @@ pub const PEOPLE_EVENT_TYPES: [&str; 10] = [
     "slrt.intake.v1.PeopleMerged",
     "slrt.intake.v1.DuplicateSuspected",
     "slrt.intake.v1.DuplicateAdjudicated",
+    "slrt.intake.v1.DuplicateMergeProposed",
+    "slrt.intake.v1.DuplicateMergeRejected",
     // For the cases each person record was registered with (screening.person_id).
     "slrt.intake.v1.CaseOpened",
 ];
@@ -294,6 +299,14 @@ pub async fn apply(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(),
         "slrt.intake.v1.DuplicateAdjudicated" => {
             let decided: proto::DuplicateAdjudicated = decode(event)?;
             duplicates::project_adjudicated(conn, event, &decided).await?;
+        }
+        "slrt.intake.v1.DuplicateMergeProposed" => {
+            let proposed: crate::events::DuplicateMergeProposed = decode(event)?;
+            duplicates::project_merge_proposed(conn, event, &proposed).await?;
+        }
+        "slrt.intake.v1.DuplicateMergeRejected" => {
+            let rejected: crate::events::DuplicateMergeRejected = decode(event)?;
+            duplicates::project_merge_rejected(conn, event, &rejected).await?;
         }
         "slrt.intake.v1.CaseOpened" => {
             let opened: proto::CaseOpened = decode(event)?;
@@ -824,7 +837,6 @@ pub struct ChangeKk {
     pub kk: KkNumber,
     pub reason: KkChangeReason,
     pub effective_on: NaiveDate,
-    pub actor: String,
 }
 
 /// A new head of the household.
@@ -833,7 +845,6 @@ pub struct ChangeHead {
     pub person_id: Uuid,
     pub reason: String,
     pub previous_head_relationship: Relationship,
-    pub actor: String,
 }
 
 /// A person joining a household.
@@ -841,7 +852,6 @@ pub struct ChangeHead {
 pub struct AddMember {
     pub person_id: Uuid,
     pub relationship: Relationship,
-    pub actor: String,
 }
 
 /// A person leaving a household.
@@ -849,7 +859,6 @@ pub struct AddMember {
 pub struct RemoveMember {
     pub person_id: Uuid,
     pub reason: String,
-    pub actor: String,
 }
 
 /// A person record that can take part in a household change: it exists and was not merged.
@@ -859,7 +868,7 @@ async fn live_person(conn: &mut PgConnection, person_id: Uuid) -> Result<Option<
         .fetch_optional(&mut *conn)
         .await
         .map_err(ApiError::unavailable)?
-        .ok_or_else(|| ApiError::invalid("person_id", format!("no person {person_id}")))?;
+        .ok_or_else(|| no_person(person_id))?;
     let merged_into: Option<Uuid> = row.try_get("merged_into").map_err(ApiError::internal)?;
     if let Some(survivor) = merged_into {
         return Err(ApiError::rejected(format!(
@@ -870,9 +879,75 @@ async fn live_person(conn: &mut PgConnection, person_id: Uuid) -> Result<Option<
     row.try_get("household_id").map_err(ApiError::internal)
 }
 
+fn no_person(person_id: Uuid) -> ApiError {
+    ApiError::invalid("person_id", format!("no person {person_id}"))
+}
+
+/// The NIKs of person records, for audit records (in clear only on their way to the
+/// tokenizer).
+pub async fn niks_of(conn: &mut PgConnection, person_ids: &[Uuid]) -> Result<Vec<String>, ApiError> {
+    if person_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT nik FROM people WHERE person_id = ANY($1)")
+        .bind(person_ids)
+        .fetch_all(conn)
+        .await
+        .map_err(ApiError::unavailable)
+}
+
+/// The NIKs of a household's members now, and of `also` (a member who just left).
+async fn household_niks(
+    conn: &mut PgConnection,
+    household_id: Uuid,
+    also: Option<Uuid>,
+) -> Result<Vec<String>, ApiError> {
+    let mut people: Vec<Uuid> = sqlx::query_scalar("SELECT person_id FROM household_members WHERE household_id = $1")
+        .bind(household_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(ApiError::unavailable)?;
+    people.extend(also);
+    niks_of(conn, &people).await
+}
+
 impl Intake {
-    pub async fn change_household_kk(&self, household_id: Uuid, command: ChangeKk) -> Result<HouseholdView, ApiError> {
+    /// Goes on with a change to a household of the caller's area; one outside it is "no
+    /// household", as a missing one, and the attempt is audited.
+    async fn household_in_area(
+        &self,
+        access: &Access,
+        conn: &mut PgConnection,
+        household_id: Uuid,
+        action: &str,
+    ) -> Result<(), ApiError> {
+        let region: Option<String> = sqlx::query_scalar("SELECT region_code FROM households WHERE household_id = $1")
+            .bind(household_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(ApiError::unavailable)?;
+        match region {
+            Some(region) if access.covers(&region) => Ok(()),
+            _ => Err(self
+                .not_found(
+                    access,
+                    action,
+                    format!("household/{household_id}"),
+                    format!("no household {household_id}"),
+                )
+                .await),
+        }
+    }
+
+    pub async fn change_household_kk(
+        &self,
+        access: &Access,
+        household_id: Uuid,
+        command: ChangeKk,
+    ) -> Result<HouseholdView, ApiError> {
+        let action = "household.change_kk";
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        self.household_in_area(access, &mut tx, household_id, action).await?;
         lock_identity(&mut tx, Some(command.kk.as_str()), None).await?;
         let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
         if let Some(holder) = household_of_kk(&mut tx, command.kk.as_str()).await?
@@ -884,50 +959,97 @@ impl Intake {
         }
         let today = slrt_identity::today_in_indonesia();
         change.then(|household| household.change_kk(&command.kk, command.reason, command.effective_on, today))?;
-        self.finish_household_change(tx, change, &command.actor).await?;
+        let detail = serde_json::json!({ "reason": command.reason.code(), "effective_on": command.effective_on });
+        self.finish_household_change(access, tx, change, action, None, detail)
+            .await?;
         tracing::info!(household.id = %household_id, reason = command.reason.code(), "household KK changed");
-        self.household(household_id).await
+        self.household_view(household_id).await
     }
 
     pub async fn change_household_head(
         &self,
+        access: &Access,
         household_id: Uuid,
         command: ChangeHead,
     ) -> Result<HouseholdView, ApiError> {
+        let action = "household.change_head";
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        self.household_in_area(access, &mut tx, household_id, action).await?;
         let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
         live_person(&mut tx, command.person_id).await?;
         change.then(|household| {
             household.change_head(command.person_id, &command.reason, command.previous_head_relationship)
         })?;
-        self.finish_household_change(tx, change, &command.actor).await?;
+        let detail = serde_json::json!({ "new_head_person_id": command.person_id });
+        self.finish_household_change(access, tx, change, action, None, detail)
+            .await?;
         tracing::info!(household.id = %household_id, person.id = %command.person_id, "household head changed");
-        self.household(household_id).await
+        self.household_view(household_id).await
     }
 
-    /// Records a back-office change to a household (actor stamped, no case) and commits.
+    /// Records a back-office change to a household (the caller stamped as its actor, no
+    /// case) with its audit record, and commits. `left` is a member who left with it.
     async fn finish_household_change(
         &self,
+        access: &Access,
         mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
         change: HouseholdChange,
-        actor: &str,
+        action: &str,
+        left: Option<Uuid>,
+        detail: serde_json::Value,
     ) -> Result<(), ApiError> {
+        let household_id = change.household_id;
         let stamp = Stamp {
-            actor,
+            actor: access.subject(),
             case_id: None,
             join_reason: "added",
             cause: None,
         };
         change.commit(&self.store, &mut tx, stamp).await?;
+        let niks = household_niks(&mut tx, household_id, left).await?;
+        let audit = access::record(
+            access,
+            action,
+            format!("household/{household_id}"),
+            self.nik_tokens_of(niks.iter().map(String::as_str)),
+            Outcome::Allowed,
+            detail,
+        );
+        slrt_audit::record(&mut tx, &audit)
+            .await
+            .map_err(ApiError::unavailable)?;
         tx.commit().await.map_err(ApiError::unavailable)
     }
 
     pub async fn add_household_member(
         &self,
+        access: &Access,
         household_id: Uuid,
         command: AddMember,
     ) -> Result<HouseholdView, ApiError> {
+        let action = "household.add_member";
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        self.household_in_area(access, &mut tx, household_id, action).await?;
+        // The person comes into the household from wherever they are known: a record of
+        // another area is "no person", as a missing one.
+        let region: Option<String> = sqlx::query_scalar("SELECT region_code FROM people WHERE person_id = $1")
+            .bind(command.person_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(ApiError::unavailable)?;
+        if !region.is_some_and(|region| access.covers(&region)) {
+            drop(tx);
+            self.audit(
+                access,
+                action,
+                format!("person/{}", command.person_id),
+                &[],
+                Outcome::NotFound,
+                serde_json::json!({ "household_id": household_id }),
+            )
+            .await?;
+            return Err(no_person(command.person_id));
+        }
         let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
         if let Some(other) = live_person(&mut tx, command.person_id).await?
             && other != household_id
@@ -939,26 +1061,36 @@ impl Intake {
             .with_field("person_id"));
         }
         change.then(|household| household.add_member(command.person_id, command.relationship))?;
-        self.finish_household_change(tx, change, &command.actor).await?;
+        let detail = serde_json::json!({
+            "person_id": command.person_id,
+            "relationship": command.relationship.code(),
+        });
+        self.finish_household_change(access, tx, change, action, None, detail)
+            .await?;
         tracing::info!(household.id = %household_id, person.id = %command.person_id, "household member added");
-        self.household(household_id).await
+        self.household_view(household_id).await
     }
 
     pub async fn remove_household_member(
         &self,
+        access: &Access,
         household_id: Uuid,
         command: RemoveMember,
     ) -> Result<HouseholdView, ApiError> {
+        let action = "household.remove_member";
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        self.household_in_area(access, &mut tx, household_id, action).await?;
         let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
         change.then(|household| household.remove_member(command.person_id, &command.reason))?;
-        self.finish_household_change(tx, change, &command.actor).await?;
+        let detail = serde_json::json!({ "person_id": command.person_id });
+        self.finish_household_change(access, tx, change, action, Some(command.person_id), detail)
+            .await?;
         tracing::info!(household.id = %household_id, person.id = %command.person_id, "household member removed");
-        self.household(household_id).await
+        self.household_view(household_id).await
     }
 
     /// A household with its members, head and KK history.
-    pub async fn household(&self, household_id: Uuid) -> Result<HouseholdView, ApiError> {
+    async fn household_view(&self, household_id: Uuid) -> Result<HouseholdView, ApiError> {
         find_household(
             &mut *self.pool.acquire().await.map_err(ApiError::unavailable)?,
             household_id,
@@ -967,16 +1099,31 @@ impl Intake {
         .ok_or_else(|| ApiError::not_found(format!("no household {household_id}")))
     }
 
+    /// A household with its members, head and KK history, and its members' NIKs (for the
+    /// audit record of the read); `None` when there is no such household.
+    pub async fn household(&self, household_id: Uuid) -> Result<Option<(HouseholdView, Vec<String>)>, ApiError> {
+        let mut conn = self.pool.acquire().await.map_err(ApiError::unavailable)?;
+        let Some(view) = find_household(&mut conn, household_id).await? else {
+            return Ok(None);
+        };
+        let members: Vec<Uuid> = view.members.iter().map(|member| member.person_id).collect();
+        let niks = niks_of(&mut conn, &members).await?;
+        Ok(Some((view, niks)))
+    }
+
     /// A person record with its household, cases and history; a merged record says which
     /// record it answers under, and a survivor gathers the cases, households and history of
-    /// every record merged into it.
-    pub async fn person(&self, person_id: Uuid) -> Result<PersonView, ApiError> {
-        find_person(
-            &mut *self.pool.acquire().await.map_err(ApiError::unavailable)?,
-            person_id,
-        )
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no person {person_id}")))
+    /// every record merged into it. With the NIKs of the records shown (for the audit record
+    /// of the read); `None` when there is no such person.
+    pub async fn person(&self, person_id: Uuid) -> Result<Option<(PersonView, Vec<String>)>, ApiError> {
+        let mut conn = self.pool.acquire().await.map_err(ApiError::unavailable)?;
+        let Some(view) = find_person(&mut conn, person_id).await? else {
+            return Ok(None);
+        };
+        let mut records = vec![person_id];
+        records.extend(&view.merged_from);
+        let niks = niks_of(&mut conn, &records).await?;
+        Ok(Some((view, niks)))
     }
 }
 

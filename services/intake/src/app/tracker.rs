@@ -1,8 +1,12 @@
 //! Reading the case tracker, and the desk's steps that are decided on what it knows of a
 //! case: withdrawing, closing, answering.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
 use slrt_errors::ApiError;
 use slrt_eventstore::{AppendError, ExpectedVersion, NewEvent};
 use slrt_proto::intake::v1 as proto;
@@ -11,6 +15,7 @@ use uuid::Uuid;
 
 use super::idempotency::{self, IdempotencyKey, Pending};
 use super::{Created, Intake};
+use crate::access;
 use crate::domain::{CaseLifecycle, DeskCase, DeskNeed, LifecycleError, NeedStatus};
 use crate::projections::{self, TrackedEvent};
 
@@ -233,17 +238,33 @@ impl DeskAction {
     }
 }
 
-/// The case id of a case id or case number; `None` when there is no such case.
-pub async fn resolve_case(pool: &PgPool, reference: &str) -> Result<Option<Uuid>, sqlx::Error> {
+/// The NIKs of the applicants of `case_ids`, by case, for the audit records of reads; a
+/// case without a person record (opened before intake kept them) has none.
+pub async fn applicant_niks(conn: &mut PgConnection, case_ids: &[Uuid]) -> Result<HashMap<Uuid, String>, sqlx::Error> {
+    if case_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT pc.case_id, p.nik FROM person_cases pc JOIN people p USING (person_id) WHERE pc.case_id = ANY($1)",
+    )
+    .bind(case_ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The case id and area (the applicant's address region) of a case id or case number;
+/// `None` when there is no such case.
+pub async fn resolve_case(pool: &PgPool, reference: &str) -> Result<Option<(Uuid, String)>, sqlx::Error> {
     match Uuid::parse_str(reference) {
         Ok(case_id) => {
-            sqlx::query_scalar("SELECT case_id FROM tracked_cases WHERE case_id = $1")
+            sqlx::query_as("SELECT case_id, region_code FROM tracked_cases WHERE case_id = $1")
                 .bind(case_id)
                 .fetch_optional(pool)
                 .await
         }
         Err(_) => {
-            sqlx::query_scalar("SELECT case_id FROM tracked_cases WHERE case_number = $1")
+            sqlx::query_as("SELECT case_id, region_code FROM tracked_cases WHERE case_number = $1")
                 .bind(reference)
                 .fetch_optional(pool)
                 .await
@@ -252,28 +273,45 @@ pub async fn resolve_case(pool: &PgPool, reference: &str) -> Result<Option<Uuid>
 }
 
 impl Intake {
-    /// Records a desk step on a case, decided on the tracker's view of it: the case's needs
-    /// and lifecycle are locked, the step is decided, its event appended to the case's stream
-    /// at the version read and applied to the tracker, all in one transaction.
+    /// Records a desk step on a case of the caller's area, decided on the tracker's view of
+    /// it: the case's needs and lifecycle are locked, the step is decided, its event appended
+    /// to the case's stream at the version read, applied to the tracker and audited, all in
+    /// one transaction. A case outside the area is "not found", as a missing one.
     pub async fn record_desk_action(
         &self,
+        access: &Access,
         case_ref: &str,
         action: DeskAction,
         idempotency: Option<(IdempotencyKey, String)>,
     ) -> Result<Created, ApiError> {
-        let case_id = resolve_case(&self.pool, case_ref)
+        let audit_action = format!("case.{}", action.verb());
+        let case_id = match resolve_case(&self.pool, case_ref)
             .await
             .map_err(ApiError::unavailable)?
-            .ok_or_else(|| ApiError::not_found(format!("no case {case_ref}")))?;
-        let scope = format!("POST /v1/cases/{case_id}/{}", action.verb());
+        {
+            Some((case_id, region)) if access.covers(&region) => case_id,
+            _ => {
+                return Err(self
+                    .not_found(
+                        access,
+                        &audit_action,
+                        format!("case/{case_ref}"),
+                        format!("no case {case_ref}"),
+                    )
+                    .await);
+            }
+        };
+        let scope = format!("POST /v1/cases/{case_id}/{} by {}", action.verb(), access.subject());
         idempotency::once(&self.pool, &scope, idempotency, |pending| async move {
-            self.decide_desk_action(case_id, &action, pending.as_ref()).await
+            self.decide_desk_action(access, case_id, &action, pending.as_ref())
+                .await
         })
         .await
     }
 
     async fn decide_desk_action(
         &self,
+        access: &Access,
         case_id: Uuid,
         action: &DeskAction,
         idempotency: Option<&Pending>,
@@ -364,6 +402,20 @@ impl Intake {
         if let Some(pending) = idempotency {
             pending.complete(&mut tx, &created).await?;
         }
+        let niks = applicant_niks(&mut tx, &[case_id])
+            .await
+            .map_err(ApiError::unavailable)?;
+        let audit = access::record(
+            access,
+            &format!("case.{}", action.verb()),
+            format!("case/{case_id}"),
+            self.nik_tokens_of(niks.values().map(String::as_str)),
+            Outcome::Allowed,
+            serde_json::json!({ "status": status }),
+        );
+        slrt_audit::record(&mut tx, &audit)
+            .await
+            .map_err(ApiError::unavailable)?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         tracing::info!(case.id = %case_id, action = action.verb(), "desk step recorded");
         Ok(created)

@@ -16,13 +16,23 @@
 //! no list or count reads, is not loaded. Then each query shape is sent through the actix
 //! application (routing, extractors, handlers, JSON) that intake serves, a few times to warm
 //! up and then `--runs` times, and p50 / p95 / p99 are printed and written as JSON.
+//!
+//! Every request carries a supervisor's token, as in service: the province supervisor of
+//! Central Java (`33`) for most shapes, the city supervisor of Pekalongan (`33.75`) for the
+//! shapes named so; the lists are filtered by their area and each page is audited (the
+//! load makes no person records, so the records name nobody, but the look-up of the
+//! applicants' NIKs is made and timed). The tokens come from a key set made for the run.
 
 use std::time::{Duration, Instant};
 
 use actix_web::{App, test, web};
 use anyhow::Context;
 use clap::Parser;
+use slrt_auth::dev::{DevKeys, Minter, TokenClaims, pii_key_hex};
+use slrt_auth::grpc::TokenSource;
+use slrt_auth::{Verifier, VerifierSettings};
 use slrt_eventstore::EventStore;
+use slrt_identity::NikTokenizer;
 use slrt_intake::app::{Intake, eligibility_client};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor, PgPool};
@@ -77,11 +87,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let url = admin.database(DATABASE).to_url_lossy().to_string();
     let pool = PgPoolOptions::new().max_connections(4).connect(&url).await?;
+    // Migrated on reuse too: a database loaded by an earlier version gains what the
+    // handlers now need (the audit log, the applicant index) without a reload.
+    slrt_eventstore::migrate(&pool).await?;
+    slrt_audit::migrate(&pool).await?;
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator.run(&pool).await?;
     if !cli.reuse {
-        slrt_eventstore::migrate(&pool).await?;
-        let mut migrator = sqlx::migrate!("./migrations");
-        migrator.set_ignore_missing(true);
-        migrator.run(&pool).await?;
         let started = Instant::now();
         load(&pool, cli.cases).await?;
         eprintln!("loaded {} cases in {:.1}s", cli.cases, started.elapsed().as_secs_f64());
@@ -95,21 +108,63 @@ async fn main() -> anyhow::Result<()> {
         cli.runs
     );
 
+    let keys = DevKeys::generate("bench").map_err(anyhow::Error::msg)?;
+    let minter = Minter::from_pem(&keys.kid, &keys.signing_key_pem).map_err(anyhow::Error::msg)?;
+    let issuer = "https://sso.slrt.bench/realms/slrt";
+    let verifier = Verifier::from_jwks(
+        &keys.jwks_json,
+        VerifierSettings {
+            issuer: issuer.to_string(),
+            audience: "slrt-api".to_string(),
+            leeway_seconds: 30,
+        },
+    )?;
+    let now = chrono::Utc::now().timestamp();
+    let supervisor = |region: &str| -> anyhow::Result<String> {
+        let token = minter
+            .mint(&TokenClaims {
+                iss: issuer.to_string(),
+                aud: "slrt-api".to_string(),
+                sub: format!("bench-supervisor-{region}"),
+                name: String::new(),
+                roles: vec!["supervisor".to_string()],
+                region: Some(region.to_string()),
+                opd: None,
+                iat: now,
+                nbf: now,
+                exp: now + 24 * 3600,
+            })
+            .map_err(anyhow::Error::msg)?;
+        Ok(format!("Bearer {token}"))
+    };
+    let (province, city) = (supervisor("33")?, supervisor("33.75")?);
+    let nik_tokens = NikTokenizer::from_hex("bench", &pii_key_hex().map_err(anyhow::Error::msg)?)?;
     let intake = Intake {
         pool: pool.clone(),
         store: EventStore::new("intake", "slrt.intake.events.v1"),
         // Never called by the lists; it connects on first use only.
-        eligibility: eligibility_client("http://127.0.0.1:9")?,
+        eligibility: eligibility_client("http://127.0.0.1:9", TokenSource::Fixed(String::new()))?,
+        nik_tokens: nik_tokens.clone(),
     };
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(intake))
+            .app_data(web::Data::new(verifier))
+            .app_data(web::Data::new(slrt_audit::http::AuditLog {
+                pool: pool.clone(),
+                nik_tokens,
+            }))
             .configure(slrt_intake::http::configure),
     )
     .await;
 
-    let get = async |uri: &str| -> anyhow::Result<serde_json::Value> {
-        let response = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+    let get = async |uri: &str, token: &str| -> anyhow::Result<serde_json::Value> {
+        let request = test::TestRequest::get()
+            .uri(uri)
+            .insert_header(("Authorization", token))
+            .insert_header(("x-slrt-purpose", "benchmark"))
+            .to_request();
+        let response = test::call_service(&app, request).await;
         let status = response.status();
         let body = test::read_body(response).await;
         anyhow::ensure!(
@@ -127,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
         } else {
             format!("/v1/cases?limit=100&next={later_page}")
         };
-        later_page = get(&uri).await?["next"]
+        later_page = get(&uri, &province).await?["next"]
             .as_str()
             .context("fewer cases than pages to walk")?
             .to_string();
@@ -139,7 +194,12 @@ async fn main() -> anyhow::Result<()> {
         ("region: regency prefix", "/v1/cases?region=33.75&limit=100".into()),
         ("region: district prefix", "/v1/cases?region=33.75.04&limit=100".into()),
         ("region: village", "/v1/cases?region=33.75.04.1002&limit=100".into()),
-        ("region: province prefix", "/v1/cases?region=35&limit=100".into()),
+        ("region: province prefix", "/v1/cases?region=33&limit=100".into()),
+        ("city supervisor", "/v1/cases?limit=100".into()),
+        (
+            "city supervisor: district",
+            "/v1/cases?region=33.75.04&limit=100".into(),
+        ),
         ("OPD (common)", "/v1/cases?opd=DINSOS&limit=100".into()),
         ("OPD (rare)", "/v1/cases?opd=BAZNAS&limit=100".into()),
         ("programme (common)", "/v1/cases?programme=PKH&limit=100".into()),
@@ -177,7 +237,13 @@ async fn main() -> anyhow::Result<()> {
         };
         for run in 0..runs + 3 {
             let started = Instant::now();
-            let body = get(uri).await?;
+            // The city supervisor for the shapes named so, the province supervisor for the rest.
+            let token = if name.starts_with("city supervisor") {
+                &city
+            } else {
+                &province
+            };
+            let body = get(uri, token).await?;
             let elapsed = started.elapsed();
             rows = body["cases"].as_array().map(Vec::len).unwrap_or(1);
             // The first runs warm the caches and the plan; they are not counted.

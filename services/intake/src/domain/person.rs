@@ -101,17 +101,15 @@ pub struct Person {
     pub merged_into: Option<Uuid>,
 }
 
-/// What an adjudicator decided about a suspected pair.
+/// What an adjudicator decided about a suspected pair. Who decided is the caller the
+/// token names, never part of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Adjudication {
     /// Two people: the pair is never suggested again.
-    Distinct { reason: String, actor: String },
-    /// One person: `survivor` stays, the other record answers under it.
-    SamePerson {
-        survivor: Uuid,
-        reason: String,
-        actor: String,
-    },
+    Distinct { reason: String },
+    /// One person: `survivor` stays, the other record answers under it (once a checker
+    /// confirms the merge; see `domain::duplicate`).
+    SamePerson { survivor: Uuid, reason: String },
 }
 
 impl Adjudication {
@@ -124,19 +122,13 @@ impl Adjudication {
 
     pub fn reason(&self) -> &str {
         match self {
-            Self::Distinct { reason, .. } | Self::SamePerson { reason, .. } => reason,
+            Self::Distinct { reason } | Self::SamePerson { reason, .. } => reason,
         }
     }
 
-    pub fn actor(&self) -> &str {
-        match self {
-            Self::Distinct { actor, .. } | Self::SamePerson { actor, .. } => actor,
-        }
-    }
-
-    /// Validates a decision as typed: `decision`, `reason` and `actor` always, the survivor
-    /// for `same_person` (and only then).
-    pub fn parse(decision: &str, survivor: Option<&str>, reason: &str, actor: &str) -> Result<Self, InputError> {
+    /// Validates a decision as typed: `decision` and `reason` always, the survivor for
+    /// `same_person` (and only then).
+    pub fn parse(decision: &str, survivor: Option<&str>, reason: &str) -> Result<Self, InputError> {
         let survivor = survivor.map(str::trim).filter(|text| !text.is_empty());
         let kind = decision.trim();
         if kind.is_empty() {
@@ -164,18 +156,16 @@ impl Adjudication {
             }
             (_, None) => None,
         };
-        let reason = required_text("reason", reason, 1000)?;
-        let actor = required_text("actor", actor, 120)?;
+        let reason = required_text("reason", reason, MAX_REASON_CHARS)?;
         Ok(match survivor {
-            Some(survivor) => Self::SamePerson {
-                survivor,
-                reason,
-                actor,
-            },
-            None => Self::Distinct { reason, actor },
+            Some(survivor) => Self::SamePerson { survivor, reason },
+            None => Self::Distinct { reason },
         })
     }
 }
+
+/// The longest reason an adjudicator or the back office may give.
+pub const MAX_REASON_CHARS: usize = 1000;
 
 impl Person {
     /// This record is merged into `survivor`. A record is merged once, and never into itself.
@@ -206,26 +196,26 @@ mod tests {
     #[test]
     fn every_part_of_a_decision_is_named_when_missing_or_wrong() {
         let id = "0193a1b2-0000-7000-8000-000000000001";
-        assert_eq!(field_of(Adjudication::parse("", None, "r", "a")), "decision");
-        assert_eq!(field_of(Adjudication::parse("maybe", None, "r", "a")), "decision");
+        assert_eq!(field_of(Adjudication::parse("", None, "r")), "decision");
+        assert_eq!(field_of(Adjudication::parse("maybe", None, "r")), "decision");
         assert_eq!(
-            field_of(Adjudication::parse("same_person", None, "r", "a")),
+            field_of(Adjudication::parse("same_person", None, "r")),
             "survivor_person_id"
         );
         assert_eq!(
-            field_of(Adjudication::parse("same_person", Some("x"), "r", "a")),
+            field_of(Adjudication::parse("same_person", Some("x"), "r")),
             "survivor_person_id"
         );
         assert_eq!(
-            field_of(Adjudication::parse("distinct", Some(id), "r", "a")),
+            field_of(Adjudication::parse("distinct", Some(id), "r")),
             "survivor_person_id"
         );
-        assert_eq!(field_of(Adjudication::parse("distinct", None, " ", "a")), "reason");
-        assert_eq!(field_of(Adjudication::parse("distinct", None, "r", "")), "actor");
+        assert_eq!(field_of(Adjudication::parse("distinct", None, " ")), "reason");
         assert_eq!(
-            field_of(Adjudication::parse("same_person", Some(id), "r", "a")),
-            "accepted"
+            field_of(Adjudication::parse("distinct", None, &"x".repeat(MAX_REASON_CHARS + 1))),
+            "reason"
         );
+        assert_eq!(field_of(Adjudication::parse("same_person", Some(id), "r")), "accepted");
     }
 
     #[test]

@@ -1,22 +1,27 @@
-//! People, households and the duplicate adjudication queue over HTTP. Thin: parse, call the
-//! use case, answer. NIKs and KK numbers go out masked.
+//! People, households and the duplicate adjudication queue over HTTP. Thin: check who asks
+//! (`access`), parse, call the use case, audit the read, answer. NIKs and KK numbers go out
+//! masked. The actor of every change is the caller the token names.
 
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
 use slrt_errors::{ApiError, ErrorBody};
 use slrt_identity::KkNumber;
 use utoipa::OpenApi;
 use uuid::Uuid;
 
+use crate::access::{AREA_READERS, BACK_OFFICE, CHECKERS, PRE_SCREENERS};
 use crate::app::Intake;
 use crate::app::duplicates::{self, DuplicateSummary, DuplicateView, PersonCheck, QueueFilter, SideView};
 use crate::app::people::{
     AddMember, ChangeHead, ChangeKk, HouseholdView, KkHistoryEntry, MemberView, PersonCase, PersonHistoryEntry,
     PersonHousehold, PersonView, RemoveMember,
 };
+use crate::domain::duplicate::PairStatus;
 use crate::domain::household::{KkChangeReason, Relationship};
-use crate::domain::person::{self, Adjudication, InputError, PersonInput};
+use crate::domain::person::{self, Adjudication, InputError, MAX_REASON_CHARS, PersonInput};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,7 +35,9 @@ use crate::domain::person::{self, Adjudication, InputError, PersonInput};
         remove_member,
         list_duplicates,
         get_duplicate,
-        decide_duplicate
+        decide_duplicate,
+        confirm_merge,
+        reject_merge
     ),
     components(schemas(
         PersonView,
@@ -51,6 +58,8 @@ use crate::domain::person::{self, Adjudication, InputError, PersonInput};
         DuplicateView,
         SideView,
         DecisionRequest,
+        ConfirmationRequest,
+        RejectionRequest,
         ErrorBody
     ))
 )]
@@ -73,7 +82,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/v1/duplicates/{duplicate_id}/decision",
             web::post().to(decide_duplicate),
-        );
+        )
+        .route(
+            "/v1/duplicates/{duplicate_id}/confirmation",
+            web::post().to(confirm_merge),
+        )
+        .route("/v1/duplicates/{duplicate_id}/rejection", web::post().to(reject_merge));
 }
 
 fn refused(error: InputError) -> ApiError {
@@ -94,12 +108,46 @@ fn path_id(field: &str, text: &str) -> Result<Uuid, ApiError> {
     responses(
         (status = 200, description = "The person", body = PersonView),
         (status = 400, description = "Not a UUID", body = ErrorBody),
-        (status = 404, description = "No such person", body = ErrorBody),
+        (status = 404, description = "No such person in the caller's area", body = ErrorBody),
     )
 )]
-async fn get_person(intake: web::Data<Intake>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get_person(
+    access: Access,
+    intake: web::Data<Intake>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let action = "person.read";
+    intake
+        .permit(
+            &access,
+            AREA_READERS,
+            "reading a person",
+            action,
+            format!("person/{}", path.as_str()),
+        )
+        .await?;
     let person_id = path_id("person_id", &path)?;
-    Ok(HttpResponse::Ok().json(intake.person(person_id).await?))
+    let resource = format!("person/{person_id}");
+    let Some((person, niks)) = intake
+        .person(person_id)
+        .await?
+        .filter(|(person, _)| access.covers(&person.region_code))
+    else {
+        return Err(intake
+            .not_found(&access, action, resource, format!("no person {person_id}"))
+            .await);
+    };
+    intake
+        .audit(
+            &access,
+            action,
+            resource,
+            &niks,
+            Outcome::Allowed,
+            serde_json::json!({}),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(person))
 }
 
 /// Who the desk is about to register.
@@ -135,7 +183,15 @@ pub struct CheckRequest {
         (status = 400, description = "Malformed input; the error names the field", body = ErrorBody),
     )
 )]
-async fn check_person(intake: web::Data<Intake>, body: web::Json<CheckRequest>) -> Result<HttpResponse, ApiError> {
+async fn check_person(
+    access: Access,
+    intake: web::Data<Intake>,
+    body: web::Json<CheckRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let action = "person.check";
+    intake
+        .permit(&access, PRE_SCREENERS, "the desk's pre-screen", action, "people/check")
+        .await?;
     let body = body.into_inner();
     let applicant = PersonInput {
         nik: body.nik,
@@ -147,7 +203,21 @@ async fn check_person(intake: web::Data<Intake>, body: web::Json<CheckRequest>) 
     }
     .parse(slrt_identity::today_in_indonesia())
     .map_err(refused)?;
-    Ok(HttpResponse::Ok().json(intake.check_person(&applicant).await?))
+    // The check compares the applicant with everyone known, whatever their area: a record
+    // elsewhere is exactly the duplicate it must find. What it shows of those people is
+    // what a registration shows (NIKs masked), and it is audited with their tokens.
+    let (check, niks) = intake.check_person(&applicant).await?;
+    intake
+        .audit(
+            &access,
+            action,
+            "people/check",
+            &niks,
+            Outcome::Allowed,
+            serde_json::json!({ "status": check.status, "suspects": check.duplicate_suspects.len() }),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(check))
 }
 
 /// A household: its members and their relationship to the head, the head, and every KK
@@ -159,18 +229,52 @@ async fn check_person(intake: web::Data<Intake>, body: web::Json<CheckRequest>) 
     responses(
         (status = 200, description = "The household", body = HouseholdView),
         (status = 400, description = "Not a UUID", body = ErrorBody),
-        (status = 404, description = "No such household", body = ErrorBody),
+        (status = 404, description = "No such household in the caller's area", body = ErrorBody),
     )
 )]
-async fn get_household(intake: web::Data<Intake>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get_household(
+    access: Access,
+    intake: web::Data<Intake>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let action = "household.read";
+    intake
+        .permit(
+            &access,
+            AREA_READERS,
+            "reading a household",
+            action,
+            format!("household/{}", path.as_str()),
+        )
+        .await?;
     let household_id = path_id("household_id", &path)?;
-    Ok(HttpResponse::Ok().json(intake.household(household_id).await?))
+    let resource = format!("household/{household_id}");
+    let Some((household, niks)) = intake
+        .household(household_id)
+        .await?
+        .filter(|(household, _)| access.covers(&household.region_code))
+    else {
+        return Err(intake
+            .not_found(&access, action, resource, format!("no household {household_id}"))
+            .await);
+    };
+    intake
+        .audit(
+            &access,
+            action,
+            resource,
+            &niks,
+            Outcome::Allowed,
+            serde_json::json!({}),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(household))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "kk_number": "3375020409240011", "reason": "move", "effective_on": "2026-09-04", "actor": "bo-dinsos-1"
+    "kk_number": "3375020409240011", "reason": "move", "effective_on": "2026-09-04"
 }))]
 pub struct KkChangeRequest {
     /// The new 16-digit KK number.
@@ -179,7 +283,6 @@ pub struct KkChangeRequest {
     pub reason: String,
     /// YYYY-MM-DD: when the new card took effect.
     pub effective_on: String,
-    pub actor: String,
 }
 
 /// A new family card for the household: the household keeps its id, the old number stays
@@ -192,16 +295,26 @@ pub struct KkChangeRequest {
     responses(
         (status = 200, description = "The household after the change", body = HouseholdView),
         (status = 400, description = "Malformed input; the error names the field", body = ErrorBody),
-        (status = 404, description = "No such household", body = ErrorBody),
+        (status = 404, description = "No such household in the caller's area", body = ErrorBody),
         (status = 409, description = "Another household holds the number, or the household changed meanwhile", body = ErrorBody),
         (status = 422, description = "Refused: the same number, a date before the last change or in the future", body = ErrorBody),
     )
 )]
 async fn change_kk(
+    access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
     body: web::Json<KkChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    intake
+        .permit(
+            &access,
+            BACK_OFFICE,
+            "changing a household's KK",
+            "household.change_kk",
+            household_resource(&path),
+        )
+        .await?;
     let household_id = path_id("household_id", &path)?;
     let today = slrt_identity::today_in_indonesia();
     let kk = KkNumber::parse_at(&body.kk_number, today)
@@ -214,26 +327,28 @@ async fn change_kk(
     })?;
     let effective_on = NaiveDate::parse_from_str(body.effective_on.trim(), "%Y-%m-%d")
         .map_err(|_| ApiError::invalid("effective_on", "effective_on must be a real date written YYYY-MM-DD"))?;
-    let actor = person::required_text("actor", &body.actor, 120).map_err(refused)?;
     let command = ChangeKk {
         kk,
         reason,
         effective_on,
-        actor,
     };
-    Ok(HttpResponse::Ok().json(intake.change_household_kk(household_id, command).await?))
+    Ok(HttpResponse::Ok().json(intake.change_household_kk(&access, household_id, command).await?))
+}
+
+fn household_resource(path: &str) -> String {
+    format!("household/{path}")
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "person_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "reason": "the head died on 2026-08-30", "actor": "bo-dinsos-1"
+    "person_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "reason": "the head died on 2026-08-30"
 }))]
 pub struct HeadChangeRequest {
     /// A member of the household.
     pub person_id: String,
+    /// Up to 1000 characters.
     pub reason: String,
-    pub actor: String,
     /// What the previous head is now to the new one, if still a member (default `other`).
     #[serde(default)]
     pub previous_head_relationship: Option<String>,
@@ -257,19 +372,28 @@ fn relationship(field: &str, text: &str) -> Result<Relationship, ApiError> {
     responses(
         (status = 200, description = "The household after the change", body = HouseholdView),
         (status = 400, description = "Malformed input; the error names the field", body = ErrorBody),
-        (status = 404, description = "No such household", body = ErrorBody),
+        (status = 404, description = "No such household in the caller's area", body = ErrorBody),
         (status = 422, description = "Refused: not a member, already the head", body = ErrorBody),
     )
 )]
 async fn change_head(
+    access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
     body: web::Json<HeadChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    intake
+        .permit(
+            &access,
+            BACK_OFFICE,
+            "changing a household's head",
+            "household.change_head",
+            household_resource(&path),
+        )
+        .await?;
     let household_id = path_id("household_id", &path)?;
     let person_id = path_id("person_id", &body.person_id)?;
-    let reason = person::required_text("reason", &body.reason, 1000).map_err(refused)?;
-    let actor = person::required_text("actor", &body.actor, 120).map_err(refused)?;
+    let reason = person::required_text("reason", &body.reason, MAX_REASON_CHARS).map_err(refused)?;
     let previous_head_relationship = match body.previous_head_relationship.as_deref() {
         None => Relationship::Other,
         Some(text) => relationship("previous_head_relationship", text)?,
@@ -278,23 +402,21 @@ async fn change_head(
         person_id,
         reason,
         previous_head_relationship,
-        actor,
     };
-    Ok(HttpResponse::Ok().json(intake.change_household_head(household_id, command).await?))
+    Ok(HttpResponse::Ok().json(intake.change_household_head(&access, household_id, command).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "person_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "relationship": "child", "actor": "bo-dinsos-1"
+    "person_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "relationship": "child"
 }))]
 pub struct AddMemberRequest {
-    /// A known person, in no other household.
+    /// A known person of the caller's area, in no other household.
     pub person_id: String,
     /// head (only for a household without one), spouse, child, parent, grandchild,
     /// child_in_law, sibling, other.
     pub relationship: String,
-    pub actor: String,
 }
 
 /// A known person joins the household.
@@ -306,33 +428,41 @@ pub struct AddMemberRequest {
     responses(
         (status = 200, description = "The household after the change", body = HouseholdView),
         (status = 400, description = "Malformed input or no such person; the error names the field", body = ErrorBody),
-        (status = 404, description = "No such household", body = ErrorBody),
+        (status = 404, description = "No such household in the caller's area", body = ErrorBody),
         (status = 422, description = "Refused: already a member here or elsewhere, a second head", body = ErrorBody),
     )
 )]
 async fn add_member(
+    access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
     body: web::Json<AddMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    intake
+        .permit(
+            &access,
+            BACK_OFFICE,
+            "adding a household member",
+            "household.add_member",
+            household_resource(&path),
+        )
+        .await?;
     let household_id = path_id("household_id", &path)?;
     let person_id = path_id("person_id", &body.person_id)?;
     let relationship = relationship("relationship", &body.relationship)?;
-    let actor = person::required_text("actor", &body.actor, 120).map_err(refused)?;
     let command = AddMember {
         person_id,
         relationship,
-        actor,
     };
-    Ok(HttpResponse::Ok().json(intake.add_household_member(household_id, command).await?))
+    Ok(HttpResponse::Ok().json(intake.add_household_member(&access, household_id, command).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"reason": "married and moved to her husband's family", "actor": "bo-dinsos-1"}))]
+#[schema(example = json!({"reason": "married and moved to her husband's family"}))]
 pub struct RemoveMemberRequest {
+    /// Up to 1000 characters.
     pub reason: String,
-    pub actor: String,
 }
 
 /// A member leaves the household. The head leaves only as the last member.
@@ -347,37 +477,42 @@ pub struct RemoveMemberRequest {
     responses(
         (status = 200, description = "The household after the change", body = HouseholdView),
         (status = 400, description = "Malformed input; the error names the field", body = ErrorBody),
-        (status = 404, description = "No such household", body = ErrorBody),
+        (status = 404, description = "No such household in the caller's area", body = ErrorBody),
         (status = 422, description = "Refused: not a member, or the head while others remain", body = ErrorBody),
     )
 )]
 async fn remove_member(
+    access: Access,
     intake: web::Data<Intake>,
     path: web::Path<(String, String)>,
     body: web::Json<RemoveMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (household, person) = path.into_inner();
+    intake
+        .permit(
+            &access,
+            BACK_OFFICE,
+            "removing a household member",
+            "household.remove_member",
+            household_resource(&household),
+        )
+        .await?;
     let household_id = path_id("household_id", &household)?;
     let person_id = path_id("person_id", &person)?;
-    let reason = person::required_text("reason", &body.reason, 1000).map_err(refused)?;
-    let actor = person::required_text("actor", &body.actor, 120).map_err(refused)?;
-    let command = RemoveMember {
-        person_id,
-        reason,
-        actor,
-    };
-    Ok(HttpResponse::Ok().json(intake.remove_household_member(household_id, command).await?))
+    let reason = person::required_text("reason", &body.reason, MAX_REASON_CHARS).map_err(refused)?;
+    let command = RemoveMember { person_id, reason };
+    Ok(HttpResponse::Ok().json(intake.remove_household_member(&access, household_id, command).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DuplicateQuery {
-    /// open or decided.
+    /// open, merge_proposed or decided.
     pub status: Option<String>,
     /// exact or probable.
     pub kind: Option<String>,
-    /// Page size, 1 to 500 (default 100).
+    /// Page size, 1 to 500 (default 100); more is refused naming `limit`.
     pub limit: Option<String>,
     /// The `next` of the previous page.
     pub next: Option<String>,
@@ -401,18 +536,22 @@ pub struct DuplicatePage {
     )
 )]
 async fn list_duplicates(
+    access: Access,
     intake: web::Data<Intake>,
     query: web::Query<DuplicateQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let action = "duplicate.list";
+    intake
+        .permit(&access, BACK_OFFICE, "the duplicates queue", action, "duplicates")
+        .await?;
     let status = match query.status.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(status @ ("open" | "decided")) => Some(status.to_string()),
-        Some(other) => {
-            return Err(ApiError::invalid(
+        Some(text) => Some(PairStatus::parse(text).ok_or_else(|| {
+            ApiError::invalid(
                 "status",
-                format!("\"{other}\" is not a status (one of: open, decided)"),
-            ));
-        }
+                format!("\"{text}\" is not a status (one of: open, merge_proposed, decided)"),
+            )
+        })?),
     };
     let kind = match query.kind.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -427,8 +566,13 @@ async fn list_duplicates(
     let limit = match query.limit.as_deref() {
         None => 100,
         Some(text) => match text.trim().parse::<i64>() {
-            Ok(limit) if (1..=500).contains(&limit) => limit,
-            _ => return Err(ApiError::invalid("limit", "limit must be a whole number from 1 to 500")),
+            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    format!("limit must be a whole number from 1 to {MAX_PAGE}"),
+                ));
+            }
         },
     };
     let after = query
@@ -439,13 +583,28 @@ async fn list_duplicates(
                 .map_err(|_| ApiError::invalid("next", "next must be the `next` of a previous page"))
         })
         .transpose()?;
+    let filter = QueueFilter {
+        status,
+        kind,
+        areas: access.areas(),
+    };
     let mut conn = intake.pool.acquire().await.map_err(ApiError::unavailable)?;
-    let (duplicates, next) = duplicates::list(&mut conn, &QueueFilter { status, kind }, after, limit).await?;
+    let (duplicates, next, niks) = duplicates::list(&mut conn, &filter, after, limit).await?;
+    drop(conn);
+    let detail = serde_json::json!({
+        "status": filter.status.map(PairStatus::code), "kind": filter.kind, "returned": duplicates.len(),
+    });
+    intake
+        .audit(&access, action, "duplicates", &niks, Outcome::Allowed, detail)
+        .await?;
     Ok(HttpResponse::Ok().json(DuplicatePage {
         duplicates,
         next: next.map(|id| id.to_string()),
     }))
 }
+
+/// The largest page of the duplicates queue.
+const MAX_PAGE: i64 = 500;
 
 /// One suspected pair: both records side by side, the score, and the fields that agree and
 /// differ.
@@ -456,23 +615,53 @@ async fn list_duplicates(
     responses(
         (status = 200, description = "The pair", body = DuplicateView),
         (status = 400, description = "Not a UUID", body = ErrorBody),
-        (status = 404, description = "No such entry", body = ErrorBody),
+        (status = 404, description = "No such entry in the caller's area", body = ErrorBody),
     )
 )]
-async fn get_duplicate(intake: web::Data<Intake>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get_duplicate(
+    access: Access,
+    intake: web::Data<Intake>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let action = "duplicate.read";
+    intake
+        .permit(
+            &access,
+            BACK_OFFICE,
+            "reading a duplicate pair",
+            action,
+            duplicate_resource(&path),
+        )
+        .await?;
     let duplicate_id = path_id("duplicate_id", &path)?;
-    let mut conn = intake.pool.acquire().await.map_err(ApiError::unavailable)?;
-    match duplicates::find(&mut conn, duplicate_id).await? {
-        Some(view) => Ok(HttpResponse::Ok().json(view)),
-        None => Err(ApiError::not_found(format!("no duplicate {duplicate_id}"))),
-    }
+    let resource = format!("duplicate/{duplicate_id}");
+    let Some((view, niks)) = intake.duplicate_in_area(&access, duplicate_id).await? else {
+        return Err(intake
+            .not_found(&access, action, resource, format!("no duplicate {duplicate_id}"))
+            .await);
+    };
+    intake
+        .audit(
+            &access,
+            action,
+            resource,
+            &niks,
+            Outcome::Allowed,
+            serde_json::json!({}),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+fn duplicate_resource(path: &str) -> String {
+    format!("duplicate/{path}")
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "decision": "same_person", "survivor_person_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f",
-    "reason": "same face on both KTP copies; the second NIK was mistyped", "actor": "bo-dinsos-2"
+    "reason": "same face on both KTP copies; the second NIK was mistyped"
 }))]
 pub struct DecisionRequest {
     /// distinct or same_person.
@@ -481,39 +670,150 @@ pub struct DecisionRequest {
     /// For same_person: the record that stays (one of the pair).
     #[serde(default)]
     pub survivor_person_id: Option<String>,
+    /// Required, up to 1000 characters.
     #[serde(default)]
     pub reason: String,
-    #[serde(default)]
-    pub actor: String,
 }
 
-/// Decide a suspected pair: `distinct` (never suggested again) or `same_person` (the other
-/// record is merged into the survivor, its history kept). Deciding twice is a conflict.
+/// Decide a suspected pair of the caller's area: `distinct` (decided at once, never
+/// suggested again) or `same_person` (a merge proposal: the pair becomes `merge_proposed`
+/// until another person with the coordinator role confirms it, which merges the other
+/// record into the survivor keeping its history, or rejects it). A decided pair, or one
+/// awaiting its checker, takes no decision (409). The adjudicator recorded is the caller
+/// the token names.
 #[utoipa::path(
     post,
     path = "/v1/duplicates/{duplicate_id}/decision",
     request_body = DecisionRequest,
     params(("duplicate_id" = String, Path, description = "Queue entry id (UUID)")),
     responses(
-        (status = 200, description = "The decided pair", body = DuplicateView),
+        (status = 200, description = "The pair: decided (distinct) or merge_proposed", body = DuplicateView),
         (status = 400, description = "Malformed input; the error names the field", body = ErrorBody),
-        (status = 404, description = "No such entry", body = ErrorBody),
-        (status = 409, description = "Already decided", body = ErrorBody),
-        (status = 422, description = "Refused: a record of the pair was merged meanwhile", body = ErrorBody),
+        (status = 404, description = "No such entry in the caller's area", body = ErrorBody),
+        (status = 409, description = "Already decided, or a merge awaits its checker", body = ErrorBody),
     )
 )]
 async fn decide_duplicate(
+    access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
     body: web::Json<DecisionRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    intake
+        .permit(
+            &access,
+            BACK_OFFICE,
+            "deciding a duplicate pair",
+            "duplicate.decide",
+            duplicate_resource(&path),
+        )
+        .await?;
     let duplicate_id = path_id("duplicate_id", &path)?;
-    let adjudication = Adjudication::parse(
-        &body.decision,
-        body.survivor_person_id.as_deref(),
-        &body.reason,
-        &body.actor,
+    let adjudication =
+        Adjudication::parse(&body.decision, body.survivor_person_id.as_deref(), &body.reason).map_err(refused)?;
+    Ok(HttpResponse::Ok().json(intake.decide_duplicate(&access, duplicate_id, adjudication).await?))
+}
+
+/// A checker's confirmation of a proposed merge.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "KTP copies compared at the Dinsos office"}))]
+pub struct ConfirmationRequest {
+    /// Optional, up to 1000 characters.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Confirm a proposed merge (maker/checker): a coordinator other than the proposer checks
+/// the proposal, and the other record is merged into the survivor (its stream and cases
+/// answer under the survivor; its household membership passes to the survivor when the
+/// survivor has none, or ends when both were in one household); for a member of another
+/// household, the person moves to the household the desk declared. The proposer confirming
+/// their own proposal is refused (403).
+#[utoipa::path(
+    post,
+    path = "/v1/duplicates/{duplicate_id}/confirmation",
+    request_body = ConfirmationRequest,
+    params(("duplicate_id" = String, Path, description = "Queue entry id (UUID)")),
+    responses(
+        (status = 200, description = "The pair, decided same_person", body = DuplicateView),
+        (status = 400, description = "Malformed input; the error names the field", body = ErrorBody),
+        (status = 403, description = "Not a coordinator, or the proposer themself", body = ErrorBody, example = json!({
+            "error": {"code": "forbidden", "message": "you proposed this merge; another person with the coordinator role checks it (maker/checker)"}
+        })),
+        (status = 404, description = "No such entry in the caller's area", body = ErrorBody),
+        (status = 409, description = "No merge is proposed, or the pair is already decided", body = ErrorBody),
+        (status = 422, description = "A record of the pair was merged meanwhile", body = ErrorBody),
     )
-    .map_err(refused)?;
-    Ok(HttpResponse::Ok().json(intake.decide_duplicate(duplicate_id, adjudication).await?))
+)]
+async fn confirm_merge(
+    access: Access,
+    intake: web::Data<Intake>,
+    path: web::Path<String>,
+    body: web::Json<ConfirmationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    intake
+        .permit(
+            &access,
+            CHECKERS,
+            "confirming a merge",
+            "duplicate.confirm_merge",
+            duplicate_resource(&path),
+        )
+        .await?;
+    let duplicate_id = path_id("duplicate_id", &path)?;
+    let note = body.note.trim();
+    if note.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::invalid(
+            "note",
+            format!("note is longer than {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(intake.confirm_merge(&access, duplicate_id, note.to_string()).await?))
+}
+
+/// A checker's rejection of a proposed merge.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "the birth dates differ on the KTP copies; ask the desk for the KK"}))]
+pub struct RejectionRequest {
+    /// Required, up to 1000 characters.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Reject a proposed merge (maker/checker): a coordinator other than the proposer sends the
+/// pair back to the queue, open and undecided, with the rejection shown on it; it may be
+/// proposed again or decided distinct.
+#[utoipa::path(
+    post,
+    path = "/v1/duplicates/{duplicate_id}/rejection",
+    request_body = RejectionRequest,
+    params(("duplicate_id" = String, Path, description = "Queue entry id (UUID)")),
+    responses(
+        (status = 200, description = "The pair, open again", body = DuplicateView),
+        (status = 400, description = "Malformed input; the error names the field", body = ErrorBody),
+        (status = 403, description = "Not a coordinator, or the proposer themself", body = ErrorBody),
+        (status = 404, description = "No such entry in the caller's area", body = ErrorBody),
+        (status = 409, description = "No merge is proposed, or the pair is already decided", body = ErrorBody),
+    )
+)]
+async fn reject_merge(
+    access: Access,
+    intake: web::Data<Intake>,
+    path: web::Path<String>,
+    body: web::Json<RejectionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    intake
+        .permit(
+            &access,
+            CHECKERS,
+            "rejecting a merge",
+            "duplicate.reject_merge",
+            duplicate_resource(&path),
+        )
+        .await?;
+    let duplicate_id = path_id("duplicate_id", &path)?;
+    let reason = person::required_text("reason", &body.reason, MAX_REASON_CHARS).map_err(refused)?;
+    Ok(HttpResponse::Ok().json(intake.reject_merge(&access, duplicate_id, reason).await?))
 }

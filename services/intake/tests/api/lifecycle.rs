@@ -92,7 +92,7 @@ async fn each_kind_of_complaint_opens_a_case_that_records_the_complaint() {
     assert_eq!(
         summaries(&case)[0],
         format!(
-            "Complaint {} taken at desk 33.75.01.1002 by fo-pekalongan-barat-1 from Siti Aminah: question: \
+            "Complaint {} taken at desk 33.75.01.1002 by fo-spv-pekalongan-1 from Siti Aminah: question: \
              When is the fourth BPNT stage paid?",
             case["case_number"].as_str().unwrap()
         )
@@ -280,7 +280,7 @@ async fn a_verification_task_shows_on_the_complaint_and_its_decision_resolves_it
         "Eligibility opened verification task vt-0001 (inclusion_complaint), due 2026-12-07; held meanwhile: PKH: \
          reported: owns two cars"
     );
-    let (status, error) = app.step(case_id, "close", json!({"actor": "spv-pekalongan-1"})).await;
+    let (status, error) = app.step(case_id, "close", json!({})).await;
     assert_eq!(status, 422, "{error}");
     assert!(
         error["error"]["message"].as_str().unwrap().contains("verification"),
@@ -338,11 +338,7 @@ async fn a_verification_task_shows_on_the_complaint_and_its_decision_resolves_it
     );
 
     let (status, closed) = app
-        .step(
-            case_id,
-            "close",
-            json!({"actor": "spv-pekalongan-1", "note": "PKH ended after the check"}),
-        )
+        .step(case_id, "close", json!({"note": "PKH ended after the check"}))
         .await;
     assert_eq!(status, 200, "{closed}");
     assert_eq!(closed["status"], "closed");
@@ -369,11 +365,7 @@ async fn a_withdrawn_case_withdraws_its_open_needs_and_later_agency_steps_move_n
     app.case_after(case_id, 3).await;
 
     let (status, answer) = app
-        .step(
-            case_id,
-            "withdraw",
-            json!({"reason": "found work in Batang", "actor": "fo-pekalongan-barat-1"}),
-        )
+        .step(case_id, "withdraw", json!({"reason": "found work in Batang"}))
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["status"], "withdrawn");
@@ -384,7 +376,7 @@ async fn a_withdrawn_case_withdraws_its_open_needs_and_later_agency_steps_move_n
     assert_eq!(need_of(&case, school)["status"], "withdrawn");
     assert_eq!(
         summaries(&case).last().unwrap(),
-        "The applicant withdrew the case (fo-pekalongan-barat-1): found work in Batang; 2 open need(s) withdrawn"
+        "The applicant withdrew the case (fo-spv-pekalongan-1): found work in Batang; 2 open need(s) withdrawn"
     );
 
     // DINSOS accepts before it learns of the withdrawal: history, not news.
@@ -393,10 +385,7 @@ async fn a_withdrawn_case_withdraws_its_open_needs_and_later_agency_steps_move_n
     assert_eq!(need_of(&case, cash)["status"], "withdrawn", "{case:#}");
     assert_eq!(case["status"], "withdrawn");
 
-    for (action, body) in [
-        ("withdraw", json!({"reason": "again", "actor": "fo-1"})),
-        ("close", json!({"actor": "spv-1"})),
-    ] {
+    for (action, body) in [("withdraw", json!({"reason": "again"})), ("close", json!({}))] {
         let (status, error) = app.step(case_id, action, body).await;
         assert_eq!(status, 422, "{action}: {error}");
         assert_eq!(error["error"]["code"], "rejected");
@@ -433,7 +422,7 @@ async fn a_case_closes_only_once_every_need_is_finished_and_the_refusal_names_th
     app.publish("referral", case_id, &completed(&school_referral)).await;
     app.case_after(case_id, 5).await;
 
-    let (status, error) = app.step(case_id, "close", json!({"actor": "spv-pekalongan-1"})).await;
+    let (status, error) = app.step(case_id, "close", json!({})).await;
     assert_eq!(status, 422, "{error}");
     assert_eq!(error["error"]["field"], "needs");
     let message = error["error"]["message"].as_str().unwrap();
@@ -447,11 +436,7 @@ async fn a_case_closes_only_once_every_need_is_finished_and_the_refusal_names_th
     let case = app.case_after(case_id, 6).await;
     assert_eq!(case["status"], "resolved");
     let (status, answer) = app
-        .step(
-            case_id,
-            "close",
-            json!({"actor": "spv-pekalongan-1", "note": "PKH granted, PIP paid"}),
-        )
+        .step(case_id, "close", json!({"note": "PKH granted, PIP paid"}))
         .await;
     assert_eq!(status, 200, "{answer}");
     let case = app.case(case_id).await;
@@ -459,13 +444,13 @@ async fn a_case_closes_only_once_every_need_is_finished_and_the_refusal_names_th
     assert!(case["closed_at"].is_string());
     assert_eq!(
         summaries(&case).last().unwrap(),
-        "The desk closed the case (spv-pekalongan-1): PKH granted, PIP paid"
+        "The desk closed the case (fo-spv-pekalongan-1): PKH granted, PIP paid"
     );
     assert_eq!(app.ids("status=closed").await, [case_id.to_string()]);
     let counts = app.counts("").await;
     assert_eq!(counts["by_status"]["closed"], 1, "{counts}");
     assert_eq!(counts["by_status"]["resolved"], 0, "{counts}");
-    let (status, _) = app.step(case_id, "close", json!({"actor": "spv-pekalongan-1"})).await;
+    let (status, _) = app.step(case_id, "close", json!({})).await;
     assert_eq!(status, 422, "closing twice");
 }
 
@@ -477,7 +462,7 @@ async fn a_question_is_answered_and_closed_and_nothing_else_is_answered() {
         .step(
             asked,
             "answer",
-            json!({"answer": "From 10 December at the post office.", "actor": "fo-pekalongan-barat-1"}),
+            json!({"answer": "From 10 December at the post office."}),
         )
         .await;
     assert_eq!(status, 200, "{answer}");
@@ -486,18 +471,14 @@ async fn a_question_is_answered_and_closed_and_nothing_else_is_answered() {
     assert_eq!(case["complaint"]["outcome"], "answered");
     assert_eq!(
         summaries(&case).last().unwrap(),
-        "The desk answered (fo-pekalongan-barat-1): From 10 December at the post office."
+        "The desk answered (fo-spv-pekalongan-1): From 10 December at the post office."
     );
-    let (status, _) = app
-        .step(asked, "answer", json!({"answer": "again", "actor": "fo-1"}))
-        .await;
+    let (status, _) = app.step(asked, "answer", json!({"answer": "again"})).await;
     assert_eq!(status, 422, "answering a closed question");
 
     for body in [inclusion_report(), application()] {
         let case_id = app.created(&body).await;
-        let (status, error) = app
-            .step(case_id, "answer", json!({"answer": "noted", "actor": "fo-1"}))
-            .await;
+        let (status, error) = app.step(case_id, "answer", json!({"answer": "noted"})).await;
         assert_eq!(status, 422, "{error}");
         assert_eq!(error["error"]["field"], "kind");
     }
@@ -508,23 +489,16 @@ async fn bad_desk_step_input_is_refused_naming_the_field() {
     let app = spawn_app().await;
     let case_id = app.created(&question()).await;
     let cases = [
-        ("withdraw", json!({"actor": "fo-1"}), 400, "reason"),
-        ("withdraw", json!({"reason": "  ", "actor": "fo-1"}), 400, "reason"),
-        ("withdraw", json!({"reason": "moved", "actor": ""}), 400, "actor"),
-        ("close", json!({"note": "done"}), 400, "actor"),
-        (
-            "close",
-            json!({"actor": "spv-1", "note": "x".repeat(4001)}),
-            400,
-            "note",
-        ),
-        ("answer", json!({"actor": "fo-1", "answer": ""}), 400, "answer"),
-        (
-            "answer",
-            json!({"answer": "yes", "actor": "fo-1", "cc": "x"}),
-            400,
-            "cc",
-        ),
+        ("withdraw", json!({}), 400, "reason"),
+        ("withdraw", json!({"reason": "  "}), 400, "reason"),
+        ("withdraw", json!({"reason": "x".repeat(4001)}), 400, "reason"),
+        // The actor is the caller the token names; a body naming one is refused.
+        ("withdraw", json!({"reason": "moved", "actor": "fo-1"}), 400, "actor"),
+        ("close", json!({"note": "done", "actor": "spv-1"}), 400, "actor"),
+        ("close", json!({"note": "x".repeat(4001)}), 400, "note"),
+        ("answer", json!({"answer": ""}), 400, "answer"),
+        ("answer", json!({"answer": "x".repeat(4001)}), 400, "answer"),
+        ("answer", json!({"answer": "yes", "cc": "x"}), 400, "cc"),
     ];
     for (action, body, status, field) in cases {
         let (got, error) = app.step(case_id, action, body).await;
@@ -532,17 +506,13 @@ async fn bad_desk_step_input_is_refused_naming_the_field() {
         assert_eq!(error["error"]["field"], field, "{action}: {error}");
     }
     let response = app
-        .post_json(
-            &format!("/v1/cases/{}/close", Uuid::now_v7()),
-            &json!({"actor": "spv-1"}),
-            None,
-        )
+        .post_json(&format!("/v1/cases/{}/close", Uuid::now_v7()), &json!({}), None)
         .await;
     assert_eq!(response.status(), 404);
     let response = app
         .post_json(
             "/v1/cases/SLRT-3375-2026-999999/withdraw",
-            &json!({"reason": "moved", "actor": "fo-1"}),
+            &json!({"reason": "moved"}),
             None,
         )
         .await;
@@ -585,18 +555,18 @@ async fn every_create_answers_a_retry_once_refuses_a_reused_key_and_a_request_in
         ("/v1/cases".into(), question(), exclusion_grievance()),
         (
             format!("/v1/cases/{withdrawable}/withdraw"),
-            json!({"reason": "moved to Batang", "actor": "fo-1"}),
-            json!({"reason": "moved to Kendal", "actor": "fo-1"}),
+            json!({"reason": "moved to Batang"}),
+            json!({"reason": "moved to Kendal"}),
         ),
         (
             format!("/v1/cases/{closable}/close"),
-            json!({"actor": "spv-1", "note": "nothing found"}),
-            json!({"actor": "spv-2"}),
+            json!({"note": "nothing found"}),
+            json!({}),
         ),
         (
             format!("/v1/cases/{answerable}/answer"),
-            json!({"answer": "From 10 December.", "actor": "fo-1"}),
-            json!({"answer": "From 11 December.", "actor": "fo-1"}),
+            json!({"answer": "From 10 December."}),
+            json!({"answer": "From 11 December."}),
         ),
     ];
     for (index, (path, body, other_body)) in creates.iter().enumerate() {
@@ -631,11 +601,11 @@ async fn every_create_answers_a_retry_once_refuses_a_reused_key_and_a_request_in
 
     // A request whose first attempt is still in flight: its claim is made and not answered.
     let in_flight = app.created(&application()).await;
-    let body = json!({"reason": "moved", "actor": "fo-1"});
+    let body = json!({"reason": "moved"});
     let request: slrt_intake::http::WithdrawRequest = serde_json::from_value(body.clone()).unwrap();
     let hash = slrt_intake::app::idempotency::request_hash(&serde_json::to_value(&request).unwrap());
     sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, 'desk-7-flight', $2)")
-        .bind(format!("POST /v1/cases/{in_flight}/withdraw"))
+        .bind(format!("POST /v1/cases/{in_flight}/withdraw by {ACTOR}"))
         .bind(hash)
         .execute(&pool)
         .await
@@ -653,7 +623,7 @@ async fn every_create_answers_a_retry_once_refuses_a_reused_key_and_a_request_in
     let results = at_once(
         &app,
         &format!("/v1/cases/{raced}/withdraw"),
-        &json!({"reason": "moved", "actor": "fo-1"}),
+        &json!({"reason": "moved"}),
         "desk-7-race",
     )
     .await;
@@ -707,15 +677,13 @@ async fn a_rebuilt_tracker_answers_exactly_as_the_live_one_did() {
         .await;
     app.case_after(reported, 3).await;
     let asked = app.created(&question()).await;
-    app.step(asked, "answer", json!({"answer": "From 10 December.", "actor": "fo-1"}))
-        .await;
+    app.step(asked, "answer", json!({"answer": "From 10 December."})).await;
     let (withdrawn, needs) = app.open_case_for(&["cash_assistance"]).await;
     let referral = details(withdrawn, &needs[0], Uuid::now_v7(), "DINSOS", 1);
     app.publish("referral", withdrawn, &requested(&referral, "routing_table", ""))
         .await;
     app.case_after(withdrawn, 2).await;
-    app.step(withdrawn, "withdraw", json!({"reason": "moved", "actor": "fo-1"}))
-        .await;
+    app.step(withdrawn, "withdraw", json!({"reason": "moved"})).await;
     app.publish("referral", withdrawn, &accepted(&referral)).await;
     app.case_after(withdrawn, 4).await;
     let (closed, needs) = app.open_case_for(&["civil_documents"]).await;
@@ -734,7 +702,7 @@ async fn a_rebuilt_tracker_answers_exactly_as_the_live_one_did() {
         .await;
     app.publish("referral", closed, &completed(&referral)).await;
     app.case_after(closed, 4).await;
-    let (status, _) = app.step(closed, "close", json!({"actor": "spv-1"})).await;
+    let (status, _) = app.step(closed, "close", json!({})).await;
     assert_eq!(status, 200);
     cases.extend([reported, asked, withdrawn, closed]);
 
