@@ -13,7 +13,6 @@
 pub mod access;
 pub mod app;
 pub mod domain;
-pub mod events;
 pub mod grpc;
 pub mod http;
 pub mod kafka;

@@ -28,7 +28,6 @@ use crate::domain::duplicate::{Pair, PairError, PairStatus};
 use crate::domain::household::Relationship;
 use crate::domain::matching::{self, ExactKind, FieldValue, Identity, KnownPerson, Match, MatchKind, PersonIndex};
 use crate::domain::person::{Adjudication, Person};
-use crate::events;
 
 /// What the desk's check found for an applicant.
 #[derive(Debug, Clone)]
@@ -428,7 +427,7 @@ pub(crate) async fn project_adjudicated(
 pub(crate) async fn project_merge_proposed(
     conn: &mut PgConnection,
     event: &RecordedEvent,
-    proposed: &events::DuplicateMergeProposed,
+    proposed: &proto::DuplicateMergeProposed,
 ) -> Result<(), PeopleProjectionError> {
     let duplicate_id = projected_id(event, "duplicate_id", &proposed.duplicate_id)?;
     sqlx::query(
@@ -450,7 +449,7 @@ pub(crate) async fn project_merge_proposed(
 pub(crate) async fn project_merge_rejected(
     conn: &mut PgConnection,
     event: &RecordedEvent,
-    rejected: &events::DuplicateMergeRejected,
+    rejected: &proto::DuplicateMergeRejected,
 ) -> Result<(), PeopleProjectionError> {
     let duplicate_id = projected_id(event, "duplicate_id", &rejected.duplicate_id)?;
     sqlx::query(
@@ -808,7 +807,7 @@ impl Intake {
             }),
             Adjudication::SamePerson { survivor, reason } => {
                 let (merged, declared) = pair.merge_of(*survivor)?;
-                NewEvent::new(&events::DuplicateMergeProposed {
+                NewEvent::new(&proto::DuplicateMergeProposed {
                     duplicate_id: duplicate_id.to_string(),
                     survivor_person_id: survivor.to_string(),
                     merged_person_id: merged.map(|id| id.to_string()).unwrap_or_default(),
@@ -870,7 +869,7 @@ impl Intake {
             }
         }
         let optional = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
-        let confirmed = NewEvent::new(&events::DuplicateMergeConfirmed {
+        let confirmed = NewEvent::new(&proto::DuplicateMergeConfirmed {
             duplicate_id: duplicate_id.to_string(),
             survivor_person_id: survivor.to_string(),
             merged_person_id: optional(merged),
@@ -920,7 +919,7 @@ impl Intake {
             return Err(self.refuse_review(access, duplicate_id, action, error).await);
         }
         let proposed_by = pair.proposed_by.clone().unwrap_or_default();
-        let rejected = NewEvent::new(&events::DuplicateMergeRejected {
+        let rejected = NewEvent::new(&proto::DuplicateMergeRejected {
             duplicate_id: duplicate_id.to_string(),
             proposed_by: proposed_by.clone(),
             rejected_by: access.subject().to_string(),

@@ -301,11 +301,11 @@ pub async fn apply(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(),
             duplicates::project_adjudicated(conn, event, &decided).await?;
         }
         "slrt.intake.v1.DuplicateMergeProposed" => {
-            let proposed: crate::events::DuplicateMergeProposed = decode(event)?;
+            let proposed: slrt_proto::intake::v1::DuplicateMergeProposed = decode(event)?;
             duplicates::project_merge_proposed(conn, event, &proposed).await?;
         }
         "slrt.intake.v1.DuplicateMergeRejected" => {
-            let rejected: crate::events::DuplicateMergeRejected = decode(event)?;
+            let rejected: slrt_proto::intake::v1::DuplicateMergeRejected = decode(event)?;
             duplicates::project_merge_rejected(conn, event, &rejected).await?;
         }
         "slrt.intake.v1.CaseOpened" => {
