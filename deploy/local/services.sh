@@ -36,7 +36,7 @@ dev_identity() {
     mint supervisor --subject manajer.slrt --name "Manajer SLRT" --role supervisor --region 33.75
     mint auditor --subject inspektorat.1 --name "Auditor Inspektorat" --role auditor
     mint administrator --subject admin.slrt --role administrator
-    mint desk-operator --subject petugas.meja.1 --name "Petugas Puskesos Pekalongan Barat" --role desk_operator --region 33.75.01
+    mint desk-operator --subject petugas.meja.1 --name "Petugas Meja SLRT Kota Pekalongan" --role desk_operator --region 33.75
     mint back-office --subject verifikator.1 --name "Verifikator SLRT" --role back_office --region 33.75
     mint coordinator --subject koordinator.1 --name "Koordinator Puskesos" --role coordinator --region 33.75
     mint civil-registry-feed --subject feed.dukcapil --role data_feed --opd DUKCAPIL
