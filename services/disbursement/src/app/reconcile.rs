@@ -104,7 +104,9 @@ impl Disbursement {
             batch_id: id.to_string(),
             ..bank::StatementRequest::default()
         });
-        request.set_timeout(self.bank_timeout);
+        // A statement is one long answer (minutes for a million transfers): the transfer
+        // timeout is no measure of it.
+        request.set_timeout(super::sender::STATEMENT_DEADLINE);
         let statement = self
             .bank
             .clone()

@@ -89,9 +89,19 @@ pub type PeerChannel = tonic::service::interceptor::InterceptedService<tonic::tr
 /// starts (and serves what does not need the peer) while the peer is down. Calls time out
 /// rather than hang: a caller decides what a missing answer means.
 pub fn peer_channel(url: &str) -> Result<PeerChannel, tonic::codegen::http::uri::InvalidUri> {
+    peer_channel_with_deadline(url, std::time::Duration::from_secs(3))
+}
+
+/// [`peer_channel`] whose calls may last up to `deadline` (a call's own, shorter timeout
+/// still applies): for peers with long answers, such as a bank's statement of a whole
+/// period.
+pub fn peer_channel_with_deadline(
+    url: &str,
+    deadline: std::time::Duration,
+) -> Result<PeerChannel, tonic::codegen::http::uri::InvalidUri> {
     let channel = tonic::transport::Channel::from_shared(url.to_string())?
         .connect_timeout(std::time::Duration::from_secs(2))
-        .timeout(std::time::Duration::from_secs(3))
+        .timeout(deadline)
         .connect_lazy();
     Ok(tonic::service::interceptor::InterceptedService::new(
         channel,
