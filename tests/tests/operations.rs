@@ -108,7 +108,15 @@ async fn a_service_reports_not_ready_while_its_database_refuses_connections() {
     let http = slrt_testkit::http_client();
     let referral = stack.service("referral");
     let url = format!("{}/readyz", referral.http());
-    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    // Ready first. A readiness probe gives the database and the broker two seconds each, which
+    // a machine busy with other tests can exceed now and then: wait for green, do not sample it.
+    let ready = |http: reqwest::Client, url: String| async move {
+        (http.get(&url).send().await.ok()?.status() == 200).then_some(())
+    };
+    slrt_testkit::eventually(std::time::Duration::from_secs(30), "readiness", || {
+        ready(http.clone(), url.clone())
+    })
+    .await;
 
     let options: sqlx::postgres::PgConnectOptions = referral.database_url().parse().unwrap();
     let database = options.get_database().unwrap().to_string();
@@ -129,12 +137,14 @@ async fn a_service_reports_not_ready_while_its_database_refuses_connections() {
         async move {
             let response = http.get(&url).send().await.ok()?;
             (response.status() == 503).then_some(())?;
-            response.json().await.ok()
+            let body: Value = response.json().await.ok()?;
+            // Red for the database alone: a broker slow to answer a busy machine's probe
+            // is another (passing) state, and is probed again.
+            (body["database"]["ready"] == false && body["broker"]["ready"] == true).then_some(body)
         }
     })
     .await;
-    assert_eq!(red["database"]["ready"], false, "{red}");
-    assert_eq!(red["broker"]["ready"], true, "{red}");
+    assert!(red["database"]["reason"].is_string(), "the reason is given: {red}");
     assert_eq!(
         http.get(format!("{}/healthz", referral.http()))
             .send()
@@ -147,9 +157,7 @@ async fn a_service_reports_not_ready_while_its_database_refuses_connections() {
 
     admin.execute(set_connections(true)).await.unwrap();
     slrt_testkit::eventually(std::time::Duration::from_secs(30), "readiness to recover", || {
-        let http = http.clone();
-        let url = url.clone();
-        async move { (http.get(&url).send().await.ok()?.status() == 200).then_some(()) }
+        ready(http.clone(), url.clone())
     })
     .await;
 }

@@ -2,7 +2,8 @@
 //!
 //! - [`topics::ensure_topics`] creates the topics a service needs (the broker does not create
 //!   them on first use).
-//! - [`relay::OutboxRelay`] publishes a service's outbox to its topic: idempotent producer,
+//! - [`relay::OutboxRelay`] publishes a service's outbox to its topic: idempotent producer or
+//!   one request in flight (`relay::build_producer`),
 //!   `acks=all`, keyed by case so one case's events keep their order, rows deleted only
 //!   after the broker acknowledged them. A broker outage delays events; it never loses them.
 //! - [`consumer::InboxConsumer`] applies events at least once and their effects exactly once:

@@ -30,11 +30,25 @@ pub enum RelayError {
     Producer(#[source] KafkaError),
 }
 
-/// Builds the producer the relay uses: idempotent, `acks=all`, so a retried send never
-/// duplicates or reorders within a partition.
-pub fn build_producer(brokers: &str) -> Result<FutureProducer, KafkaError> {
-    crate::client_config(brokers)
-        .set("enable.idempotence", "true")
+/// Builds the producer the relay uses: `acks=all`, lz4, and one of two ways of keeping a
+/// partition's order when librdkafka retries a send:
+///
+/// - `idempotent`: the broker's idempotent producer (Apache Kafka): retries neither duplicate
+///   nor reorder, with several requests in flight;
+/// - otherwise one request in flight per connection, so a retry cannot overtake what follows;
+///   a retried send may then arrive twice, which consumers absorb (their inbox keys on the
+///   event id, ADR 3). The local and CI broker (tansu 0.6) runs this way: its idempotent path
+///   panics in its storage task under load and leaves the broker unable to serve.
+pub fn build_producer(brokers: &str, idempotent: bool) -> Result<FutureProducer, KafkaError> {
+    let mut config = crate::client_config(brokers);
+    if idempotent {
+        config.set("enable.idempotence", "true");
+    } else {
+        config
+            .set("enable.idempotence", "false")
+            .set("max.in.flight.requests.per.connection", "1");
+    }
+    config
         .set("acks", "all")
         .set("linger.ms", "5")
         .set("compression.type", "lz4")
@@ -48,6 +62,7 @@ pub struct OutboxRelay {
     pool: PgPool,
     brokers: String,
     producer: FutureProducer,
+    idempotent: bool,
     service: &'static str,
     poll_interval: Duration,
     batch_size: i64,
@@ -67,11 +82,22 @@ impl OutboxRelay {
         Ok(Self {
             pool,
             brokers: brokers.to_string(),
-            producer: build_producer(brokers).map_err(RelayError::Producer)?,
+            producer: build_producer(brokers, false).map_err(RelayError::Producer)?,
+            idempotent: false,
             service,
             poll_interval,
             batch_size: 500,
         })
+    }
+
+    /// Publishes with the broker's idempotent producer (`SLRT_KAFKA_IDEMPOTENT_PRODUCER`; see
+    /// [`build_producer`]).
+    pub fn idempotent(mut self, idempotent: bool) -> Result<Self, RelayError> {
+        if idempotent != self.idempotent {
+            self.producer = build_producer(&self.brokers, idempotent).map_err(RelayError::Producer)?;
+            self.idempotent = idempotent;
+        }
+        Ok(self)
     }
 
     /// Publishes outbox batches until the outbox is empty. Returns how many were published.
@@ -231,7 +257,7 @@ impl OutboxRelay {
     fn renew_producer_if_fatal(&mut self) {
         if let Some((code, reason)) = self.producer.client().fatal_error() {
             tracing::warn!(service = self.service, error.code = ?code, error.reason = reason, "producer hit a fatal error; renewing it");
-            match build_producer(&self.brokers) {
+            match build_producer(&self.brokers, self.idempotent) {
                 Ok(producer) => self.producer = producer,
                 Err(error) => tracing::error!(error = %error, "cannot renew the producer"),
             }

@@ -104,7 +104,8 @@ impl Platform {
             &self.settings.kafka_brokers,
             self.settings.service.name(),
             self.settings.relay_poll_interval,
-        )?;
+        )?
+        .idempotent(self.settings.kafka_idempotent_producer)?;
         self.spawn(|stopped| relay.run(stopped));
         Ok(())
     }
@@ -176,6 +177,7 @@ impl Platform {
             App::new()
                 .app_data(limiter.clone())
                 // Registered after tracing, so it runs inside the request's span.
+                .wrap(actix_web::middleware::from_fn(http::refuse_nul_text))
                 .wrap(actix_web::middleware::from_fn(limits::rate_limit))
                 .wrap(actix_web::middleware::from_fn(http::trace_requests))
                 .configure(http::configure_extractors)

@@ -82,6 +82,11 @@ pub struct CommonSettings {
     pub database_max_connections: u32,
     /// Comma-separated `host:port` list.
     pub kafka_brokers: String,
+    /// Whether the outbox relay uses the broker's idempotent producer
+    /// (`SLRT_KAFKA_IDEMPOTENT_PRODUCER`, default false): true against Apache Kafka; false
+    /// (one request in flight, consumers absorbing a repeated send) against tansu, whose
+    /// idempotent path fails under load.
+    pub kafka_idempotent_producer: bool,
     /// Prepended to every topic name and consumer group; lets tests share one broker.
     pub topic_prefix: String,
     /// Partitions of the topics this service creates when they are missing.
@@ -129,6 +134,17 @@ impl CommonSettings {
                 reason: "must not be empty".into(),
             });
         }
+        let kafka_idempotent_producer = match shared("SLRT_KAFKA_IDEMPOTENT_PRODUCER") {
+            (_, None) => false,
+            (_, Some(value)) if value == "true" => true,
+            (_, Some(value)) if value == "false" => false,
+            (variable, Some(value)) => {
+                return Err(SettingsError {
+                    variable,
+                    reason: format!("expected true or false, found {value:?}"),
+                });
+            }
+        };
         let (_, topic_prefix) = shared("SLRT_TOPIC_PREFIX");
         let topic_partitions = parse_number(shared("SLRT_TOPIC_PARTITIONS"), 4i32)?;
         let (_, otlp_endpoint) = shared("OTEL_EXPORTER_OTLP_ENDPOINT");
@@ -165,6 +181,7 @@ impl CommonSettings {
             database_url,
             database_max_connections,
             kafka_brokers,
+            kafka_idempotent_producer,
             topic_prefix: topic_prefix.unwrap_or_default(),
             topic_partitions,
             otlp_endpoint: otlp_endpoint.filter(|endpoint| !endpoint.is_empty()),
@@ -310,6 +327,15 @@ mod tests {
         assert_eq!(s.http_addr.port(), 0);
         assert_eq!(s.topic_of(Service::Intake), "t1.slrt.intake.events.v1");
         assert_eq!(s.consumer_group("tracker"), "t1.slrt.referral.tracker");
+    }
+
+    #[test]
+    fn the_idempotent_producer_is_chosen_explicitly_and_a_bad_value_is_named() {
+        assert!(!settings(&[]).unwrap().kafka_idempotent_producer);
+        let on = settings(&[("SLRT_KAFKA_IDEMPOTENT_PRODUCER", "true")]).unwrap();
+        assert!(on.kafka_idempotent_producer);
+        let error = settings(&[("SLRT_KAFKA_IDEMPOTENT_PRODUCER", "yes")]).unwrap_err();
+        assert_eq!(error.variable, "SLRT_KAFKA_IDEMPOTENT_PRODUCER");
     }
 
     #[test]
