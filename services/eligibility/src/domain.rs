@@ -46,8 +46,8 @@ pub use catalogue::{
     ProgrammeBenefit, ProgrammeCode, ProgrammeCodeError, UnknownNeedCategory,
 };
 pub use decision::{
-    Benefit, CaseDecision, DecisionInputs, EnrolmentToStart, Grant, Household, Member, Need, NeedDecision, NeedId,
-    NeedIdError, Outcome, Reason, decide_case, decide_case_in_household,
+    Benefit, CaseDecision, ClosedProgramme, DecisionInputs, EnrolmentToStart, Grant, Household, Member, Need,
+    NeedDecision, NeedId, NeedIdError, Outcome, Reason, closed_programmes, decide_case, decide_case_in_household,
 };
 pub use ledger::{
     Beneficiary, EnrolmentStatus, GraduationPlan, GraduationRefused, LedgerEntry, LedgerSeedError, LedgerView,

@@ -1,6 +1,11 @@
-//! Eligibility's gRPC API: the desk pre-screen (intake) and the payment release check
-//! (disbursement). Thin: validate, call the use case, map errors through the shared table.
+//! Eligibility's gRPC API: the desk pre-screen (intake), the payment release check
+//! (disbursement), the ledger for agencies and the back office, and the evidence feeds.
+//! Mounted behind the platform's guard, so every call here has a verified caller; each
+//! handler checks the caller's role and reach ([`crate::access`]) and audits what it read or
+//! changed. Thin otherwise: validate, call the use case, map errors through the shared table.
 
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
 use slrt_errors::ApiError;
 use slrt_identity::Nik;
 use slrt_proto::eligibility::v1::eligibility_service_server::EligibilityService;
@@ -9,15 +14,17 @@ use slrt_proto::eligibility::v1::{
     CheckPaymentEligibilityRequest, CheckPaymentEligibilityResponse, ScreenPersonRequest, ScreenPersonResponse,
 };
 use slrt_proto::eligibility::v1::{
+    ClosedProgramme, ScreenedHold, ScreenedVerificationTask, SubmitEvidenceRequest, SubmitEvidenceResponse,
+};
+use slrt_proto::eligibility::v1::{
     ListEnrolmentsRequest, ListEnrolmentsResponse, ReportExternalEnrolmentEndedRequest,
     ReportExternalEnrolmentEndedResponse, ReportExternalEnrolmentRequest, ReportExternalEnrolmentResponse,
 };
-use slrt_proto::eligibility::v1::{
-    ScreenedHold, ScreenedVerificationTask, SubmitEvidenceRequest, SubmitEvidenceResponse,
-};
 use tonic::{Request, Response, Status};
 
+use crate::access::{FEEDS, SERVICES, change_by, grpc_access, own_agency};
 use crate::app::evidence::{ExclusionScreen, SubmitError};
+use crate::app::scope::Scope;
 use crate::app::{Eligibility, parse_beneficiary_id};
 use crate::domain::ProgrammeCode;
 use crate::domain::evidence::RawEvidence;
@@ -28,14 +35,53 @@ pub struct EligibilityApi {
     pub eligibility: Eligibility,
 }
 
+/// The caller, refused (and the refusal audited, since what it asked concerns people's
+/// data) unless it holds one of `roles`.
+async fn caller_with<T>(
+    eligibility: &Eligibility,
+    request: &Request<T>,
+    roles: &[slrt_auth::Role],
+    what: &str,
+    action: &str,
+    resource: &str,
+) -> Result<Access, Status> {
+    let access = grpc_access(request, &eligibility.pool).await?;
+    crate::access::require_audited(&access, &eligibility.pool, roles, what, action, resource).await?;
+    Ok(access)
+}
+
 #[tonic::async_trait]
 impl EligibilityService for EligibilityApi {
     async fn screen_person(
         &self,
         request: Request<ScreenPersonRequest>,
     ) -> Result<Response<ScreenPersonResponse>, Status> {
+        let access = caller_with(
+            &self.eligibility,
+            &request,
+            SERVICES,
+            "screening a person",
+            "person.screen",
+            "person",
+        )
+        .await?;
         let nik = parse_nik(&request.into_inner().nik)?;
         let screening = self.eligibility.screen_person(&nik).await?;
+        // Asked about by NIK, known or not: the person's access report shows the screening.
+        access
+            .audit(
+                &self.eligibility.pool,
+                "person.screen",
+                screening
+                    .person_id
+                    .as_ref()
+                    .map(|id| format!("person/{id}"))
+                    .unwrap_or_else(|| "person".to_owned()),
+                self.eligibility.tokens_of(&[nik.as_str().to_owned()]),
+                Outcome::Allowed,
+                serde_json::json!({ "known_person": screening.known_person }),
+            )
+            .await?;
         let exclusion = match (&screening.person_id, &screening.household_id) {
             (Some(person), Some(household)) => {
                 self.eligibility
@@ -44,7 +90,27 @@ impl EligibilityService for EligibilityApi {
             }
             _ => ExclusionScreen::default(),
         };
+        let closed_programmes = screening
+            .closed_programmes
+            .iter()
+            .map(|closed| ClosedProgramme {
+                programme_code: closed.programme.to_string(),
+                rule: closed.rule.clone(),
+                closed_by_programme_code: closed.closed_by.programme.to_string(),
+                closed_by_beneficiary_kind: closed.closed_by.beneficiary.kind().as_str().to_owned(),
+                closed_by_beneficiary_id: closed.closed_by.beneficiary.id().to_owned(),
+                closed_by_status: closed.closed_by.status.as_str().to_owned(),
+                reason: closed.message.clone(),
+            })
+            .collect();
         Ok(Response::new(ScreenPersonResponse {
+            // Someone outside the registry has nothing the catalogue could close.
+            catalogue_version: if screening.known_person {
+                screening.catalogue_version.clone()
+            } else {
+                String::new()
+            },
+            closed_programmes,
             known_person: screening.known_person,
             person_id: screening.person_id.map(|id| id.to_string()).unwrap_or_default(),
             household_id: screening.household_id.map(|id| id.to_string()).unwrap_or_default(),
@@ -78,10 +144,32 @@ impl EligibilityService for EligibilityApi {
         &self,
         request: Request<CheckPaymentEligibilityRequest>,
     ) -> Result<Response<CheckPaymentEligibilityResponse>, Status> {
+        let access = caller_with(
+            &self.eligibility,
+            &request,
+            SERVICES,
+            "checking a payment",
+            "payment.check",
+            "beneficiary",
+        )
+        .await?;
         let request = request.into_inner();
         let programme = parse_programme_code(&request.programme_code)?;
         let beneficiary_id = parse_beneficiary_id(&request.beneficiary_id)?;
         let check = self.eligibility.check_payment(&programme, &beneficiary_id).await?;
+        // A person's id or a household's: the read concerns the person, or every member.
+        let id = std::slice::from_ref(&beneficiary_id);
+        let subjects = self.eligibility.subjects(id, id).await?;
+        access
+            .audit(
+                &self.eligibility.pool,
+                "payment.check",
+                format!("beneficiary/{beneficiary_id}"),
+                subjects,
+                Outcome::Allowed,
+                serde_json::json!({ "programme_code": programme.as_str(), "payable": check.payable }),
+            )
+            .await?;
         if !check.payable {
             tracing::info!(
                 programme = %programme, beneficiary.id = %beneficiary_id, reasons = ?check.reasons,
@@ -97,7 +185,8 @@ impl EligibilityService for EligibilityApi {
         &self,
         request: Request<ReportExternalEnrolmentRequest>,
     ) -> Result<Response<ReportExternalEnrolmentResponse>, Status> {
-        let response = ledger::report(&self.eligibility, request.into_inner()).await?;
+        let access = grpc_access(&request, &self.eligibility.pool).await?;
+        let response = ledger::report(&self.eligibility, &access, request.into_inner()).await?;
         Ok(Response::new(response))
     }
 
@@ -105,7 +194,8 @@ impl EligibilityService for EligibilityApi {
         &self,
         request: Request<ReportExternalEnrolmentEndedRequest>,
     ) -> Result<Response<ReportExternalEnrolmentEndedResponse>, Status> {
-        let response = ledger::report_ended(&self.eligibility, request.into_inner()).await?;
+        let access = grpc_access(&request, &self.eligibility.pool).await?;
+        let response = ledger::report_ended(&self.eligibility, &access, request.into_inner()).await?;
         Ok(Response::new(response))
     }
 
@@ -113,7 +203,8 @@ impl EligibilityService for EligibilityApi {
         &self,
         request: Request<ListEnrolmentsRequest>,
     ) -> Result<Response<ListEnrolmentsResponse>, Status> {
-        let response = ledger::list(&self.eligibility, request.into_inner()).await?;
+        let access = grpc_access(&request, &self.eligibility.pool).await?;
+        let response = ledger::list(&self.eligibility, &access, request.into_inner()).await?;
         Ok(Response::new(response))
     }
 }
@@ -153,11 +244,22 @@ impl EvidenceFeed for EvidenceFeedApi {
         &self,
         request: Request<SubmitEvidenceRequest>,
     ) -> Result<Response<SubmitEvidenceResponse>, Status> {
+        let access = caller_with(
+            &self.eligibility,
+            &request,
+            FEEDS,
+            "submitting evidence",
+            "evidence.submit",
+            "evidence",
+        )
+        .await?;
         let request = request.into_inner();
+        // A feed supplies its own evidence: the source is the token's agency.
+        let source = own_agency(&access, "source", &request.source)?;
         let raw = RawEvidence {
             kind: request.kind,
             nik: request.nik,
-            source: request.source,
+            source,
             reference: request.reference,
             observed_on: request.observed_on,
             retracts: request.retracts,
@@ -170,7 +272,8 @@ impl EvidenceFeed for EvidenceFeedApi {
                 request.desil.to_string()
             },
         };
-        match self.eligibility.submit_evidence(&raw).await {
+        let by = change_by(&access, "evidence.submit", "evidence", Scope::Everything);
+        match self.eligibility.submit_evidence(&raw, &by).await {
             Ok(submitted) => {
                 tracing::info!(
                     evidence.id = %submitted.evidence_id, evidence.kind = %raw.kind, created = submitted.created,

@@ -1,15 +1,23 @@
 //! Eligibility's HTTP API for the back office and supervisors: decisions with their reasons,
-//! the catalogue in force, and the enrolment ledger. Handlers are thin: parse, call the use
-//! case, map errors through the shared code table.
+//! the catalogue in force, and the enrolment ledger. Every route takes the caller's token
+//! ([`Access`]); who may use which, and within which area, is in [`crate::access`]. Handlers
+//! are thin: check the role, parse, call the use case, audit the read, map errors through
+//! the shared code table.
 
 pub mod evidence;
 pub mod reports;
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
+use slrt_auth::Principal;
 use slrt_errors::{ApiError, ErrorBody};
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use uuid::Uuid;
+
+use crate::access::{AREA_READERS, area_scope, audit_refusal, require_audited};
 
 use crate::app::catalogue::{
     CashView, CatalogueVersionView, CatalogueView, ComponentView, GeneralRule, OverlapRule, ProgrammeView,
@@ -21,13 +29,42 @@ use crate::projections::{
     ProgrammeRef, ReasonView,
 };
 
+/// Every route but the operators' (`/healthz`, `/readyz`, `/metrics`, the docs) takes a
+/// bearer token.
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A token of the regency's identity provider: `sub`, `roles`, and `region` (area roles) or \
+                         `opd` (an evidence feed, role data_feed)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "SLRT eligibility",
         description = "Decides every need of a case against the versioned programme catalogue, with the rules \
-                       that fired, and keeps the enrolment ledger across all programmes and agencies."
+                       that fired, and keeps the enrolment ledger across all programmes and agencies. Every route \
+                       needs a bearer token; people's records are shown within the caller's area (a record outside \
+                       it is 404, as one that does not exist), and every read and change of them is audited (the \
+                       auditors' routes are /v1/audit*; temporary access to another area is granted at \
+                       /v1/access-grants)."
     ),
+    modifiers(&BearerToken),
+    security(("bearer" = [])),
     paths(get_decision, get_catalogue, list_catalogue_versions, list_enrolments),
     components(schemas(
         DecisionView,
@@ -99,24 +136,55 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 400, description = "The case id is not a UUID", body = ErrorBody, example = json!({
             "error": {"code": "invalid_input", "message": "a case id is a UUID", "field": "case_id"}
         })),
-        (status = 404, description = "The case is not decided (yet)", body = ErrorBody),
+        (status = 401, description = "No token, or one that is refused", body = ErrorBody),
+        (status = 403, description = "Not back office, a coordinator or a supervisor", body = ErrorBody),
+        (status = 404, description = "The case is not decided (yet), or the applicant lives outside your area", body = ErrorBody),
     )
 )]
 async fn get_decision(
+    access: Access,
     eligibility: web::Data<Eligibility>,
     case_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let pool = &eligibility.pool;
+    let asked = resource("decision", &case_id);
+    require_audited(
+        &access,
+        pool,
+        AREA_READERS,
+        "reading a decision",
+        "decision.read",
+        &asked,
+    )
+    .await?;
     let case_id = Uuid::parse_str(&case_id).map_err(|_| ApiError::invalid("case_id", "a case id is a UUID"))?;
-    match eligibility.decision(case_id).await? {
-        Some(decision) => Ok(HttpResponse::Ok().json(decision)),
-        None => Err(ApiError::not_found(format!(
-            "no decision for case {case_id}; it may not be decided yet"
-        ))),
+    match eligibility.decision(case_id, &area_scope(&access)).await {
+        Ok((decision, subjects)) => {
+            access
+                .audit(
+                    pool,
+                    "decision.read",
+                    asked,
+                    subjects,
+                    Outcome::Allowed,
+                    serde_json::json!({}),
+                )
+                .await?;
+            Ok(HttpResponse::Ok().json(decision))
+        }
+        Err(error) => Err(audit_refusal(&access, pool, "decision.read", asked, error).await),
     }
+}
+
+/// The audit log's name for a record asked for by id: the kind and the id as sent, cut short
+/// (a path segment is the caller's text).
+pub(crate) fn resource(kind: &str, id: &str) -> String {
+    format!("{kind}/{}", id.chars().take(64).collect::<String>())
 }
 
 /// Which day's catalogue to show.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CatalogueQuery {
     /// A day (YYYY-MM-DD); the version in force on it is shown. Default: today in Indonesia.
     #[param(example = "2026-03-02")]
@@ -153,9 +221,12 @@ pub struct CatalogueQuery {
         (status = 400, description = "`on` is not a date", body = ErrorBody, example = json!({
             "error": {"code": "invalid_input", "message": "\"2026-13-01\" is not a date in the form YYYY-MM-DD", "field": "on"}
         })),
+        (status = 401, description = "No token, or one that is refused", body = ErrorBody),
     )
 )]
 async fn get_catalogue(
+    // Policy, not personal data: any authenticated caller reads it.
+    _caller: Principal,
     eligibility: web::Data<Eligibility>,
     query: web::Query<CatalogueQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -181,14 +252,17 @@ pub struct CatalogueVersionList {
 #[utoipa::path(
     get,
     path = "/v1/catalogue/versions",
-    responses((status = 200, description = "The versions", body = CatalogueVersionList, example = json!({
-        "versions": [
-            {"version": "2026.1", "effective_from": "2026-01-01", "superseded_on": "2026-07-01", "in_force_today": false, "programmes": 10},
-            {"version": "2026.2", "effective_from": "2026-07-01", "superseded_on": null, "in_force_today": true, "programmes": 11}
-        ]
-    })))
+    responses(
+        (status = 200, description = "The versions", body = CatalogueVersionList, example = json!({
+            "versions": [
+                {"version": "2026.1", "effective_from": "2026-01-01", "superseded_on": "2026-07-01", "in_force_today": false, "programmes": 10},
+                {"version": "2026.2", "effective_from": "2026-07-01", "superseded_on": null, "in_force_today": true, "programmes": 11}
+            ]
+        })),
+        (status = 401, description = "No token, or one that is refused", body = ErrorBody),
+    )
 )]
-async fn list_catalogue_versions(eligibility: web::Data<Eligibility>) -> HttpResponse {
+async fn list_catalogue_versions(_caller: Principal, eligibility: web::Data<Eligibility>) -> HttpResponse {
     HttpResponse::Ok().json(CatalogueVersionList {
         versions: eligibility.catalogue_versions(),
     })
@@ -206,7 +280,8 @@ pub struct EnrolmentList {
 /// The enrolment ledger of a household or person.
 ///
 /// Every enrolment the ledger holds for the id, from the registry file or started by a case
-/// decision, with its status. An id with no enrolments gets an empty list. The list is not
+/// decision, with its status. A registry id with no enrolments gets an empty list; an id the
+/// registry does not know, or of a household outside your area, is 404. The list is not
 /// paginated: a beneficiary holds at most one current enrolment per catalogue programme.
 #[utoipa::path(
     get,
@@ -222,16 +297,45 @@ pub struct EnrolmentList {
             }]
         })),
         (status = 400, description = "The id is empty, too long or has spaces", body = ErrorBody),
+        (status = 401, description = "No token, or one that is refused", body = ErrorBody),
+        (status = 403, description = "Not back office, a coordinator or a supervisor", body = ErrorBody),
+        (status = 404, description = "Not a registry id, or one of a household outside your area", body = ErrorBody),
     )
 )]
 async fn list_enrolments(
+    access: Access,
     eligibility: web::Data<Eligibility>,
     beneficiary_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let pool = &eligibility.pool;
+    let asked = resource("beneficiary", &beneficiary_id);
+    require_audited(
+        &access,
+        pool,
+        AREA_READERS,
+        "reading enrolments",
+        "enrolment.list",
+        &asked,
+    )
+    .await?;
     let beneficiary_id = parse_beneficiary_id(&beneficiary_id)?;
-    let enrolments = eligibility.enrolments(&beneficiary_id).await?;
-    Ok(HttpResponse::Ok().json(EnrolmentList {
-        beneficiary_id,
-        enrolments,
-    }))
+    match eligibility.enrolments(&beneficiary_id, &area_scope(&access)).await {
+        Ok((enrolments, subjects)) => {
+            access
+                .audit(
+                    pool,
+                    "enrolment.list",
+                    asked,
+                    subjects,
+                    Outcome::Allowed,
+                    serde_json::json!({ "returned": enrolments.len() }),
+                )
+                .await?;
+            Ok(HttpResponse::Ok().json(EnrolmentList {
+                beneficiary_id,
+                enrolments,
+            }))
+        }
+        Err(error) => Err(audit_refusal(&access, pool, "enrolment.list", asked, error).await),
+    }
 }

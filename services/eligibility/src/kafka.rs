@@ -28,8 +28,11 @@ impl EventHandler for Decider {
         }
         let opened: CaseOpened = event.decode()?;
         let eligibility = &self.eligibility;
-        // A complaint asks for no programme: it is never decided (its complainant may not even
-        // give a NIK). An inclusion-error report opens a verification task instead.
+        // A complaint asks for no programme, so it is not decided; an inclusion-error report
+        // opens a verification task instead. The one exception is an exclusion-error grievance
+        // ("I am eligible and receive nothing") that lists needs: the complainant asks to be
+        // assessed, and those needs are decided as an application's would be, or the case
+        // could never be resolved.
         if opened.kind == "complaint" {
             let task = open_for_complaint(
                 conn,
@@ -39,8 +42,15 @@ impl EventHandler for Decider {
                 &opened,
             )
             .await?;
-            tracing::info!(case.id = %opened.case_id, outcome = ?task, "complaint case: not decided");
-            return Ok(());
+            let asks_to_be_assessed = opened
+                .complaint
+                .as_ref()
+                .is_some_and(|complaint| complaint.grievance_type == "exclusion_error")
+                && !opened.needs.is_empty();
+            if !asks_to_be_assessed {
+                tracing::info!(case.id = %opened.case_id, outcome = ?task, "complaint case: not decided");
+                return Ok(());
+            }
         }
         let decided = decide_case_opened(conn, &eligibility.store, &eligibility.catalogues, event, &opened)
             .await

@@ -10,7 +10,12 @@
 //! from PKH / BPNT to PENA.
 //! Answers the desk pre-screen and the payment release check over gRPC. Does not own: cases
 //! (intake), routing to agencies (referral) or payments (disbursement).
+//!
+//! Every HTTP and gRPC call carries a token of the regency's identity provider; who may do
+//! what, within which area or agency, and the audit of every access to a person's data are
+//! in [`access`].
 
+pub mod access;
 pub mod app;
 pub mod domain;
 pub mod grpc;

@@ -1,12 +1,16 @@
 //! Eligibility's settings: the shared ones plus the programme catalogue decisions are taken
-//! under and the registry file loaded at start.
+//! under, the registry file loaded at start, the identity provider's keys and the NIK token
+//! key, and the largest evidence file accepted.
 //!
-//! Both files are read and checked here, so a bad one stops start-up before anything
+//! Every file is read and checked here, so a bad one stops start-up before anything
 //! connects, with a message naming the variable, the file and the line.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
+use slrt_auth::Verifier;
+use slrt_identity::NikTokenizer;
 use slrt_settings::{CommonSettings, Service, SettingsError};
 
 use crate::domain::{Catalogue, CatalogueFile, Catalogues, LedgerEntry, RegistryRow, parse_registry_csv, seed_ledger};
@@ -34,6 +38,12 @@ const SHIPPED_REGISTRY_SEED: &str = include_str!("../data/registry_seed.csv");
 /// or a salary stops, and the days an officer has to verify such evidence.
 pub const EXCLUSIONS_VARIABLE: &str = "SLRT_ELIGIBILITY_EXCLUSIONS";
 const SHIPPED_EXCLUSIONS: &str = include_str!("../data/exclusions.toml");
+/// `SLRT_ELIGIBILITY_EVIDENCE_FILE_MAX_BYTES`: the largest evidence file `POST
+/// /v1/evidence/file` accepts, in bytes (default 32 MiB).
+pub const EVIDENCE_FILE_MAX_BYTES_VARIABLE: &str = "SLRT_ELIGIBILITY_EVIDENCE_FILE_MAX_BYTES";
+const DEFAULT_EVIDENCE_FILE_MAX_BYTES: usize = 32 * 1024 * 1024;
+// A feed's file of a month is a few megabytes; a gigabyte held in memory at once is a mistake.
+const MOST_EVIDENCE_FILE_MAX_BYTES: usize = 1024 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -48,6 +58,13 @@ pub struct Settings {
     /// Which programmes exclusion evidence stops (`SLRT_ELIGIBILITY_EXCLUSIONS`), checked
     /// against the catalogue in force at start.
     pub exclusions: crate::domain::evidence::ExclusionRules,
+    /// Verifies callers' bearer tokens (`SLRT_AUTH_*`); required, never switched off.
+    pub verifier: Arc<Verifier>,
+    /// Keyed NIK tokens for the audit log (`SLRT_PII_KEY_FILE`).
+    pub nik_tokens: NikTokenizer,
+    /// The largest evidence file accepted over HTTP, in bytes
+    /// (`SLRT_ELIGIBILITY_EVIDENCE_FILE_MAX_BYTES`).
+    pub evidence_file_max_bytes: usize,
 }
 
 impl Settings {
@@ -78,6 +95,10 @@ impl Settings {
         let exclusions_file = DataFile::read(&lookup, EXCLUSIONS_VARIABLE, "data/exclusions.toml", SHIPPED_EXCLUSIONS)?;
         let exclusions = crate::domain::evidence::ExclusionRules::parse(&exclusions_file.text, catalogues.versions())
             .map_err(|error| exclusions_file.invalid(error))?;
+        let evidence_file_max_bytes = evidence_file_max_bytes(&lookup)?;
+        // Read last, so that a mistake in the policy files is reported first.
+        let verifier = slrt_auth::settings::verifier(&lookup)?;
+        let nik_tokens = slrt_auth::settings::nik_tokenizer(&lookup)?;
 
         Ok(Self {
             common,
@@ -85,8 +106,25 @@ impl Settings {
             registry_seed,
             ledger_seed,
             exclusions,
+            verifier,
+            nik_tokens,
+            evidence_file_max_bytes,
         })
     }
+}
+
+fn evidence_file_max_bytes(lookup: &impl Fn(&str) -> Option<String>) -> Result<usize, SettingsError> {
+    let Some(text) = lookup(EVIDENCE_FILE_MAX_BYTES_VARIABLE).filter(|text| !text.trim().is_empty()) else {
+        return Ok(DEFAULT_EVIDENCE_FILE_MAX_BYTES);
+    };
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|bytes| (1..=MOST_EVIDENCE_FILE_MAX_BYTES).contains(bytes))
+        .ok_or_else(|| SettingsError {
+            variable: EVIDENCE_FILE_MAX_BYTES_VARIABLE.into(),
+            reason: format!("{text:?} is not a number of bytes from 1 to {MOST_EVIDENCE_FILE_MAX_BYTES}"),
+        })
 }
 
 /// The programme catalogue in force today, from `SLRT_ELIGIBILITY_CATALOGUE` or the shipped
@@ -206,7 +244,12 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut env: HashMap<String, String> = slrt_testkit::identity()
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Settings::from_lookup(|name| env.get(name).cloned())
     }
 
@@ -219,6 +262,23 @@ mod tests {
         assert_eq!(versions, ["2026.1", "2026.2"]);
         assert_eq!(s.registry_seed.len(), 40);
         assert!(!s.ledger_seed.is_empty());
+        assert_eq!(s.evidence_file_max_bytes, 32 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_service_does_not_start_without_the_identity_providers_key_set() {
+        let error = Settings::from_lookup(|_| None).err().map(|e| e.variable);
+        assert_eq!(error.as_deref(), Some(slrt_auth::settings::JWKS_FILE));
+    }
+
+    #[test]
+    fn an_evidence_file_limit_that_is_not_a_size_is_refused() {
+        for text in ["0", "lots", "2147483648"] {
+            let error = settings(&[(EVIDENCE_FILE_MAX_BYTES_VARIABLE, text)]).unwrap_err();
+            assert_eq!(error.variable, EVIDENCE_FILE_MAX_BYTES_VARIABLE, "{text}");
+        }
+        let small = settings(&[(EVIDENCE_FILE_MAX_BYTES_VARIABLE, "4096")]).unwrap();
+        assert_eq!(small.evidence_file_max_bytes, 4096);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use slrt_proto::eligibility::v1::eligibility_service_server::EligibilityServiceS
 use slrt_proto::eligibility::v1::evidence_feed_server::EvidenceFeedServer;
 use slrt_runtime::platform::{Platform, RunningService};
 use slrt_settings::Service;
+use tonic::service::interceptor::InterceptedService;
 use utoipa::OpenApi;
 
 use crate::app::{Eligibility, registry};
@@ -25,8 +26,14 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         registry_seed,
         ledger_seed,
         exclusions,
+        verifier,
+        nik_tokens,
+        evidence_file_max_bytes,
     } = settings;
     let mut platform = Platform::connect(common, migrations(), &[Service::Intake]).await?;
+    slrt_audit::migrate(&platform.pool)
+        .await
+        .context("eligibility: audit log migrations")?;
     // Before the decider starts: a case decided against a half-loaded registry would miss
     // people and enrolments.
     let loaded = registry::load(
@@ -45,8 +52,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
         catalogue.versions = catalogues.versions().len(),
         "registry loaded"
     );
-    let eligibility =
-        Eligibility::new(platform.pool.clone(), platform.store.clone(), catalogues).with_exclusions(exclusions);
+    let eligibility = Eligibility::new(
+        platform.pool.clone(),
+        platform.store.clone(),
+        catalogues,
+        nik_tokens.clone(),
+    )
+    .with_exclusions(exclusions);
     platform.spawn_relay()?;
     platform.spawn_consumer(
         "decider",
@@ -62,17 +74,33 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
             "slrt.eligibility.v1.EvidenceFeed",
         ])
         .await?
-        .add_service(EligibilityServiceServer::new(grpc::EligibilityApi {
-            eligibility: eligibility.clone(),
-        }))
-        .add_service(EvidenceFeedServer::new(grpc::EvidenceFeedApi {
-            eligibility: eligibility.clone(),
-        }));
+        .add_service(InterceptedService::new(
+            EligibilityServiceServer::new(grpc::EligibilityApi {
+                eligibility: eligibility.clone(),
+            }),
+            platform.grpc_guard(verifier.clone()),
+        ))
+        .add_service(InterceptedService::new(
+            EvidenceFeedServer::new(grpc::EvidenceFeedApi {
+                eligibility: eligibility.clone(),
+            }),
+            platform.grpc_guard(verifier.clone()),
+        ));
+    let verifier = web::Data::from(verifier);
+    let audit_log = web::Data::new(slrt_audit::http::AuditLog {
+        pool: eligibility.pool.clone(),
+        nik_tokens,
+    });
+    let file_limit = web::Data::new(http::evidence::EvidenceFileLimit(evidence_file_max_bytes));
     let routes = move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(eligibility.clone()))
+            .app_data(verifier.clone())
+            .app_data(audit_log.clone())
+            .app_data(file_limit.clone())
             .configure(http::configure)
             .configure(http::evidence::configure)
-            .configure(http::reports::configure);
+            .configure(http::reports::configure)
+            .configure(slrt_audit::http::configure);
     };
     let mut openapi = http::ApiDoc::openapi();
     openapi.merge(http::evidence::EvidenceApiDoc::openapi());

@@ -1,7 +1,8 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 //! Black-box tests of the eligibility service: the real application on port 0, a fresh
 //! database and a unique topic prefix per test, driven by intake's events on the shared
-//! broker and read back through its HTTP and gRPC APIs and its own topic.
+//! broker and read back through its HTTP and gRPC APIs and its own topic. Every call carries
+//! a token of the test identity provider, as a deployment's clients' would.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,13 +16,18 @@ use slrt_eligibility::startup;
 use slrt_eventstore::envelope::ReceivedEnvelope;
 use slrt_proto::eligibility::v1 as eligibility;
 use slrt_proto::eligibility::v1::eligibility_service_client::EligibilityServiceClient;
+use slrt_proto::eligibility::v1::evidence_feed_client::EvidenceFeedClient;
 use slrt_proto::intake::v1::{Applicant, CaseOpened, Need};
 use slrt_settings::SettingsError;
 use slrt_testkit::{brokers, eventually, fresh_database_url, unique_prefix};
 use tokio::sync::watch;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+#[path = "api/access.rs"]
+mod access;
 #[path = "api/registry_import.rs"]
 mod registry_import;
 
@@ -57,10 +63,86 @@ impl Drop for TestApp {
     }
 }
 
+/// The settings of `vars`, with the test identity provider's keys beneath them.
 fn settings(vars: &[(&str, String)]) -> Result<Settings, SettingsError> {
-    let env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let mut env: HashMap<String, String> = slrt_testkit::identity()
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
     Settings::from_lookup(|name| env.get(name).cloned())
 }
+
+/// `Bearer <token>` for `subject` with `roles`, acting within `region` or for agency `opd`.
+fn bearer(subject: &str, roles: &[&str], region: Option<&str>, opd: Option<&str>) -> String {
+    slrt_testkit::identity().bearer(subject, roles, region, opd)
+}
+
+/// Whom most tests act as over HTTP: a coordinator of the whole province (Jawa Tengah, 33),
+/// whose area holds every household of the seed, who reads and changes their records.
+fn coordinator() -> String {
+    bearer("coordinator-33", &["coordinator"], Some("33"), None)
+}
+
+/// Intake and disbursement calling over gRPC: this system's own services.
+fn service() -> String {
+    bearer("service:slrt-test", &["service"], None, None)
+}
+
+/// An agency's own system, for `opd`.
+fn agency(opd: &str) -> String {
+    bearer(&format!("system-{opd}"), &["opd_system"], None, Some(opd))
+}
+
+/// An evidence feed of agency `opd`.
+fn feed_of(opd: &str) -> String {
+    bearer(&format!("feed-{opd}"), &["data_feed"], None, Some(opd))
+}
+
+/// The auditors' view of the audit log.
+fn auditor() -> String {
+    bearer("inspektorat-1", &["auditor"], None, None)
+}
+
+/// The NIK token key the service under test keeps: the test identity provider's.
+fn nik_tokens() -> slrt_identity::NikTokenizer {
+    let env = slrt_testkit::identity().env();
+    slrt_auth::settings::nik_tokenizer(|name| {
+        env.iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, value)| value.clone())
+    })
+    .expect("the test NIK token key")
+}
+
+/// How the audit log names the person with `nik`.
+fn token_of(nik: &str) -> String {
+    nik_tokens().token_of_text(nik)
+}
+
+/// A client interceptor adding `authorization: <header>` to every call, as a client of the
+/// service would (nothing at all when the header is empty, to test its absence).
+#[derive(Clone)]
+struct Authorization(Option<MetadataValue<Ascii>>);
+
+impl Authorization {
+    fn of(header: &str) -> Self {
+        Self((!header.is_empty()).then(|| header.parse().expect("a header is valid metadata")))
+    }
+}
+
+impl tonic::service::Interceptor for Authorization {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+type Grpc = EligibilityServiceClient<InterceptedService<Channel, Authorization>>;
+type Feed = EvidenceFeedClient<InterceptedService<Channel, Authorization>>;
 
 async fn spawn_app() -> TestApp {
     spawn_app_with(&fresh_database_url().await, &[]).await
@@ -76,6 +158,7 @@ async fn spawn_app_with(database_url: &str, extra: &[(&str, String)]) -> TestApp
         ("SLRT_TOPIC_PREFIX", prefix.clone()),
         ("SLRT_KAFKA_BROKERS", brokers()),
     ];
+    vars.extend(slrt_testkit::identity().env());
     vars.extend(extra.iter().cloned());
     let service = startup::build(settings(&vars).expect("valid settings"))
         .await
@@ -92,21 +175,68 @@ async fn spawn_app_with(database_url: &str, extra: &[(&str, String)]) -> TestApp
 }
 
 impl TestApp {
+    /// GET as the province's coordinator.
     async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.http))
-            .send()
-            .await
-            .expect("HTTP request");
+        self.get_as(path, &coordinator()).await
+    }
+
+    /// GET with `authorization` as the Authorization header; none when empty.
+    async fn get_as(&self, path: &str, authorization: &str) -> (u16, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.http));
+        if !authorization.is_empty() {
+            request = request.header("Authorization", authorization);
+        }
+        let response = request.send().await.expect("HTTP request");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn grpc(&self) -> EligibilityServiceClient<Channel> {
-        EligibilityServiceClient::connect(self.grpc_addr.clone())
+    /// The gRPC API as this system's own services call it.
+    async fn grpc(&self) -> Grpc {
+        self.grpc_as(&service()).await
+    }
+
+    /// The gRPC API with `authorization` on every call; none when empty.
+    async fn grpc_as(&self, authorization: &str) -> Grpc {
+        let channel = Channel::from_shared(self.grpc_addr.clone())
+            .expect("a gRPC address")
+            .connect()
             .await
-            .expect("gRPC connection")
+            .expect("gRPC connection");
+        EligibilityServiceClient::with_interceptor(channel, Authorization::of(authorization))
+    }
+
+    /// The evidence feed API with `authorization` on every call; none when empty.
+    async fn feed_as(&self, authorization: &str) -> Feed {
+        let channel = Channel::from_shared(self.grpc_addr.clone())
+            .expect("a gRPC address")
+            .connect()
+            .await
+            .expect("gRPC connection");
+        EvidenceFeedClient::with_interceptor(channel, Authorization::of(authorization))
+    }
+
+    /// The audit log's entries for `action`, oldest first, as an auditor reads them.
+    async fn audited(&self, action: &str) -> Vec<Value> {
+        self.audit_entries(&format!("action={action}")).await
+    }
+
+    /// Every entry of the audit log that `filter` (a query string) matches, oldest first,
+    /// read page by page as an auditor.
+    async fn audit_entries(&self, filter: &str) -> Vec<Value> {
+        let mut entries = Vec::new();
+        let mut after = String::new();
+        loop {
+            let (status, page) = self
+                .get_as(&format!("/v1/audit?{filter}&limit=500{after}"), &auditor())
+                .await;
+            assert_eq!(status, 200, "{page}");
+            entries.extend(page["entries"].as_array().cloned().unwrap_or_default());
+            match page["next_after"].as_i64() {
+                Some(next) => after = format!("&after={next}"),
+                None => return entries,
+            }
+        }
     }
 
     fn intake_topic(&self) -> String {
@@ -233,7 +363,10 @@ async fn a_poor_registry_household_asking_for_cash_gets_pkh_with_its_reasons_and
     assert_eq!(cash["programme"]["code"], "PKH");
     assert_eq!(cash["programme"]["opd"], "DINSOS");
     assert_eq!(cash["benefit"]["kind"], "cash");
-    assert_eq!(cash["benefit"]["amount_per_period_idr"], 750_000);
+    // The component of the youngest child in one of PKH's bands: the SD rate for a child of
+    // 7 (born 2019-10-25; SD until 2032), a quarter of Rp900,000 a year.
+    assert_eq!(cash["benefit"]["component"], "sd", "{cash:#}");
+    assert_eq!(cash["benefit"]["amount_per_period_idr"], 225_000);
     assert_eq!(cash["benefit"]["cadence"], "quarterly");
     assert_eq!(
         cash["beneficiary"],
@@ -330,7 +463,7 @@ async fn someone_outside_the_registry_gets_adminduk_for_documents_but_no_cash() 
     let opened = case_opened(
         OUTSIDER,
         "Joko Susilo",
-        "36.02.04.2002",
+        "33.75.01.1002",
         &["civil_documents", "cash_assistance"],
     );
 
@@ -403,7 +536,7 @@ async fn the_same_case_opened_delivered_twice_is_decided_once_with_one_enrolment
     publish_bytes(&app.intake_topic(), &opened.case_id, &bytes).await;
     // The same case announced again under a new event id (a re-sent request, say).
     app.open_case(&opened).await;
-    let later = case_opened(OUTSIDER, "Joko Susilo", "36.02.04.2002", &["civil_documents"]);
+    let later = case_opened(OUTSIDER, "Joko Susilo", "33.75.01.1002", &["civil_documents"]);
     app.open_case(&later).await;
     app.decision(case_id(&later)).await;
 
@@ -449,9 +582,9 @@ async fn the_same_case_opened_delivered_twice_is_decided_once_with_one_enrolment
     assert!(benefit.cash);
     assert_eq!(
         (benefit.amount_per_period_idr, benefit.cadence.as_str()),
-        (750_000, "quarterly")
+        (225_000, "quarterly")
     );
-    assert_eq!(benefit.component, "child_0_6");
+    assert_eq!(benefit.component, "sd");
     assert!(cash.reasons.iter().any(|reason| reason.rule == "PKH.desil"));
     let health = payload
         .decisions
@@ -784,12 +917,13 @@ async fn a_bad_registry_file_stops_start_up_naming_the_file_and_line() {
 async fn health_readiness_and_the_openapi_document_respond() {
     let app = spawn_app().await;
 
-    let (status, _) = app.get("/healthz").await;
+    // The operators' routes need no token.
+    let (status, _) = app.get_as("/healthz", "").await;
     assert_eq!(status, 200);
-    let (status, ready) = app.get("/readyz").await;
+    let (status, ready) = app.get_as("/readyz", "").await;
     assert_eq!(status, 200, "{ready}");
     assert_eq!(ready["service"], "eligibility");
-    let (status, openapi) = app.get("/openapi.json").await;
+    let (status, openapi) = app.get_as("/openapi.json", "").await;
     assert_eq!(status, 200);
     for path in [
         "/v1/decisions/{case_id}",
@@ -797,8 +931,23 @@ async fn health_readiness_and_the_openapi_document_respond() {
         "/v1/beneficiaries/{beneficiary_id}/enrolments",
     ] {
         assert!(openapi["paths"][path]["get"].is_object(), "{path} is not documented");
+        assert!(
+            openapi["paths"][path]["get"]["responses"]["401"].is_object(),
+            "{path} does not document the refused token"
+        );
+    }
+    for (path, method) in [
+        ("/v1/decisions/{case_id}", "get"),
+        ("/v1/verification-tasks/{task_id}/resolve", "post"),
+        ("/v1/reports/violations", "get"),
+    ] {
+        let responses = &openapi["paths"][path][method]["responses"];
+        assert!(responses["403"].is_object(), "{method} {path}: no 403");
     }
     assert!(openapi["components"]["schemas"]["DecisionView"].is_object());
+    // Every route is documented as taking the identity provider's bearer token.
+    assert_eq!(openapi["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(openapi["security"], serde_json::json!([{"bearer": []}]));
 }
 
 #[path = "api/evidence.rs"]
@@ -877,19 +1026,23 @@ async fn spawn_app_with_families(families: &[TestFamily]) -> (TestApp, Vec<Vec<S
 }
 
 impl TestApp {
+    /// POST as the province's coordinator.
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.http))
-            .json(&body)
-            .send()
-            .await
-            .expect("HTTP request");
+        self.post_as(path, body, &coordinator()).await
+    }
+
+    /// POST with `authorization` as the Authorization header; none when empty.
+    async fn post_as(&self, path: &str, body: Value, authorization: &str) -> (u16, Value) {
+        let mut request = self.client.post(format!("{}{path}", self.http)).json(&body);
+        if !authorization.is_empty() {
+            request = request.header("Authorization", authorization);
+        }
+        let response = request.send().await.expect("HTTP request");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Reports an external enrolment by NIK, as an OPD system would.
+    /// Reports an external enrolment by NIK, as agency `opd`'s own system would.
     async fn report_external(
         &self,
         programme: &str,
@@ -898,7 +1051,7 @@ impl TestApp {
         reference: &str,
         started_on: &str,
     ) -> Result<eligibility::ReportExternalEnrolmentResponse, tonic::Status> {
-        self.grpc()
+        self.grpc_as(&agency(opd))
             .await
             .report_external_enrolment(eligibility::ReportExternalEnrolmentRequest {
                 programme_code: programme.into(),

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::Eligibility;
 use super::registry::lock_household;
+use super::scope::ChangeBy;
 use crate::domain::evidence::{
     Detail, EvidenceItem, EvidenceKind, FieldError, Member, RawEvidence, RetractionTarget, death_holds,
     excluded_programmes, exclusion_holds, ground_of, next_head,
@@ -106,8 +107,11 @@ pub(crate) struct Subject {
 }
 
 impl Eligibility {
-    /// Records one item of evidence and applies it, all in one transaction.
-    pub async fn submit_evidence(&self, raw: &RawEvidence) -> Result<Submitted, SubmitError> {
+    /// Records one item of evidence and applies it, all in one transaction with its audit
+    /// record (`by`; the people concerned are the person and their household). A person the
+    /// registry does not know, or whose household lives outside `by`'s scope, is refused
+    /// alike, and the attempt is audited.
+    pub async fn submit_evidence(&self, raw: &RawEvidence, by: &ChangeBy) -> Result<Submitted, SubmitError> {
         let today = slrt_identity::today_in_indonesia();
         let item = EvidenceItem::parse(raw, today).map_err(|error| ApiError::invalid(error.field, error.reason))?;
         let mut tx = self.pool.begin().await?;
@@ -116,13 +120,41 @@ impl Eligibility {
             .bind(format!("eligibility.evidence.{}.{}", item.source, item.reference))
             .execute(&mut *tx)
             .await?;
+        // Who it is about comes first: even the answer to a repeated item is about a person.
+        let subject = subject_by_nik(&mut tx, item.nik.as_str())
+            .await?
+            .filter(|subject| by.scope.covers(&subject.region_code));
+        let Some(subject) = subject else {
+            drop(tx);
+            let mut record = by.audit_record(
+                &self.nik_tokens,
+                &[item.nik.as_str().to_owned()],
+                serde_json::json!({ "source": item.source, "reference": item.reference }),
+            );
+            record.outcome = slrt_audit::Outcome::NotFound;
+            self.record_alone(&record).await?;
+            return Err(ApiError::invalid("nik", "no person in the registry has this NIK").into());
+        };
+        let niks = super::scope::niks_of(
+            &mut *tx,
+            &[subject.person_id.to_string()],
+            &[subject.household_id.to_string()],
+        )
+        .await?;
         if let Some(known) = recorded(&mut tx, &item.source, &item.reference).await? {
             return match item.differs_from(&known.content) {
-                None => Ok(Submitted {
-                    evidence_id: known.evidence_id,
-                    created: false,
-                    effects: known.effects,
-                }),
+                None => {
+                    let detail = serde_json::json!({
+                        "evidence_id": known.evidence_id, "kind": item.kind.as_str(), "created": false,
+                    });
+                    self.record_change(&mut tx, by, &niks, detail).await?;
+                    tx.commit().await?;
+                    Ok(Submitted {
+                        evidence_id: known.evidence_id,
+                        created: false,
+                        effects: known.effects,
+                    })
+                }
                 Some(field) => Err(SubmitError::AlreadyExists(FieldError::new(
                     field,
                     format!(
@@ -133,11 +165,12 @@ impl Eligibility {
                 ))),
             };
         }
-        let subject = subject_by_nik(&mut tx, item.nik.as_str())
-            .await?
-            .ok_or_else(|| ApiError::invalid("nik", "no person in the registry has this NIK"))?;
         lock_household(&mut tx, &subject.household_id).await?;
         let applied = self.apply(&mut tx, &item, &subject, today).await?;
+        let detail = serde_json::json!({
+            "evidence_id": applied.evidence_id, "kind": item.kind.as_str(), "created": true,
+        });
+        self.record_change(&mut tx, by, &niks, detail).await?;
         tx.commit().await?;
         Ok(applied)
     }

@@ -250,20 +250,51 @@ pub async fn holdings(
     .bind(with_ended)
     .fetch_all(executor)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let entry = entry_from_row(row)?;
-            let id: Uuid = row.try_get("enrolment_id")?;
-            Ok(Holding {
-                enrolment_id: id.to_string(),
-                programme: entry.programme,
-                beneficiary: entry.beneficiary,
-                status: entry.status,
-                source: row.try_get("source")?,
-                started_on: row.try_get("started_on")?,
-            })
-        })
-        .collect()
+    rows.iter().map(holding_from_row).collect()
+}
+
+/// Current enrolments of beneficiaries whose household lives in one of the areas `patterns`
+/// match (`LIKE` patterns; every enrolment when `None`), and, when `unplaced`, of
+/// beneficiaries the registry does not know.
+pub async fn current_holdings_within(
+    executor: impl PgExecutor<'_>,
+    patterns: Option<Vec<String>>,
+    unplaced: bool,
+) -> Result<Vec<Holding>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT enrolment_id, programme_code, beneficiary_kind, beneficiary_id, status, source, started_on
+         FROM enrolments e
+         WHERE status <> 'ended'
+           AND ($1::text[] IS NULL
+                OR CASE e.beneficiary_kind
+                     WHEN 'household' THEN EXISTS (SELECT 1 FROM registry_people r
+                                                   WHERE r.household_id = e.beneficiary_id
+                                                     AND r.region_code LIKE ANY($1))
+                     ELSE EXISTS (SELECT 1 FROM registry_people r
+                                  WHERE r.person_id = e.beneficiary_id AND r.region_code LIKE ANY($1))
+                   END
+                OR ($2 AND NOT EXISTS (SELECT 1 FROM registry_people r
+                                       WHERE r.household_id = e.beneficiary_id OR r.person_id = e.beneficiary_id)))
+         ORDER BY started_on, enrolment_id",
+    )
+    .bind(patterns)
+    .bind(unplaced)
+    .fetch_all(executor)
+    .await?;
+    rows.iter().map(holding_from_row).collect()
+}
+
+fn holding_from_row(row: &PgRow) -> Result<Holding, sqlx::Error> {
+    let entry = entry_from_row(row)?;
+    let id: Uuid = row.try_get("enrolment_id")?;
+    Ok(Holding {
+        enrolment_id: id.to_string(),
+        programme: entry.programme,
+        beneficiary: entry.beneficiary,
+        status: entry.status,
+        source: row.try_get("source")?,
+        started_on: row.try_get("started_on")?,
+    })
 }
 
 /// The registry facts the ledger rules read: of everyone (`None`) or of one household.

@@ -18,6 +18,7 @@ use super::Eligibility;
 use super::evidence::WriteError;
 use super::evidence::ledger_effects::{Cause, HoldFilter, end_enrolment, open_holds, release_hold};
 use super::registry::lock_household;
+use super::scope::{ChangeBy, Scope};
 use crate::domain::evidence::Ground;
 use crate::domain::{BeneficiaryKind, HouseholdId, ProgrammeCode};
 
@@ -126,12 +127,14 @@ pub struct TaskPage {
 }
 
 /// What the back office filters tasks by.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TaskFilter {
     pub open: Option<bool>,
     pub ground: Option<Ground>,
     /// A Kemendagri code prefix, dotted: `33.75` (a city), `33.75.01` (a district).
     pub region_prefix: Option<String>,
+    /// Where the caller may look: tasks elsewhere are not listed, whatever the prefix.
+    pub scope: Scope,
     pub after: Option<Uuid>,
     pub limit: u32,
 }
@@ -185,7 +188,7 @@ pub struct HistoryEntry {
     pub detail: String,
 }
 
-/// An officer's decision on a task, as sent.
+/// An officer's decision on a task, as sent. The officer is the one the token names.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ResolveTask {
     /// confirmed (the exclusion holds: the held enrolments end) or rejected (it does not:
@@ -194,17 +197,14 @@ pub struct ResolveTask {
     pub outcome: Option<String>,
     #[schema(example = "home visit: the car belongs to the employer")]
     pub reason: Option<String>,
-    #[schema(example = "bo.dinsos.3")]
-    pub actor: Option<String>,
 }
 
-/// An officer's reinstatement of an excluded enrolment, as sent.
+/// An officer's reinstatement of an excluded enrolment, as sent. The officer is the one
+/// the token names.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Reinstate {
     #[schema(example = "appeal accepted: the salary was a one-off honorarium")]
     pub reason: Option<String>,
-    #[schema(example = "manajer.slrt.1")]
-    pub actor: Option<String>,
 }
 
 /// What a reinstatement started.
@@ -263,6 +263,7 @@ impl Eligibility {
                AND ($2::text IS NULL OR ground = $2)
                AND ($3::text IS NULL OR region_code = $3 OR region_code LIKE $3 || '.%')
                AND ($4::uuid IS NULL OR task_id > $4)
+               AND ($6::text[] IS NULL OR region_code LIKE ANY($6) OR ($7 AND region_code = ''))
              ORDER BY task_id LIMIT $5"
         )))
         .bind(filter.open)
@@ -270,6 +271,8 @@ impl Eligibility {
         .bind(filter.region_prefix.as_deref())
         .bind(filter.after)
         .bind(limit + 1)
+        .bind(filter.scope.area_patterns())
+        .bind(filter.scope.covers_unplaced())
         .fetch_all(&self.pool)
         .await
         .map_err(ApiError::unavailable)?;
@@ -284,8 +287,9 @@ impl Eligibility {
         Ok(TaskPage { tasks, next_after })
     }
 
-    /// A task with its evidence, the enrolments held for it and its history.
-    pub async fn verification_task(&self, task_id: Uuid) -> Result<TaskDetail, ApiError> {
+    /// A task with its evidence, the enrolments held for it and its history; not found when
+    /// its household lives outside `scope`.
+    pub async fn verification_task(&self, task_id: Uuid, scope: &Scope) -> Result<TaskDetail, ApiError> {
         let mut conn = self.pool.acquire().await.map_err(ApiError::unavailable)?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TASK_COLUMNS} FROM verification_tasks WHERE task_id = $1"
@@ -294,8 +298,11 @@ impl Eligibility {
         .fetch_optional(&mut *conn)
         .await
         .map_err(ApiError::unavailable)?
-        .ok_or_else(|| ApiError::not_found(format!("no verification task {task_id}")))?;
+        .ok_or_else(|| no_task(task_id))?;
         let task = task_from_row(&row).map_err(ApiError::internal)?;
+        if !scope.covers(&task.region_code) {
+            return Err(no_task(task_id));
+        }
         let evidence = match task.evidence_id {
             Some(id) => evidence_view(&mut conn, id).await.map_err(ApiError::unavailable)?,
             None => None,
@@ -356,11 +363,12 @@ impl Eligibility {
         })
     }
 
-    /// An officer's decision on an open task.
+    /// An officer's decision on an open task of their area, audited in its transaction.
     pub async fn resolve_verification_task(
         &self,
         task_id: Uuid,
         request: &ResolveTask,
+        by: &ChangeBy,
     ) -> Result<TaskSummary, ApiError> {
         let outcome = required(
             "outcome",
@@ -374,16 +382,16 @@ impl Eligibility {
             ));
         }
         let reason = required("reason", request.reason.as_deref(), "the reason for the decision")?;
-        let actor = required("actor", request.actor.as_deref(), "the officer deciding")?;
+        let actor = by.actor().to_owned();
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
-        let household: Option<Option<String>> =
-            sqlx::query_scalar("SELECT household_id FROM verification_tasks WHERE task_id = $1")
+        let placed: Option<(Option<String>, String)> =
+            sqlx::query_as("SELECT household_id, region_code FROM verification_tasks WHERE task_id = $1")
                 .bind(task_id)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(ApiError::unavailable)?;
-        let Some(household) = household else {
-            return Err(ApiError::not_found(format!("no verification task {task_id}")));
+        let Some((household, _)) = placed.filter(|(_, region)| by.scope.covers(region)) else {
+            return Err(no_task(task_id));
         };
         if let Some(household) = household.as_deref().and_then(|h| HouseholdId::parse(h).ok()) {
             lock_household(&mut tx, &household)
@@ -409,6 +417,14 @@ impl Eligibility {
         let today = slrt_identity::today_in_indonesia();
         let resolved = self
             .record_resolution(&mut tx, &task, &outcome, &reason, &actor, today)
+            .await?;
+        let niks = super::scope::niks_of(
+            &mut *tx,
+            &task.person_id.iter().cloned().collect::<Vec<_>>(),
+            &task.household_id.iter().cloned().collect::<Vec<_>>(),
+        )
+        .await?;
+        self.record_change(&mut tx, by, &niks, serde_json::json!({ "outcome": outcome }))
             .await?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         Ok(resolved)
@@ -502,9 +518,16 @@ impl Eligibility {
     /// Starts a new enrolment in place of one ended as excluded, after the checks a decision
     /// makes: the beneficiary is alive, holds no current enrolment in the programme, and
     /// nothing they hold excludes it.
-    pub async fn reinstate(&self, enrolment_id: Uuid, request: &Reinstate) -> Result<Reinstated, ApiError> {
+    /// Audited in its transaction; an enrolment of a beneficiary outside `by`'s area is not
+    /// found.
+    pub async fn reinstate(
+        &self,
+        enrolment_id: Uuid,
+        request: &Reinstate,
+        by: &ChangeBy,
+    ) -> Result<Reinstated, ApiError> {
         let reason = required("reason", request.reason.as_deref(), "the reason for the reinstatement")?;
-        let actor = required("actor", request.actor.as_deref(), "the officer reinstating")?;
+        let actor = by.actor().to_owned();
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
         let row = sqlx::query(
             "SELECT enrolment_id, programme_code, beneficiary_kind, beneficiary_id, status, source, case_id, need_id,
@@ -515,7 +538,7 @@ impl Eligibility {
         .fetch_optional(&mut *tx)
         .await
         .map_err(ApiError::unavailable)?
-        .ok_or_else(|| ApiError::not_found(format!("no enrolment {enrolment_id}")))?;
+        .ok_or_else(|| no_enrolment(enrolment_id))?;
         let get =
             |column: &str| -> Result<Option<String>, ApiError> { row.try_get(column).map_err(ApiError::internal) };
         let programme_code = get("programme_code")?.unwrap_or_default();
@@ -540,6 +563,22 @@ impl Eligibility {
                     .map_err(ApiError::unavailable)?
             }
         };
+        let regions: Vec<String> =
+            sqlx::query_scalar("SELECT region_code FROM registry_people WHERE household_id = $1")
+                .bind(household.as_deref().unwrap_or_default())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(ApiError::unavailable)?;
+        // A beneficiary the registry does not know has no place: only the regency's staff
+        // reach it.
+        let placed = if regions.is_empty() {
+            by.scope.covers_unplaced()
+        } else {
+            regions.iter().all(|region| by.scope.covers(region))
+        };
+        if !placed {
+            return Err(no_enrolment(enrolment_id));
+        }
         if let Some(household) = household.as_deref().and_then(|h| HouseholdId::parse(h).ok()) {
             lock_household(&mut tx, &household)
                 .await
@@ -655,9 +694,21 @@ impl Eligibility {
             )
             .await
             .map_err(WriteError::from)?;
+        let (people, households) = match kind {
+            BeneficiaryKind::Person => (vec![beneficiary_id.clone()], vec![]),
+            BeneficiaryKind::Household => (vec![], vec![beneficiary_id.clone()]),
+        };
+        let niks = super::scope::niks_of(&mut *tx, &people, &households).await?;
+        self.record_change(
+            &mut tx,
+            by,
+            &niks,
+            serde_json::json!({ "enrolment_id": new_id, "programme_code": programme_code, "reason": reason }),
+        )
+        .await?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         tracing::info!(
-            enrolment.id = %new_id, reinstates = %enrolment_id, actor = %actor, reason = %reason,
+            enrolment.id = %new_id, reinstates = %enrolment_id, actor = %actor,
             "enrolment reinstated"
         );
         Ok(Reinstated {
@@ -669,6 +720,15 @@ impl Eligibility {
             started_on: today,
         })
     }
+}
+
+/// The answer for a task that does not exist or lies outside the caller's area: the same.
+fn no_task(task_id: Uuid) -> ApiError {
+    ApiError::not_found(format!("no verification task {task_id}"))
+}
+
+fn no_enrolment(enrolment_id: Uuid) -> ApiError {
+    ApiError::not_found(format!("no enrolment {enrolment_id}"))
 }
 
 async fn evidence_view(conn: &mut PgConnection, evidence_id: Uuid) -> Result<Option<EvidenceView>, sqlx::Error> {

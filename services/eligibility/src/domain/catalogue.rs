@@ -184,16 +184,24 @@ impl CashTerms {
         &self.components
     }
 
+    /// Whether some component is chosen by age (PKH's child, school and elderly bands).
+    pub fn has_age_bands(&self) -> bool {
+        self.components.iter().any(|c| c.ages.is_some())
+    }
+
+    /// The first component whose age band holds `age`; none when no band does.
+    pub fn component_at_age(&self, age: u32) -> Option<&Component> {
+        self.components
+            .iter()
+            .find(|c| c.ages.is_some_and(|ages| ages.contains(age)))
+    }
+
     /// The component paid for an applicant of this age: the first whose age band holds it,
     /// else the programme's default. Until the registry records pregnancy, disability and
     /// school enrolment, age is the one fact that picks a component.
     pub fn component_for(&self, age: Option<u32>) -> &Component {
-        age.and_then(|age| {
-            self.components
-                .iter()
-                .find(|c| c.ages.is_some_and(|ages| ages.contains(age)))
-        })
-        .unwrap_or(&self.components[self.default_component])
+        age.and_then(|age| self.component_at_age(age))
+            .unwrap_or(&self.components[self.default_component])
     }
 }
 

@@ -8,7 +8,9 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
-use super::catalogue::{BeneficiaryKind, Cadence, Catalogue, NeedCategory, Programme, ProgrammeBenefit, ProgrammeCode};
+use super::catalogue::{
+    BeneficiaryKind, Cadence, CashTerms, Catalogue, Component, NeedCategory, Programme, ProgrammeBenefit, ProgrammeCode,
+};
 use super::ledger::{Beneficiary, LedgerEntry, LedgerView};
 use super::registry::{Applicant, HouseholdId, PersonId, RegistryFacts};
 
@@ -365,6 +367,55 @@ pub fn decide_case_in_household(
     }
 }
 
+/// A programme closed to an applicant by the overlap matrix: an enrolment they, their
+/// household or (for a household programme) a fellow member hold excludes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedProgramme {
+    pub programme: ProgrammeCode,
+    /// The overlap rule, `overlap.<a>.<b>`, as a decision would cite it.
+    pub rule: String,
+    /// The current (active or held) enrolment that closes it.
+    pub closed_by: LedgerEntry,
+    /// In words, as a decision refusing the programme would say it.
+    pub message: String,
+}
+
+/// The programmes of `catalogue` an applicant could not be granted today because of what
+/// they or their household already receive: the overlap rules a decision applies
+/// ([`decide_case_in_household`]), run for every programme with nothing asked for. In
+/// catalogue order, one entry per programme and rule. Only the overlap matrix: desil, age,
+/// death and the other rules are for the decision.
+pub fn closed_programmes(
+    catalogue: &Catalogue,
+    applicant: &Applicant,
+    household: &Household,
+    ledger: &LedgerView,
+    today: NaiveDate,
+) -> Vec<ClosedProgramme> {
+    let mut closed = Vec::new();
+    for programme in catalogue.programmes() {
+        let check = Check {
+            catalogue,
+            programme,
+            applicant: applicant.facts(),
+            household,
+            ledger,
+            granted: &[],
+            today,
+        };
+        let reasons = check.overlaps();
+        for ((rule, entry), reason) in check.closing_enrolments().into_iter().zip(reasons) {
+            closed.push(ClosedProgramme {
+                programme: programme.code().clone(),
+                rule,
+                closed_by: entry.clone(),
+                message: reason.message,
+            });
+        }
+    }
+    closed
+}
+
 /// A programme granted earlier in the same case.
 struct Granted<'a> {
     need_id: &'a NeedId,
@@ -473,6 +524,24 @@ impl Check<'_> {
             }
         }
 
+        if let (Some(terms), Some(_)) = (self.targets_members(), self.applicant) {
+            let rule = format!("{code}.component");
+            match self.member_component(terms) {
+                Some((component, member, age)) => fired(
+                    true,
+                    Reason::new(
+                        rule,
+                        format!(
+                            "{code} pays the {} component: household member {member}, aged {age}, is the \
+                             youngest member in one of {code}'s age bands.",
+                            component.id
+                        ),
+                    ),
+                ),
+                None => fired(false, Reason::new(rule, no_member_in_a_component(code, terms))),
+            }
+        }
+
         for reason in self
             .held_already()
             .into_iter()
@@ -530,40 +599,57 @@ impl Check<'_> {
     /// programme blocks a member's personal one and the other way round.
     fn overlaps(&self) -> Vec<Reason> {
         let code = self.programme.code();
-        let mut reasons: Vec<Reason> = Vec::new();
-        let mut push = |other: &ProgrammeCode, because: String| {
-            if let Some(exclusion) = self.catalogue.exclusion_between(code, other) {
+        let mut reasons: Vec<Reason> = self
+            .closing_enrolments()
+            .into_iter()
+            .map(|(rule, entry)| {
+                Reason::new(
+                    rule,
+                    format!(
+                        "{code} cannot be combined with {}, which {} already receives.",
+                        entry.programme,
+                        self.describe(&entry.beneficiary)
+                    ),
+                )
+            })
+            .collect();
+        for earlier in self.granted {
+            if let Some(exclusion) = self.catalogue.exclusion_between(code, earlier.programme.code()) {
                 let rule = exclusion.rule_id();
                 if !reasons.iter().any(|r| r.rule == rule) {
                     reasons.push(Reason::new(
                         rule,
-                        format!("{code} cannot be combined with {other}, {because}."),
+                        format!(
+                            "{code} cannot be combined with {}, which was granted earlier in this case, for need {}.",
+                            earlier.programme.code(),
+                            earlier.need_id
+                        ),
                     ));
                 }
             }
-        };
-        for entry in self.ledger.current() {
-            push(
-                &entry.programme,
-                format!("which {} already receives", self.describe(&entry.beneficiary)),
-            );
-        }
-        // A household programme also meets every member's personal one.
-        if self.programme.beneficiary() == BeneficiaryKind::Household {
-            for entry in self.other_members_enrolments() {
-                push(
-                    &entry.programme,
-                    format!("which {} already receives", self.describe(&entry.beneficiary)),
-                );
-            }
-        }
-        for earlier in self.granted {
-            push(
-                earlier.programme.code(),
-                format!("which was granted earlier in this case, for need {}", earlier.need_id),
-            );
         }
         reasons
+    }
+
+    /// The current enrolments that close this programme under the catalogue's overlap
+    /// rules, one per rule (the first found): the applicant's and their household's, and,
+    /// for a household programme, every member's personal ones too.
+    fn closing_enrolments(&self) -> Vec<(String, &LedgerEntry)> {
+        let code = self.programme.code();
+        let members = (self.programme.beneficiary() == BeneficiaryKind::Household)
+            .then(|| self.other_members_enrolments())
+            .into_iter()
+            .flatten();
+        let mut found: Vec<(String, &LedgerEntry)> = Vec::new();
+        for entry in self.ledger.current().chain(members) {
+            if let Some(exclusion) = self.catalogue.exclusion_between(code, &entry.programme) {
+                let rule = exclusion.rule_id();
+                if !found.iter().any(|(seen, _)| *seen == rule) {
+                    found.push((rule, entry));
+                }
+            }
+        }
+        found
     }
 
     /// Current personal enrolments of the applicant's fellow household members.
@@ -599,11 +685,55 @@ impl Check<'_> {
             .collect()
     }
 
+    /// The cash terms of a programme targeted by household composition: a household
+    /// programme whose components are chosen by age (PKH). Its component comes from the
+    /// household's members, not from the applicant's own age.
+    fn targets_members(&self) -> Option<&CashTerms> {
+        match self.programme.benefit() {
+            ProgrammeBenefit::Cash(terms)
+                if self.programme.beneficiary() == BeneficiaryKind::Household && terms.has_age_bands() =>
+            {
+                Some(terms)
+            }
+            _ => None,
+        }
+    }
+
+    /// The component of the youngest living member whose age falls in one of the
+    /// programme's age bands (ties go to the lower person id), with that member and their
+    /// age on the decision day. Without the household's composition, the applicant alone
+    /// is the household.
+    fn member_component<'t>(&self, terms: &'t CashTerms) -> Option<(&'t Component, PersonId, u32)> {
+        let members: Vec<(PersonId, u32)> = if self.household.members.is_empty() {
+            self.applicant
+                .and_then(|f| Some((f.person_id.clone(), f.age_on(self.today)?)))
+                .into_iter()
+                .collect()
+        } else {
+            self.household
+                .members
+                .iter()
+                .filter(|m| !m.deceased)
+                .filter_map(|m| Some((m.person_id.clone(), self.today.years_since(m.birth_date)?)))
+                .collect()
+        };
+        members
+            .into_iter()
+            .filter_map(|(id, age)| Some((terms.component_at_age(age)?, id, age)))
+            .min_by(|(_, a_id, a_age), (_, b_id, b_age)| a_age.cmp(b_age).then_with(|| a_id.cmp(b_id)))
+    }
+
     fn grant(&self) -> Grant {
         let programme = self.programme;
         let benefit = match programme.benefit() {
             ProgrammeBenefit::Cash(terms) => {
-                let component = terms.component_for(self.age());
+                let component = match self.targets_members() {
+                    Some(terms) => self
+                        .member_component(terms)
+                        .map(|(component, _, _)| component)
+                        .unwrap_or_else(|| terms.component_for(self.age())),
+                    None => terms.component_for(self.age()),
+                };
                 Benefit::Cash {
                     amount_per_period_idr: component.amount_per_period_idr,
                     cadence: terms.cadence(),
@@ -656,6 +786,39 @@ impl Check<'_> {
             Beneficiary::Person(id) => format!("registry person {id}"),
         }
     }
+}
+
+/// Why a programme targeted by household composition is refused: its age bands, and the
+/// components no registry fact can choose.
+fn no_member_in_a_component(code: &ProgrammeCode, terms: &CashTerms) -> String {
+    let bands: Vec<String> = terms
+        .components()
+        .iter()
+        .filter_map(|c| c.ages.map(|ages| format!("{} ({ages})", c.id)))
+        .collect();
+    let unrecorded: Vec<&str> = terms
+        .components()
+        .iter()
+        .filter(|c| c.ages.is_none())
+        .map(|c| c.id.as_str())
+        .collect();
+    let mut message = format!(
+        "No member of the household is in a {code} component: {code} pays for members in its age bands, {}.",
+        bands.join(", ")
+    );
+    if !unrecorded.is_empty() {
+        message.push_str(&format!(
+            " The registry records nothing that would place a member in {} ({}), so those components cannot \
+             be chosen here.",
+            if unrecorded.len() == 1 {
+                "the other component"
+            } else {
+                "the other components"
+            },
+            unrecorded.join(", ")
+        ));
+    }
+    message
 }
 
 fn capitalise(text: &str) -> String {

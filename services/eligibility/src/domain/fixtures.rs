@@ -3,7 +3,7 @@ use chrono::NaiveDate;
 use slrt_identity::Sex;
 
 use super::catalogue::{Catalogue, NeedCategory};
-use super::decision::{CaseDecision, Need, NeedDecision, NeedId, Outcome, decide_case};
+use super::decision::{CaseDecision, Household, Member, Need, NeedDecision, NeedId, Outcome, decide_case_in_household};
 use super::ledger::{LedgerEntry, LedgerView, seed_ledger};
 use super::registry::{Applicant, Desil, HouseholdId, PersonId, RegistryFacts, RegistryRow, parse_registry_csv};
 
@@ -94,7 +94,36 @@ impl Seed {
     pub fn decide(&self, person_id: Option<&str>, categories: &[NeedCategory]) -> CaseDecision {
         let applicant = person_id.map_or(Applicant::NotInRegistry, |id| self.applicant(id));
         let ledger = self.ledger_for(&applicant);
-        decide_case(&self.catalogue, &applicant, &needs(categories), &ledger, today())
+        let household = self.household_of(&applicant);
+        decide_case_in_household(
+            &self.catalogue,
+            &applicant,
+            &household,
+            &needs(categories),
+            &ledger,
+            today(),
+        )
+    }
+
+    /// The members the seed lists in the applicant's household (none for someone outside
+    /// the registry), without the others' enrolments.
+    pub fn household_of(&self, applicant: &Applicant) -> Household {
+        let Some(facts) = applicant.facts() else {
+            return Household::default();
+        };
+        Household {
+            members: self
+                .rows
+                .iter()
+                .filter(|row| row.household_id == facts.household_id)
+                .map(|row| Member {
+                    person_id: row.person_id.clone(),
+                    birth_date: row.birth_date,
+                    deceased: row.deceased,
+                })
+                .collect(),
+            others_enrolments: Vec::new(),
+        }
     }
 }
 

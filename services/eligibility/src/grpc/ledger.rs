@@ -1,7 +1,9 @@
 //! The ledger over gRPC: enrolments other agencies report, and a person's or household's
-//! enrolments. Checks every field at the edge, naming it.
+//! enrolments. Checks the caller's role and agency and every field at the edge, naming it.
 
 use chrono::NaiveDate;
+use slrt_audit::Outcome;
+use slrt_audit::access::Access;
 use slrt_errors::ApiError;
 use slrt_identity::KkNumber;
 use slrt_proto::eligibility::v1::{
@@ -10,23 +12,67 @@ use slrt_proto::eligibility::v1::{
 };
 
 use super::{parse_nik, parse_programme_code};
+use crate::access::{AGENCIES, audit_refusal, change_by, ledger_scope, own_agency};
 use crate::app::Eligibility;
 use crate::app::ledger::EnrolmentView;
 use crate::app::ledger::external::{ExternalEnd, ExternalReport, ReportedBeneficiary};
+use crate::app::scope::Scope;
+
+/// The reporting agency: the caller's own, whatever the request says (a different one is
+/// refused, naming `reporting_opd`; an empty one means the caller's). A refusal is audited:
+/// the request is about a person, and an agency speaking for another is what an auditor
+/// looks for.
+async fn reporting_agency(
+    eligibility: &Eligibility,
+    access: &Access,
+    action: &str,
+    named: &str,
+) -> Result<String, ApiError> {
+    let agency = access
+        .require(AGENCIES, "reporting external enrolments")
+        .and_then(|()| own_agency(access, "reporting_opd", named));
+    match agency {
+        Ok(agency) => opd(&agency),
+        Err(refused) => {
+            let named: String = named.chars().take(40).collect();
+            access
+                .audit(
+                    &eligibility.pool,
+                    action,
+                    "external_enrolment",
+                    Vec::new(),
+                    Outcome::Denied,
+                    serde_json::json!({ "reporting_opd": named }),
+                )
+                .await?;
+            Err(refused)
+        }
+    }
+}
 
 pub(super) async fn report(
     eligibility: &Eligibility,
+    access: &Access,
     request: ReportExternalEnrolmentRequest,
 ) -> Result<ReportExternalEnrolmentResponse, ApiError> {
     let today = slrt_identity::today_in_indonesia();
+    let reporting_opd =
+        reporting_agency(eligibility, access, "external_enrolment.report", &request.reporting_opd).await?;
     let report = ExternalReport {
         programme: parse_programme_code(&request.programme_code)?,
         beneficiary: beneficiary(&request.nik, &request.kk_number)?,
-        reporting_opd: opd(&request.reporting_opd)?,
+        reporting_opd,
         reference: reference(&request.reference)?,
         started_on: date("started_on", &request.started_on, today)?,
     };
-    let reported = eligibility.report_external_enrolment(&report).await?;
+    let resource = format!("external_enrolment/{}/{}", report.reporting_opd, report.reference);
+    let by = change_by(access, "external_enrolment.report", &resource, Scope::Everything);
+    let reported = match eligibility.report_external_enrolment(&report, &by).await {
+        Ok(reported) => reported,
+        Err(error) => {
+            return Err(audit_refusal(access, &eligibility.pool, "external_enrolment.report", resource, error).await);
+        }
+    };
     tracing::info!(
         enrolment.id = %reported.enrolment_id, programme = %report.programme, opd = %report.reporting_opd,
         created = reported.created, violations = reported.violations.len(), "external enrolment reported"
@@ -46,20 +92,29 @@ pub(super) async fn report(
 
 pub(super) async fn report_ended(
     eligibility: &Eligibility,
+    access: &Access,
     request: ReportExternalEnrolmentEndedRequest,
 ) -> Result<ReportExternalEnrolmentEndedResponse, ApiError> {
     let today = slrt_identity::today_in_indonesia();
+    let reporting_opd = reporting_agency(eligibility, access, "external_enrolment.end", &request.reporting_opd).await?;
     let reason = request.reason.trim();
     if reason.chars().count() > 500 {
         return Err(ApiError::invalid("reason", "a reason is at most 500 characters"));
     }
     let end = ExternalEnd {
-        reporting_opd: opd(&request.reporting_opd)?,
+        reporting_opd,
         reference: reference(&request.reference)?,
         ended_on: date("ended_on", &request.ended_on, today)?,
         reason: reason.to_owned(),
     };
-    let (enrolment_id, ended) = eligibility.end_external_enrolment(&end).await?;
+    let resource = format!("external_enrolment/{}/{}", end.reporting_opd, end.reference);
+    let by = change_by(access, "external_enrolment.end", &resource, Scope::Everything);
+    let (enrolment_id, ended) = match eligibility.end_external_enrolment(&end, &by).await {
+        Ok(ended) => ended,
+        Err(error) => {
+            return Err(audit_refusal(access, &eligibility.pool, "external_enrolment.end", resource, error).await);
+        }
+    };
     Ok(ReportExternalEnrolmentEndedResponse {
         enrolment_id: enrolment_id.to_string(),
         ended,
@@ -68,14 +123,64 @@ pub(super) async fn report_ended(
 
 pub(super) async fn list(
     eligibility: &Eligibility,
+    access: &Access,
     request: ListEnrolmentsRequest,
 ) -> Result<ListEnrolmentsResponse, ApiError> {
+    let pool = &eligibility.pool;
+    let scope = match ledger_scope(access) {
+        Ok(scope) => scope,
+        Err(refused) => {
+            access
+                .audit(
+                    pool,
+                    "enrolment.list",
+                    "ledger",
+                    Vec::new(),
+                    Outcome::Denied,
+                    serde_json::json!({}),
+                )
+                .await?;
+            return Err(refused);
+        }
+    };
     let who = beneficiary(&request.nik, &request.kk_number)?;
-    let (person, household, enrolments) = eligibility.ledger_of(&who).await?;
+    // Whom the caller asked about, by NIK: their access report shows the attempt, found or
+    // not. A KK number names no one person.
+    let asked: Vec<String> = match &who {
+        ReportedBeneficiary::Nik(nik) => eligibility.tokens_of(&[nik.as_str().to_owned()]),
+        ReportedBeneficiary::Kk(_) => Vec::new(),
+    };
+    let ledger = match eligibility.ledger_of(&who, &scope).await {
+        Ok(ledger) => ledger,
+        Err(error) if error.code == slrt_errors::ErrorCode::NotFound => {
+            access
+                .audit(
+                    pool,
+                    "enrolment.list",
+                    "ledger",
+                    asked,
+                    Outcome::NotFound,
+                    serde_json::json!({}),
+                )
+                .await?;
+            return Err(error);
+        }
+        Err(error) => return Err(error),
+    };
+    access
+        .audit(
+            pool,
+            "enrolment.list",
+            format!("household/{}", ledger.household),
+            eligibility.tokens_of(&ledger.niks),
+            Outcome::Allowed,
+            serde_json::json!({ "returned": ledger.enrolments.len() }),
+        )
+        .await?;
     Ok(ListEnrolmentsResponse {
-        person_id: person.map(|p| p.to_string()).unwrap_or_default(),
-        household_id: household.to_string(),
-        enrolments: enrolments.into_iter().map(ledger_enrolment).collect(),
+        person_id: ledger.person.map(|p| p.to_string()).unwrap_or_default(),
+        household_id: ledger.household.to_string(),
+        enrolments: ledger.enrolments.into_iter().map(ledger_enrolment).collect(),
     })
 }
 

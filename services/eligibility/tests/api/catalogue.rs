@@ -118,7 +118,11 @@ async fn a_case_opened_before_a_new_version_is_decided_under_the_old_one_and_a_l
     assert_eq!(before["inputs"]["catalogue_effective_from"], "2026-01-01");
     let cash = need(&before, "cash_assistance");
     assert_eq!(cash["outcome"], "rejected", "{cash:#}");
-    assert_eq!(rules(cash), ["PKH.desil", "BLT-DD.desil", "PENA.desil", "PENA.age"]);
+    // PKH's component rule passes (a son of 18 is in the SMA band); the desil refuses it.
+    assert_eq!(
+        rules(cash),
+        ["PKH.desil", "PKH.component", "BLT-DD.desil", "PENA.desil", "PENA.age"]
+    );
 
     assert_eq!(after["catalogue_version"], "2026.2");
     assert_eq!(after["inputs"]["catalogue_effective_from"], "2026-07-01");

@@ -6,37 +6,35 @@
 use serde_json::{Value, json};
 use slrt_eventstore::envelope::ReceivedEnvelope;
 use slrt_proto::eligibility::v1 as eligibility;
-use slrt_proto::eligibility::v1::evidence_feed_client::EvidenceFeedClient;
 use slrt_proto::intake::v1::{Complaint, ReportedSubject};
-use tonic::transport::Channel;
 
-use super::{DECIDED_WITHIN, SLAMET, TestApp, case_id, case_opened, check_payment, spawn_app};
+use super::{DECIDED_WITHIN, SLAMET, TestApp, bearer, case_id, case_opened, check_payment, feed_of, spawn_app};
 
 // More people of the shipped registry seed (data/registry_seed.csv).
 /// Tarmuji, head of H-000005 (PKH); personally on PBI-JK; his spouse is Khotimah (P-000017).
-const TARMUJI: &str = "3375030202660001";
+pub(super) const TARMUJI: &str = "3375030202660001";
 /// Fitriani, grandchild in H-000005: personally on PBI-JK and PIP.
 const FITRIANI: &str = "3375035209120002";
 /// Sukardi, head of H-000008 (PKH, BPNT); every member on PBI-JK, two children on PIP.
-const SUKARDI: &str = "3324150707830001";
+pub(super) const SUKARDI: &str = "3324150707830001";
 /// Dimas Saputra, child in H-000008, on PBI-JK and PIP.
 const DIMAS: &str = "3324151010100001";
 /// Wagiman, head of H-000009 (BLT-DD).
-const WAGIMAN: &str = "3324142005700001";
+pub(super) const WAGIMAN: &str = "3324142005700001";
 /// Sumiyati, head of H-000002 (BPNT, desil 2); her son Rizky is on PIP.
-const SUMIYATI: &str = "3375035806730002";
+pub(super) const SUMIYATI: &str = "3375035806730002";
 /// Budi Santoso, head of H-000004 (desil 8, on nothing).
-const BUDI: &str = "3375012803750003";
+pub(super) const BUDI: &str = "3375012803750003";
 /// Budi's family card number.
 const BUDI_KK: &str = "3375011006100002";
 
-async fn feed(app: &TestApp) -> EvidenceFeedClient<Channel> {
-    EvidenceFeedClient::connect(app.grpc_addr.clone())
-        .await
-        .expect("gRPC connection")
-}
-
-fn item(kind: &str, nik: &str, source: &str, reference: &str, observed_on: &str) -> eligibility::SubmitEvidenceRequest {
+pub(super) fn item(
+    kind: &str,
+    nik: &str,
+    source: &str,
+    reference: &str,
+    observed_on: &str,
+) -> eligibility::SubmitEvidenceRequest {
     eligibility::SubmitEvidenceRequest {
         kind: kind.into(),
         nik: nik.into(),
@@ -47,34 +45,38 @@ fn item(kind: &str, nik: &str, source: &str, reference: &str, observed_on: &str)
     }
 }
 
-async fn submit(
+/// Submits `request` as the feed its source names would (a feed's token carries its agency,
+/// which is the evidence's source).
+pub(super) async fn submit(
     app: &TestApp,
     request: eligibility::SubmitEvidenceRequest,
 ) -> Result<eligibility::SubmitEvidenceResponse, tonic::Status> {
-    feed(app).await.submit_evidence(request).await.map(|r| r.into_inner())
+    app.feed_as(&feed_of(&request.source))
+        .await
+        .submit_evidence(request)
+        .await
+        .map(|r| r.into_inner())
 }
 
 async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}{path}", app.http))
-        .json(&body)
-        .send()
-        .await
-        .expect("HTTP request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.post(path, body).await
 }
 
+/// Sends an evidence file as the province's back office, relaying files agencies gave it.
 async fn post_csv(app: &TestApp, csv: &str) -> (u16, Value) {
-    let response = app
+    post_csv_as(app, csv, &bearer("bo-33", &["back_office"], Some("33"), None)).await
+}
+
+pub(super) async fn post_csv_as(app: &TestApp, csv: &str, authorization: &str) -> (u16, Value) {
+    let mut request = app
         .client
         .post(format!("{}/v1/evidence/file", app.http))
         .header("content-type", "text/csv")
-        .body(csv.to_owned())
-        .send()
-        .await
-        .expect("HTTP request");
+        .body(csv.to_owned());
+    if !authorization.is_empty() {
+        request = request.header("Authorization", authorization);
+    }
+    let response = request.send().await.expect("HTTP request");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -100,7 +102,7 @@ fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
     expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
 }
 
-async fn enrolment_id(app: &TestApp, beneficiary: &str, programme: &str, status: &str) -> String {
+pub(super) async fn enrolment_id(app: &TestApp, beneficiary: &str, programme: &str, status: &str) -> String {
     app.enrolments(beneficiary)
         .await
         .iter()
@@ -568,14 +570,14 @@ async fn a_car_opens_a_task_holding_what_it_excludes_and_confirming_it_ends_them
     let (status, body) = post(
         &app,
         &format!("/v1/verification-tasks/{task_id}/resolve"),
-        json!({"outcome": "confirmed", "actor": "bo.kendal.1"}),
+        json!({"outcome": "confirmed"}),
     )
     .await;
     assert_eq!((status, &body["error"]["field"]), (400, &json!("reason")), "{body}");
     let (status, body) = post(
         &app,
         &format!("/v1/verification-tasks/{task_id}/resolve"),
-        json!({"outcome": "confirmed", "reason": "home visit: the family drives the car", "actor": "bo.kendal.1"}),
+        json!({"outcome": "confirmed", "reason": "home visit: the family drives the car"}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -593,7 +595,7 @@ async fn a_car_opens_a_task_holding_what_it_excludes_and_confirming_it_ends_them
     let (status, body) = post(
         &app,
         &format!("/v1/verification-tasks/{task_id}/resolve"),
-        json!({"outcome": "rejected", "reason": "second thoughts", "actor": "bo.kendal.2"}),
+        json!({"outcome": "rejected", "reason": "second thoughts"}),
     )
     .await;
     assert_eq!(status, 422, "{body}");
@@ -611,17 +613,12 @@ async fn a_car_opens_a_task_holding_what_it_excludes_and_confirming_it_ends_them
 
     // The family appealed: PKH is reinstated as a new enrolment naming the one it replaces.
     let excluded_pkh = enrolment_id(&app, "H-000008", "PKH", "ended").await;
-    let (status, body) = post(
-        &app,
-        &format!("/v1/enrolments/{excluded_pkh}/reinstate"),
-        json!({"actor": "manajer.1"}),
-    )
-    .await;
+    let (status, body) = post(&app, &format!("/v1/enrolments/{excluded_pkh}/reinstate"), json!({})).await;
     assert_eq!((status, &body["error"]["field"]), (400, &json!("reason")), "{body}");
     let (status, body) = post(
         &app,
         &format!("/v1/enrolments/{excluded_pkh}/reinstate"),
-        json!({"reason": "appeal accepted: the car is the employer's", "actor": "manajer.1"}),
+        json!({"reason": "appeal accepted: the car is the employer's"}),
     )
     .await;
     assert_eq!(status, 201, "{body}");
@@ -640,7 +637,7 @@ async fn a_car_opens_a_task_holding_what_it_excludes_and_confirming_it_ends_them
     let (status, body) = post(
         &app,
         &format!("/v1/enrolments/{excluded_pkh}/reinstate"),
-        json!({"reason": "again", "actor": "manajer.1"}),
+        json!({"reason": "again"}),
     )
     .await;
     assert_eq!(status, 422, "{body}");
@@ -669,7 +666,7 @@ async fn a_car_opens_a_task_holding_what_it_excludes_and_confirming_it_ends_them
     let (status, body) = post(
         &app,
         &format!("/v1/enrolments/{dimas_pbi}/reinstate"),
-        json!({"reason": "appeal", "actor": "manajer.1"}),
+        json!({"reason": "appeal"}),
     )
     .await;
     assert_eq!(status, 422, "{body}");
@@ -684,7 +681,7 @@ async fn a_car_opens_a_task_holding_what_it_excludes_and_confirming_it_ends_them
             "/v1/enrolments/{}/reinstate",
             enrolment_id(&app, "P-000027", "PIP", "ended").await
         ),
-        json!({"reason": "appeal", "actor": "manajer.1"}),
+        json!({"reason": "appeal"}),
     )
     .await;
     assert_eq!(status, 422, "{body}");
@@ -709,18 +706,21 @@ async fn rejecting_a_salary_on_verification_releases_the_hold_with_arrears_due()
     let (status, body) = post(
         &app,
         &format!("/v1/verification-tasks/{task_id}/resolve"),
-        json!({"outcome": "maybe", "reason": "x", "actor": "y"}),
+        json!({"outcome": "maybe", "reason": "x"}),
     )
     .await;
     assert_eq!((status, &body["error"]["field"]), (400, &json!("outcome")), "{body}");
-    let (status, body) = post(
-        &app,
-        &format!("/v1/verification-tasks/{task_id}/resolve"),
-        json!({"outcome": "rejected", "reason": "a namesake; Wagiman is a farm labourer", "actor": "bo.kendal.4"}),
-    )
-    .await;
+    // The officer is the one the token names; a name in the body is not taken.
+    let (status, body) = app
+        .post_as(
+            &format!("/v1/verification-tasks/{task_id}/resolve"),
+            json!({"outcome": "rejected", "reason": "a namesake; Wagiman is a farm labourer", "actor": "someone.else"}),
+            &bearer("bo.kendal.4", &["back_office"], Some("33.24"), None),
+        )
+        .await;
 
     assert_eq!(status, 200, "{body}");
+    assert_eq!(body["resolved_by"], "bo.kendal.4");
     assert_eq!(statuses(&app, "H-000009").await, pairs(&[("BLT-DD", "active")]));
     assert_eq!(check_payment(&app, "BLT-DD", "H-000009").await.unwrap(), (true, vec![]));
     let released = events_of::<eligibility::EnrolmentHoldReleased>(&app, |e| !e.is_empty()).await;
@@ -740,7 +740,7 @@ async fn rejecting_a_salary_on_verification_releases_the_hold_with_arrears_due()
     let (status, _) = post(
         &app,
         &format!("/v1/enrolments/{active}/reinstate"),
-        json!({"reason": "r", "actor": "a"}),
+        json!({"reason": "r"}),
     )
     .await;
     assert_eq!(status, 422);
@@ -1048,7 +1048,10 @@ async fn the_evidence_and_verification_endpoints_are_documented_and_a_bad_item_c
             item("vehicle", "3375011204810000", "SAMSAT", "X-2", "2026-10-01"),
             "nik",
         ),
-        (item("death_provisional", SLAMET, "", "X-3", "2026-10-01"), "source"),
+        (
+            item("death_provisional", SLAMET, "3375011002", "", "2026-10-01"),
+            "reference",
+        ),
         (
             item("death_provisional", SLAMET, "3375011002", "X-4", "20-10-2026"),
             "observed_on",

@@ -2,7 +2,7 @@
 //! through the consumer, enrolments other agencies report, a person's or household's
 //! enrolments over gRPC, the violations and years-on-benefit reports, and graduation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::json;
 use slrt_proto::eligibility::v1::{
@@ -15,6 +15,24 @@ const TODAY_MINUS_A_YEAR: &str = "2025-10-01";
 
 fn reasons_of(need: &Value) -> Vec<String> {
     rules(need).into_iter().map(str::to_owned).collect()
+}
+
+/// The agency the catalogue in force names as each programme's owner: only that agency
+/// reports enrolments in it.
+async fn owners(app: &TestApp) -> HashMap<String, String> {
+    let (status, catalogue) = app.get("/v1/catalogue").await;
+    assert_eq!(status, 200, "{catalogue}");
+    catalogue["programmes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["code"].as_str().unwrap().to_owned(),
+                p["opd"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Opens a case for `nik` with one need and waits for its decision.
@@ -35,7 +53,7 @@ async fn every_overlap_pair_of_the_catalogue_is_refused_through_the_consumer_and
             &["overlap.BLT-DD.PKH", "overlap.BLT-KOTA.PKH", "overlap.PENA.PKH"],
             None,
         ),
-        // The head is 66: meals are open to a BLT-DD family, BPNT is not.
+        // The head is 76: meals are open to a BLT-DD family, BPNT is not.
         (
             "BLT-DD",
             "food_assistance",
@@ -69,14 +87,16 @@ async fn every_overlap_pair_of_the_catalogue_is_refused_through_the_consumer_and
         ("PKH", "food_assistance", &[], Some("BPNT")),
         ("PKH", "health_insurance", &[], Some("PBI-JK")),
     ];
-    // One family per row: desil 2, a head of 66 (old enough for PERMAKANAN).
-    let families: Vec<TestFamily> = rows.iter().map(|_| TestFamily::new(2, &["1960-02-01"])).collect();
+    // One family per row: desil 2, a head of 76 (old enough for PERMAKANAN, and in PKH's
+    // elderly component, so that PKH is open to the household where no overlap closes it).
+    let families: Vec<TestFamily> = rows.iter().map(|_| TestFamily::new(2, &["1950-02-01"])).collect();
     let (app, niks) = spawn_app_with_families(&families).await;
 
+    let owners = owners(&app).await;
     let mut cited = BTreeSet::new();
     for (i, (held, category, refusing, granted)) in rows.iter().enumerate() {
         let head = &niks[i][0];
-        app.report_external(held, head, "DINSOS-PROV", &format!("ROW-{i}"), TODAY_MINUS_A_YEAR)
+        app.report_external(held, head, &owners[*held], &format!("ROW-{i}"), TODAY_MINUS_A_YEAR)
             .await
             .unwrap();
 
@@ -164,6 +184,8 @@ async fn every_programme_rule_of_the_catalogue_applies_through_the_consumer() {
     let younger = decide(&app, head(2), "elderly_care").await;
     assert!(rules(&younger).contains(&"PERMAKANAN.age"), "{younger:#}");
     assert_eq!(younger["programme"]["code"], "PKH");
+    // The household's 14-year-old, not the 40-year-old applicant, chooses PKH's component.
+    assert_eq!(younger["benefit"]["component"], "smp", "{younger:#}");
 
     // With meals granted, PKH is refused to the household and BLT-DD meets its cash need.
     let village = decide(&app, head(3), "cash_assistance").await;
@@ -171,7 +193,7 @@ async fn every_programme_rule_of_the_catalogue_applies_through_the_consumer() {
     assert_eq!(village["programme"]["code"], "BLT-DD");
     assert_eq!(village["programme"]["opd"], "PEMDES");
 
-    // PKH pays the component of the applicant's age: the elderly one from 70.
+    // PKH pays the component of a member's age: the elderly one from 70 (here the head, alone).
     let elderly = decide(&app, head(7), "cash_assistance").await;
     assert_eq!(elderly["programme"]["code"], "PKH", "{elderly:#}");
     assert_eq!(elderly["benefit"]["component"], "elderly_70");
@@ -216,6 +238,140 @@ async fn every_programme_rule_of_the_catalogue_applies_through_the_consumer() {
 }
 
 #[tokio::test]
+async fn pkh_is_targeted_by_the_households_members_through_the_consumer() {
+    let families = vec![
+        TestFamily::new(2, &["1986-04-04", "2012-05-05"]), // 0: a head of 40, a child of 14
+        TestFamily::new(2, &["1976-01-01", "2000-02-02"]), // 1: adults only
+        TestFamily::new(2, &["1960-03-03", "2024-04-04", "2016-05-05"]), // 2: a toddler and a pupil
+    ];
+    let (app, niks) = spawn_app_with_families(&families).await;
+
+    // The SMP component for the 14-year-old, though the applicant is the 40-year-old head.
+    let pupil = decide(&app, &niks[0][0], "cash_assistance").await;
+    assert_eq!(pupil["programme"]["code"], "PKH", "{pupil:#}");
+    assert_eq!(pupil["benefit"]["component"], "smp");
+    assert_eq!(pupil["benefit"]["amount_per_period_idr"], 375_000);
+    let chosen = pupil["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "PKH.component")
+        .unwrap_or_else(|| panic!("{pupil:#}"));
+    assert!(
+        chosen["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("PKH pays the smp component: household member T-P0-1, aged 14,"),
+        "{chosen:#}"
+    );
+
+    // No member in any band: PKH is refused saying so, and BLT-DD meets the need.
+    let adults = decide(&app, &niks[1][0], "cash_assistance").await;
+    assert_eq!(adults["programme"]["code"], "BLT-DD", "{adults:#}");
+    let refused = adults["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "PKH.component")
+        .unwrap_or_else(|| panic!("{adults:#}"));
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("No member of the household is in a PKH component"),
+        "{refused:#}"
+    );
+    let enrolled: Vec<Value> = app.enrolments("T-H1").await;
+    assert!(enrolled.iter().all(|e| e["programme_code"] != "PKH"), "{enrolled:#?}");
+
+    // The youngest member in a band chooses: the toddler's child_0_6, not the pupil's SD.
+    let toddler = decide(&app, &niks[2][1], "cash_assistance").await;
+    assert_eq!(toddler["benefit"]["component"], "child_0_6", "{toddler:#}");
+}
+
+#[tokio::test]
+async fn the_desk_pre_screen_names_the_programmes_the_overlap_rules_close_and_what_closes_them() {
+    let families = vec![
+        TestFamily {
+            enrolments: "PKH",
+            ..TestFamily::new(2, &["1980-01-01", "2015-01-01"])
+        },
+        TestFamily::new(2, &["1981-01-01"]),
+    ];
+    let (app, niks) = spawn_app_with_families(&families).await;
+    let screen = |nik: String| {
+        let app = &app;
+        async move {
+            app.grpc()
+                .await
+                .screen_person(eligibility::ScreenPersonRequest { nik })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+
+    // The child of a PKH household: PKH closes BLT-DD, PERMAKANAN, PENA and BLT-KOTA.
+    let on_pkh = screen(niks[0][1].clone()).await;
+    assert_eq!(on_pkh.active_programmes, ["PKH"]);
+    assert_eq!(on_pkh.catalogue_version, "2026.2");
+    let closed: Vec<(&str, &str, &str, &str, &str)> = on_pkh
+        .closed_programmes
+        .iter()
+        .map(|c| {
+            (
+                c.programme_code.as_str(),
+                c.rule.as_str(),
+                c.closed_by_programme_code.as_str(),
+                c.closed_by_beneficiary_kind.as_str(),
+                c.closed_by_beneficiary_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        [
+            ("BLT-DD", "overlap.BLT-DD.PKH", "PKH", "household", "T-H0"),
+            ("PERMAKANAN", "overlap.PERMAKANAN.PKH", "PKH", "household", "T-H0"),
+            ("PENA", "overlap.PENA.PKH", "PKH", "household", "T-H0"),
+            ("BLT-KOTA", "overlap.BLT-KOTA.PKH", "PKH", "household", "T-H0"),
+        ]
+    );
+    assert!(on_pkh.closed_programmes.iter().all(|c| c.closed_by_status == "active"));
+    assert_eq!(
+        on_pkh.closed_programmes[0].reason,
+        "BLT-DD cannot be combined with PKH, which the household (T-H0) already receives."
+    );
+
+    // Someone on nothing has nothing closed.
+    let on_nothing = screen(niks[1][0].clone()).await;
+    assert!(on_nothing.known_person);
+    assert_eq!(on_nothing.active_programmes, Vec::<String>::new());
+    assert_eq!(on_nothing.closed_programmes, []);
+    assert_eq!(on_nothing.catalogue_version, "2026.2");
+
+    // A programme reported from elsewhere closes as one decided here: BLT-DD for the second
+    // family closes PKH and BPNT to it, and BLT-KOTA as well.
+    app.report_external("BLT-DD", &niks[1][0], "PEMDES", "DESA-1", TODAY_MINUS_A_YEAR)
+        .await
+        .unwrap();
+    let on_village_aid = screen(niks[1][0].clone()).await;
+    let codes: Vec<(&str, &str)> = on_village_aid
+        .closed_programmes
+        .iter()
+        .map(|c| (c.programme_code.as_str(), c.rule.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("PKH", "overlap.BLT-DD.PKH"),
+            ("BPNT", "overlap.BLT-DD.BPNT"),
+            ("BLT-KOTA", "overlap.BLT-KOTA.BLT-DD"),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn an_external_enrolment_is_recorded_once_per_reference_and_counts_at_the_desk() {
     let families = vec![TestFamily::new(3, &["1980-01-01", "2010-01-01"])];
     let (app, niks) = spawn_app_with_families(&families).await;
@@ -230,7 +386,7 @@ async fn an_external_enrolment_is_recorded_once_per_reference_and_counts_at_the_
         .await
         .unwrap();
     let pkh = app
-        .report_external("PKH", head, "KEMENSOS", "PKH-33750200001", "2025-05-01")
+        .report_external("PKH", head, "DINSOS", "PKH-33750200001", "2025-05-01")
         .await
         .unwrap();
 
@@ -249,7 +405,7 @@ async fn an_external_enrolment_is_recorded_once_per_reference_and_counts_at_the_
     assert!(pkh.violations.is_empty(), "{:?}", pkh.violations);
 
     let conflict = app
-        .report_external("BPNT", head, "DINSOS-PROV", "PROV-2026-0001", "2026-02-01")
+        .report_external("BANSOS-PROV", head, "DINSOS-PROV", "PROV-2026-0001", "2026-03-01")
         .await
         .unwrap_err();
     assert_eq!(conflict.code(), tonic::Code::Aborted, "{conflict:?}");
@@ -295,7 +451,7 @@ async fn an_external_enrolment_is_recorded_once_per_reference_and_counts_at_the_
         listed,
         [
             ("BANSOS-PROV", "external", "active", "DINSOS-PROV"),
-            ("PKH", "external", "active", "KEMENSOS")
+            ("PKH", "external", "active", "DINSOS")
         ]
     );
     let child = app
@@ -347,7 +503,7 @@ async fn a_report_that_breaks_the_overlap_rules_is_recorded_and_shows_in_the_vio
     assert_eq!(healthy["violations"], json!([]), "{healthy:#}");
 
     let reported = app
-        .report_external("PKH", &niks[0][0], "KEMENSOS", "PKH-0042", "2026-02-01")
+        .report_external("PKH", &niks[0][0], "DINSOS", "PKH-0042", "2026-02-01")
         .await
         .unwrap();
     assert_eq!(reported.violations.len(), 1, "{:?}", reported.violations);
@@ -376,39 +532,36 @@ async fn a_report_that_breaks_the_overlap_rules_is_recorded_and_shows_in_the_vio
     );
 
     let end = |ended_on: &str| ReportExternalEnrolmentEndedRequest {
-        reporting_opd: "KEMENSOS".into(),
+        reporting_opd: "DINSOS".into(),
         reference: "PKH-0042".into(),
         ended_on: ended_on.into(),
         reason: "recipient moved to BLT-DD".into(),
     };
-    let too_early = app
-        .grpc()
-        .await
+    let dinsos = app.grpc_as(&agency("DINSOS")).await;
+    let too_early = dinsos
+        .clone()
         .report_external_enrolment_ended(end("2026-01-01"))
         .await
         .unwrap_err();
     assert_eq!(too_early.code(), tonic::Code::InvalidArgument);
     assert!(too_early.message().starts_with("ended_on: "), "{}", too_early.message());
-    let ended = app
-        .grpc()
-        .await
+    let ended = dinsos
+        .clone()
         .report_external_enrolment_ended(end("2026-03-31"))
         .await
         .unwrap()
         .into_inner();
     assert!(ended.ended);
     assert_eq!(ended.enrolment_id, reported.enrolment_id);
-    let again = app
-        .grpc()
-        .await
+    let again = dinsos
+        .clone()
         .report_external_enrolment_ended(end("2026-03-31"))
         .await
         .unwrap()
         .into_inner();
     assert!(!again.ended);
-    let other_day = app
-        .grpc()
-        .await
+    let other_day = dinsos
+        .clone()
         .report_external_enrolment_ended(end("2026-04-30"))
         .await
         .unwrap_err();
@@ -427,7 +580,7 @@ async fn a_malformed_report_is_refused_naming_the_field_and_records_nothing() {
         programme_code: "PKH".into(),
         nik: head.clone(),
         kk_number: String::new(),
-        reporting_opd: "KEMENSOS".into(),
+        reporting_opd: "DINSOS".into(),
         reference: "PKH-1".into(),
         started_on: "2026-01-01".into(),
     };
@@ -454,7 +607,7 @@ async fn a_malformed_report_is_refused_naming_the_field_and_records_nothing() {
             ReportExternalEnrolmentRequest {
                 nik: String::new(),
                 kk_number: "3375020101200001".into(),
-                programme_code: "PBI-JK".into(),
+                programme_code: "PERMAKANAN".into(),
                 ..good.clone()
             },
             tonic::Code::InvalidArgument,
@@ -468,12 +621,13 @@ async fn a_malformed_report_is_refused_naming_the_field_and_records_nothing() {
             tonic::Code::InvalidArgument,
             "programme_code",
         ),
+        // An agency reports for itself only.
         (
             ReportExternalEnrolmentRequest {
                 reporting_opd: "Dinas Sosial".into(),
                 ..good.clone()
             },
-            tonic::Code::InvalidArgument,
+            tonic::Code::PermissionDenied,
             "reporting_opd",
         ),
         (
@@ -510,7 +664,7 @@ async fn a_malformed_report_is_refused_naming_the_field_and_records_nothing() {
         ),
     ] {
         let status = app
-            .grpc()
+            .grpc_as(&agency("DINSOS"))
             .await
             .report_external_enrolment(request.clone())
             .await
@@ -535,10 +689,10 @@ async fn a_malformed_report_is_refused_naming_the_field_and_records_nothing() {
         .into_inner();
     assert_eq!(listed.enrolments, vec![]);
     let unknown = app
-        .grpc()
+        .grpc_as(&agency("DINSOS"))
         .await
         .report_external_enrolment_ended(ReportExternalEnrolmentEndedRequest {
-            reporting_opd: "KEMENSOS".into(),
+            reporting_opd: "DINSOS".into(),
             reference: "NEVER-REPORTED".into(),
             ended_on: "2026-01-02".into(),
             reason: String::new(),
@@ -570,11 +724,11 @@ async fn the_violations_report_lists_each_kind_of_breach_with_its_rule() {
     assert_eq!(healthy["violations"], json!([]), "{healthy:#}");
 
     // A second PKH for the same household, granted elsewhere.
-    app.report_external("PKH", &niks[0][0], "KEMENSOS", "DUP-1", "2026-01-01")
+    app.report_external("PKH", &niks[0][0], "DINSOS", "DUP-1", "2026-01-01")
         .await
         .unwrap();
     // Food aid for a family in desil 8, with no hold.
-    app.report_external("BPNT", &niks[1][0], "KEMENSOS", "RICH-1", "2026-01-01")
+    app.report_external("BPNT", &niks[1][0], "DINSOS", "RICH-1", "2026-01-01")
         .await
         .unwrap();
     // The city's cash aid to two holders of one family card.
@@ -642,13 +796,13 @@ async fn years_on_benefit_counts_enrolments_by_years_and_those_past_review_and_d
             .unwrap()
             .to_string()
     };
-    app.report_external("PKH", &niks[0][0], "KEMENSOS", "OLD", &years_ago(7))
+    app.report_external("PKH", &niks[0][0], "DINSOS", "OLD", &years_ago(7))
         .await
         .unwrap();
-    app.report_external("PKH", &niks[1][0], "KEMENSOS", "MID", &years_ago(2))
+    app.report_external("PKH", &niks[1][0], "DINSOS", "MID", &years_ago(2))
         .await
         .unwrap();
-    app.report_external("PKH", &niks[2][0], "KEMENSOS", "NEW", &today.to_string())
+    app.report_external("PKH", &niks[2][0], "DINSOS", "NEW", &today.to_string())
         .await
         .unwrap();
 
@@ -687,9 +841,12 @@ async fn graduation_ends_pkh_and_bpnt_and_starts_pena_in_one_step() {
         TestFamily::new(3, &["1981-01-01"]),
     ];
     let (app, niks) = spawn_app_with_families(&families).await;
-    let body = json!({"reason": "the family's warung earns above the minimum wage", "actor": "manajer.slrt.1"});
+    let body = json!({"reason": "the family's warung earns above the minimum wage"});
+    let manager = bearer("manajer.slrt.1", &["coordinator"], Some("33.75"), None);
 
-    let (status, graduated) = app.post("/v1/households/T-H0/graduate", body.clone()).await;
+    let (status, graduated) = app
+        .post_as("/v1/households/T-H0/graduate", body.clone(), &manager)
+        .await;
 
     assert_eq!(status, 201, "{graduated}");
     let ended: BTreeSet<&str> = graduated["ended"]
@@ -745,14 +902,17 @@ async fn graduation_ends_pkh_and_bpnt_and_starts_pena_in_one_step() {
 
     let (status, missing) = app.post("/v1/households/T-H9/graduate", body.clone()).await;
     assert_eq!(status, 404, "{missing}");
-    let (status, no_actor) = app
-        .post(
-            "/v1/households/T-H1/graduate",
-            json!({"reason": "business plan approved"}),
-        )
+    let (status, no_reason) = app.post("/v1/households/T-H1/graduate", json!({})).await;
+    assert_eq!(status, 400, "{no_reason}");
+    assert_eq!(no_reason["error"]["field"], "reason");
+    let (status, too_long) = app
+        .post("/v1/households/T-H1/graduate", json!({"reason": "x".repeat(501)}))
         .await;
-    assert_eq!(status, 400, "{no_actor}");
-    assert_eq!(no_actor["error"]["field"], "actor");
+    assert_eq!(
+        (status, &too_long["error"]["field"]),
+        (400, &json!("reason")),
+        "{too_long}"
+    );
 
     let graduation_id = graduated["graduation_id"].as_str().unwrap().to_owned();
     let events = app

@@ -222,7 +222,12 @@ async fn a_valid_file_is_imported_with_its_households_programmes_and_dwelling() 
     // PKH and BPNT once for the household, PBI-JK for Siti.
     assert_eq!(report.counts.enrolments_seeded, 3);
     assert_eq!(rejects(&report), vec![]);
-    let eligibility = Eligibility::new(pool.clone(), store(), Catalogues::single(catalogue()));
+    let eligibility = Eligibility::new(
+        pool.clone(),
+        store(),
+        Catalogues::single(catalogue()),
+        super::nik_tokens(),
+    );
     let screening = eligibility
         .screen_person(&Nik::parse_at("3375014309840002", today()).unwrap())
         .await

@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 use slrt_eligibility::synthetic::{SyntheticRegistry, write_synthetic_registry};
 use slrt_identity::RegionCode;
-use slrt_proto::eligibility::v1::evidence_feed_client::EvidenceFeedClient;
 use slrt_proto::eligibility::v1::{ReportExternalEnrolmentEndedRequest, SubmitEvidenceRequest};
 
 use super::*;
@@ -96,7 +95,7 @@ fn count_by_rule(rows: &[Value]) -> BTreeMap<String, usize> {
 }
 
 async fn submit(app: &TestApp, request: SubmitEvidenceRequest) {
-    let mut feed = EvidenceFeedClient::connect(app.grpc_addr.clone()).await.unwrap();
+    let mut feed = app.feed_as(&feed_of(&request.source)).await;
     let kind = request.kind.clone();
     feed.submit_evidence(request)
         .await
@@ -166,18 +165,18 @@ async fn a_district_of_ten_thousand_households_ends_with_a_clean_ledger_and_ever
     for (i, (_, nik)) in on_blt_dd.iter().enumerate() {
         let reference = format!("PKH-EXT-{i:04}");
         let answer = app
-            .report_external("PKH", nik, "KEMENSOS", &reference, "2026-02-01")
+            .report_external("PKH", nik, "DINSOS", &reference, "2026-02-01")
             .await
             .unwrap();
         assert_eq!(answer.violations.len(), 1, "{:?}", answer.violations);
-        reported.push(("KEMENSOS", reference));
+        reported.push(("DINSOS", reference));
     }
     for (i, (_, nik)) in on_pkh.iter().enumerate() {
         let reference = format!("PKH-DUP-{i:04}");
-        app.report_external("PKH", nik, "KEMENSOS", &reference, "2025-07-01")
+        app.report_external("PKH", nik, "DINSOS", &reference, "2025-07-01")
             .await
             .unwrap();
-        reported.push(("KEMENSOS", reference));
+        reported.push(("DINSOS", reference));
     }
     for (i, (_, nik)) in provincial.iter().enumerate() {
         let answer = app
@@ -241,7 +240,7 @@ async fn a_district_of_ten_thousand_households_ends_with_a_clean_ledger_and_ever
     let today = slrt_identity::today_in_indonesia().to_string();
     for (opd, reference) in &reported {
         let ended = app
-            .grpc()
+            .grpc_as(&agency(opd))
             .await
             .report_external_enrolment_ended(ReportExternalEnrolmentEndedRequest {
                 reporting_opd: (*opd).into(),
@@ -284,7 +283,7 @@ async fn a_district_of_ten_thousand_households_ends_with_a_clean_ledger_and_ever
             let (status, body) = app
                 .post(
                     &format!("/v1/verification-tasks/{task_id}/resolve"),
-                    json!({"outcome": "confirmed", "reason": "seen at the home visit", "actor": "bo.dinsos.1"}),
+                    json!({"outcome": "confirmed", "reason": "seen at the home visit"}),
                 )
                 .await;
             assert!(status < 300, "{status}: {body}");

@@ -8,6 +8,7 @@ use slrt_errors::{ApiError, ErrorCode};
 
 use super::{SubmitError, Submitted};
 use crate::app::Eligibility;
+use crate::app::scope::ChangeBy;
 use crate::domain::evidence::RawEvidence;
 
 /// Columns every file must have; the others may be left out.
@@ -39,10 +40,19 @@ pub struct FileReject {
 }
 
 impl Eligibility {
-    /// Applies every line of an evidence file. A broken header refuses the whole file; a
-    /// database failure stops it where it is (the lines before are applied, and sending the
-    /// file again applies the rest).
-    pub async fn import_evidence_file(&self, body: &[u8]) -> Result<FileReport, ApiError> {
+    /// Applies every line of an evidence file, each audited as `by` submitting it. A broken
+    /// header refuses the whole file; a database failure stops it where it is (the lines
+    /// before are applied, and sending the file again applies the rest).
+    ///
+    /// A feed sending its own file (`feed_agency`) supplies every line itself: a line naming
+    /// another source is refused, and an empty source is the feed's. The back office relays
+    /// files agencies gave it, so their lines keep the source they name.
+    pub async fn import_evidence_file(
+        &self,
+        body: &[u8],
+        by: &ChangeBy,
+        feed_agency: Option<&str>,
+    ) -> Result<FileReport, ApiError> {
         let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -106,7 +116,7 @@ impl Eligibility {
                     }
                 }
             };
-            let raw = RawEvidence {
+            let mut raw = RawEvidence {
                 kind: field("kind"),
                 nik: field("nik"),
                 source: field("source"),
@@ -121,7 +131,22 @@ impl Eligibility {
                 report.reject(line, column, "not UTF-8 text".into());
                 continue;
             }
-            match self.submit_evidence(&raw).await {
+            if let Some(agency) = feed_agency {
+                match raw.source.trim() {
+                    "" => raw.source = agency.to_owned(),
+                    source if source == agency => {}
+                    source => {
+                        let shown: String = source.chars().take(40).collect();
+                        report.reject(
+                            line,
+                            "source",
+                            format!("{shown:?} is not the agency your token acts for ({agency}); a feed sends its own evidence"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            match self.submit_evidence(&raw, by).await {
                 Ok(Submitted { created: true, .. }) => report.recorded += 1,
                 Ok(Submitted { created: false, .. }) => report.unchanged += 1,
                 Err(SubmitError::AlreadyExists(error)) => report.reject(line, error.field, error.reason),

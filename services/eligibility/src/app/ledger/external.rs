@@ -4,6 +4,12 @@
 //! enrolment; and since they are facts, one that breaks the overlap rules is recorded all
 //! the same (with the rules it breaks) and shows in the violations report, rather than
 //! refused.
+//!
+//! Who may report what: the reporting agency is the caller's own (the token's `opd`). A
+//! programme the catalogue lists is reported only by the agency the catalogue names as its
+//! owner; a programme it does not list (a province's aid, zakat) belongs to the agency that
+//! first reported it, and only that agency reports it after. An agency ends only what it
+//! reported itself, since a report is found by the agency and its own reference.
 
 use chrono::NaiveDate;
 use slrt_errors::ApiError;
@@ -14,6 +20,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::{holdings, person_records};
+use crate::app::scope::{ChangeBy, Scope};
 use crate::app::{Eligibility, registry};
 use crate::domain::{
     Beneficiary, BeneficiaryKind, EnrolmentStatus, Holding, HouseholdId, PersonId, ProgrammeCode, Reason, Registry,
@@ -58,14 +65,71 @@ pub struct ExternalEnd {
 }
 
 impl Eligibility {
+    /// The agency owning a programme the catalogue lists: the one the newest version
+    /// listing it names.
+    pub fn owner_of(&self, programme: &ProgrammeCode) -> Option<&str> {
+        self.catalogues
+            .versions()
+            .iter()
+            .rev()
+            .find_map(|catalogue| catalogue.programme(programme))
+            .map(|known| known.opd())
+    }
+
+    /// Refuses an agency reporting a programme it does not own (see the module's notes).
+    async fn check_reporter(&self, conn: &mut PgConnection, report: &ExternalReport) -> Result<(), ApiError> {
+        let agency = report.reporting_opd.as_str();
+        let forbidden =
+            |message: String| ApiError::new(slrt_errors::ErrorCode::Forbidden, message).with_field("programme_code");
+        if let Some(owner) = self.owner_of(&report.programme) {
+            return if owner == agency {
+                Ok(())
+            } else {
+                Err(forbidden(format!(
+                    "{} is {owner}'s programme in the catalogue; only {owner} reports its enrolments",
+                    report.programme
+                )))
+            };
+        }
+        // Two agencies reporting one new programme at once would each find no earlier reporter.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("eligibility.external-programme.{}", report.programme))
+            .execute(&mut *conn)
+            .await
+            .map_err(ApiError::unavailable)?;
+        let other: Option<String> = sqlx::query_scalar(
+            "SELECT reporting_opd FROM enrolments
+             WHERE source = 'external' AND programme_code = $1 AND reporting_opd <> $2 LIMIT 1",
+        )
+        .bind(report.programme.as_str())
+        .bind(agency)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(ApiError::unavailable)?;
+        match other {
+            None => Ok(()),
+            Some(other) => Err(forbidden(format!(
+                "{} is reported by {other}; only the agency that runs a programme reports its enrolments",
+                report.programme
+            ))),
+        }
+    }
+
     /// Records an agency's report, once per (agency, reference): the same report again
     /// answers as the first time; the same reference with other content is a conflict.
-    pub async fn report_external_enrolment(&self, report: &ExternalReport) -> Result<Reported, ApiError> {
+    /// Audited in its transaction, naming the beneficiary (a household: every member).
+    pub async fn report_external_enrolment(
+        &self,
+        report: &ExternalReport,
+        by: &ChangeBy,
+    ) -> Result<Reported, ApiError> {
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        self.check_reporter(&mut tx, report).await?;
         lock_report(&mut tx, &report.reporting_opd, &report.reference).await?;
         let catalogue = self.catalogue();
         let kind = catalogue.programme(&report.programme).map(|p| p.beneficiary());
         let (beneficiary, household) = resolve(&mut tx, &report.beneficiary, kind).await?;
+        let niks = beneficiary_niks(&mut tx, &beneficiary).await?;
         registry::lock_household(&mut tx, &household)
             .await
             .map_err(ApiError::unavailable)?;
@@ -102,6 +166,14 @@ impl Eligibility {
             let violations = this
                 .map(|h| overlaps_with(catalogue, &Registry::new(&people), h, &around))
                 .unwrap_or_default();
+            self.record_change(
+                &mut tx,
+                by,
+                &niks,
+                serde_json::json!({ "enrolment_id": enrolment_id, "created": false }),
+            )
+            .await?;
+            tx.commit().await.map_err(ApiError::unavailable)?;
             return Ok(Reported {
                 enrolment_id,
                 created: false,
@@ -161,6 +233,16 @@ impl Eligibility {
             )
             .await
             .map_err(ApiError::unavailable)?;
+        self.record_change(
+            &mut tx,
+            by,
+            &niks,
+            serde_json::json!({
+                "enrolment_id": enrolment_id, "created": true, "programme_code": report.programme.as_str(),
+                "violations": violations.iter().map(|v| v.rule.as_str()).collect::<Vec<_>>(),
+            }),
+        )
+        .await?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         if !violations.is_empty() {
             tracing::warn!(
@@ -178,8 +260,8 @@ impl Eligibility {
     }
 
     /// Ends an enrolment the same agency reported. Ending it again on the same date changes
-    /// nothing; on another date it is a conflict.
-    pub async fn end_external_enrolment(&self, end: &ExternalEnd) -> Result<(Uuid, bool), ApiError> {
+    /// nothing; on another date it is a conflict. Audited in its transaction.
+    pub async fn end_external_enrolment(&self, end: &ExternalEnd, by: &ChangeBy) -> Result<(Uuid, bool), ApiError> {
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
         lock_report(&mut tx, &end.reporting_opd, &end.reference).await?;
         let row = sqlx::query(
@@ -202,9 +284,28 @@ impl Eligibility {
         let enrolment_id: Uuid = row.try_get("enrolment_id").map_err(ApiError::unavailable)?;
         let started_on: NaiveDate = row.try_get("started_on").map_err(ApiError::unavailable)?;
         let ended_on: Option<NaiveDate> = row.try_get("ended_on").map_err(ApiError::unavailable)?;
+        let beneficiary = match get("beneficiary_kind")?.as_str() {
+            "household" => Beneficiary::Household(
+                HouseholdId::parse(&get("beneficiary_id")?).map_err(|e| ApiError::internal(e.to_string()))?,
+            ),
+            _ => Beneficiary::Person(
+                PersonId::parse(&get("beneficiary_id")?).map_err(|e| ApiError::internal(e.to_string()))?,
+            ),
+        };
+        let niks = beneficiary_niks(&mut tx, &beneficiary).await?;
         if get("status")? == "ended" {
             return match ended_on {
-                Some(day) if day == end.ended_on => Ok((enrolment_id, false)),
+                Some(day) if day == end.ended_on => {
+                    self.record_change(
+                        &mut tx,
+                        by,
+                        &niks,
+                        serde_json::json!({ "enrolment_id": enrolment_id, "ended": false }),
+                    )
+                    .await?;
+                    tx.commit().await.map_err(ApiError::unavailable)?;
+                    Ok((enrolment_id, false))
+                }
                 other => Err(ApiError::conflict(format!(
                     "the enrolment already ended on {}",
                     other
@@ -255,16 +356,23 @@ impl Eligibility {
             )
             .await
             .map_err(ApiError::unavailable)?;
+        self.record_change(
+            &mut tx,
+            by,
+            &niks,
+            serde_json::json!({ "enrolment_id": enrolment_id, "ended": true, "ended_on": end.ended_on }),
+        )
+        .await?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         Ok((enrolment_id, true))
     }
 
     /// A person's enrolments and their household's (by NIK), or a household's and every
-    /// member's (by KK number): every source and status.
-    pub async fn ledger_of(
-        &self,
-        who: &ReportedBeneficiary,
-    ) -> Result<(Option<PersonId>, HouseholdId, Vec<super::EnrolmentView>), ApiError> {
+    /// member's (by KK number): every source and status, as far as `scope` reaches. Someone
+    /// whose household lives outside an area's reach, or who holds nothing an agency may see,
+    /// is not found, as someone the registry does not know. The NIKs of the people concerned
+    /// come with the answer, for its audit record.
+    pub async fn ledger_of(&self, who: &ReportedBeneficiary, scope: &Scope) -> Result<LedgerOf, ApiError> {
         let mut conn = self.pool.acquire().await.map_err(ApiError::unavailable)?;
         let (person, household) = match who {
             ReportedBeneficiary::Nik(_) => match resolve(&mut conn, who, Some(BeneficiaryKind::Person)).await? {
@@ -273,6 +381,21 @@ impl Eligibility {
             },
             ReportedBeneficiary::Kk(_) => (None, resolve(&mut conn, who, Some(BeneficiaryKind::Household)).await?.1),
         };
+        let not_found = || match who {
+            ReportedBeneficiary::Nik(_) => not_in_registry_by_nik(),
+            ReportedBeneficiary::Kk(_) => not_in_registry_by_kk(),
+        };
+        let placed: Vec<(String, String)> =
+            sqlx::query_as("SELECT nik, region_code FROM registry_people WHERE household_id = $1 ORDER BY nik")
+                .bind(household.as_str())
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(ApiError::unavailable)?;
+        if let Scope::Areas(_) = scope
+            && !placed.iter().all(|(_, region)| scope.covers(region))
+        {
+            return Err(not_found());
+        }
         let people: Vec<String> = match &person {
             Some(id) => vec![id.to_string()],
             None => person_records(&mut *conn, Some(&household))
@@ -282,11 +405,61 @@ impl Eligibility {
                 .map(|p| p.person_id.to_string())
                 .collect(),
         };
-        let enrolments = super::of_beneficiaries(&mut *conn, &[household.to_string()], &people)
+        let mut enrolments = super::of_beneficiaries(&mut *conn, &[household.to_string()], &people)
             .await
             .map_err(ApiError::unavailable)?;
-        Ok((person, household, enrolments))
+        if let Scope::Agency(agency) = scope {
+            enrolments.retain(|enrolment| {
+                enrolment.reporting_opd.as_deref() == Some(agency.as_str())
+                    || ProgrammeCode::parse(&enrolment.programme_code)
+                        .ok()
+                        .and_then(|code| self.owner_of(&code))
+                        == Some(agency.as_str())
+            });
+            if enrolments.is_empty() {
+                return Err(not_found());
+            }
+        }
+        // The person asked about, or, for a household, every member; a household programme
+        // of a person's household is theirs too, so the members come along for a NIK as well.
+        let niks = placed.into_iter().map(|(nik, _)| nik).collect();
+        Ok(LedgerOf {
+            person,
+            household,
+            enrolments,
+            niks,
+        })
     }
+}
+
+/// A person's or household's part of the ledger, as a caller may see it.
+#[derive(Debug, Clone)]
+pub struct LedgerOf {
+    pub person: Option<PersonId>,
+    pub household: HouseholdId,
+    pub enrolments: Vec<super::EnrolmentView>,
+    /// The NIKs of the people it concerns: the household's members.
+    pub niks: Vec<String>,
+}
+
+/// The NIKs of the people an enrolment of `beneficiary` concerns: the person, or every member
+/// of the household.
+async fn beneficiary_niks(conn: &mut PgConnection, beneficiary: &Beneficiary) -> Result<Vec<String>, ApiError> {
+    let id = beneficiary.id().to_string();
+    match beneficiary.kind() {
+        BeneficiaryKind::Person => crate::app::scope::niks_of(&mut *conn, &[id], &[]).await,
+        BeneficiaryKind::Household => crate::app::scope::niks_of(&mut *conn, &[], &[id]).await,
+    }
+}
+
+fn not_in_registry_by_nik() -> ApiError {
+    ApiError::not_found("no person in the registry has this NIK; a report must name a registry member")
+        .with_field("nik")
+}
+
+fn not_in_registry_by_kk() -> ApiError {
+    ApiError::not_found("no household in the registry has this KK number; a report must name a registry household")
+        .with_field("kk_number")
 }
 
 /// Two reports under one reference, handled at once, would both find none recorded.
@@ -312,10 +485,7 @@ async fn resolve(
             let applicant = registry::applicant_by_nik(&mut *conn, nik)
                 .await
                 .map_err(ApiError::unavailable)?;
-            let facts = applicant.facts().ok_or_else(|| {
-                ApiError::not_found("no person in the registry has this NIK; a report must name a registry member")
-                    .with_field("nik")
-            })?;
+            let facts = applicant.facts().ok_or_else(not_in_registry_by_nik)?;
             let beneficiary = match kind {
                 Some(BeneficiaryKind::Household) => Beneficiary::Household(facts.household_id.clone()),
                 Some(BeneficiaryKind::Person) | None => Beneficiary::Person(facts.person_id.clone()),
@@ -336,10 +506,7 @@ async fn resolve(
                     .await
                     .map_err(ApiError::unavailable)?;
             match households.as_slice() {
-                [] => Err(ApiError::not_found(
-                    "no household in the registry has this KK number; a report must name a registry household",
-                )
-                .with_field("kk_number")),
+                [] => Err(not_in_registry_by_kk()),
                 [one] => {
                     let id = HouseholdId::parse(one).map_err(|e| ApiError::internal(e.to_string()))?;
                     Ok((Beneficiary::Household(id.clone()), id))

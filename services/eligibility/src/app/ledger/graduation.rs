@@ -9,15 +9,15 @@ use slrt_proto::eligibility::v1 as proto;
 use uuid::Uuid;
 
 use super::{holdings, person_records};
+use crate::app::scope::ChangeBy;
 use crate::app::{Eligibility, registry};
 use crate::domain::{HouseholdId, plan_graduation};
 
-/// What the back office asks for.
+/// What the back office asks for; who asks is the caller the token names.
 #[derive(Debug, Clone)]
 pub struct Graduate {
     pub household: HouseholdId,
     pub reason: String,
-    pub actor: String,
 }
 
 /// What graduation did.
@@ -45,24 +45,32 @@ pub struct EndedEnrolment {
 impl Eligibility {
     /// Ends the household's programmes that PENA excludes (reason `graduated`) and starts
     /// PENA, with `EnrolmentEnded`, `EnrolmentStarted` and `HouseholdGraduated` appended in the
-    /// same transaction. Refused, naming why, when the household holds none of them, one is
-    /// on hold or was reported by another agency, or PENA was received before.
-    pub async fn graduate(&self, request: &Graduate) -> Result<Graduated, ApiError> {
+    /// same transaction, with the audit record naming every member. Refused, naming why,
+    /// when the household holds none of them, one is on hold or was reported by another
+    /// agency, or PENA was received before; not found when it lives outside `by`'s area.
+    pub async fn graduate(&self, request: &Graduate, by: &ChangeBy) -> Result<Graduated, ApiError> {
         let today = slrt_identity::today_in_indonesia();
         let catalogue = self.catalogue_on(today);
+        let actor = by.actor().to_owned();
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+        let placed: Vec<(String, String)> =
+            sqlx::query_as("SELECT nik, region_code FROM registry_people WHERE household_id = $1 ORDER BY nik")
+                .bind(request.household.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(ApiError::unavailable)?;
+        if placed.is_empty() || !placed.iter().all(|(_, region)| by.scope.covers(region)) {
+            return Err(
+                ApiError::not_found(format!("household {} is not in the registry", request.household))
+                    .with_field("household_id"),
+            );
+        }
         registry::lock_household(&mut tx, &request.household)
             .await
             .map_err(ApiError::unavailable)?;
         let people = person_records(&mut *tx, Some(&request.household))
             .await
             .map_err(ApiError::unavailable)?;
-        if people.is_empty() {
-            return Err(
-                ApiError::not_found(format!("household {} is not in the registry", request.household))
-                    .with_field("household_id"),
-            );
-        }
         let living = people.iter().filter(|p| !p.deceased).count() as u32;
         let all = holdings(&mut *tx, Some(&request.household), true)
             .await
@@ -109,7 +117,7 @@ impl Eligibility {
                 reason: reason.clone(),
                 evidence_id: String::new(),
                 verification_task_id: String::new(),
-                actor: request.actor.clone(),
+                actor: actor.clone(),
             };
             self.store
                 .append(
@@ -158,7 +166,7 @@ impl Eligibility {
             pena_enrolment_id: pena_enrolment_id.to_string(),
             graduated_on: today.to_string(),
             reason: request.reason.clone(),
-            actor: request.actor.clone(),
+            actor: actor.clone(),
             catalogue_version: catalogue.version().to_string(),
         };
         self.store
@@ -179,6 +187,18 @@ impl Eligibility {
             )
             .await
             .map_err(ApiError::unavailable)?;
+        let niks: Vec<String> = placed.into_iter().map(|(nik, _)| nik).collect();
+        self.record_change(
+            &mut tx,
+            by,
+            &niks,
+            serde_json::json!({
+                "graduation_id": graduation_id,
+                "ended_programmes": ended.iter().map(|e| e.programme_code.as_str()).collect::<Vec<_>>(),
+                "pena_enrolment_id": pena_enrolment_id,
+            }),
+        )
+        .await?;
         tx.commit().await.map_err(ApiError::unavailable)?;
         tracing::info!(
             household.id = %request.household, graduation.id = %graduation_id, ended = ended.len(),

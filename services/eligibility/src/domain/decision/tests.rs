@@ -113,7 +113,13 @@ fn pkh_is_granted_to_a_poor_household_not_yet_on_it() {
             component: "child_0_6".to_owned(),
         }
     );
-    assert_eq!(rules(need), ["PKH.desil"]);
+    // H-000003's children are 12 and 6: the youngest's component.
+    assert_eq!(rules(need), ["PKH.desil", "PKH.component"]);
+    assert_eq!(
+        need.reasons[1].message,
+        "PKH pays the child_0_6 component: household member P-000012, aged 6, is the youngest member in one of \
+         PKH's age bands."
+    );
     assert_eq!(
         decision.enrolments_to_start,
         [EnrolmentToStart {
@@ -145,7 +151,10 @@ fn a_household_in_desil_8_is_refused_every_cash_programme_for_its_desil() {
     let need = only(&decision);
     assert_eq!(granted(need), None);
     // PENA's age rule passes and is recorded too: every rule that fired is listed.
-    assert_eq!(rules(need), ["PKH.desil", "BLT-DD.desil", "PENA.desil", "PENA.age"]);
+    assert_eq!(
+        rules(need),
+        ["PKH.desil", "PKH.component", "BLT-DD.desil", "PENA.desil", "PENA.age"]
+    );
     assert_eq!(
         need.reasons[0].message,
         "PKH is for households in desil 1 to 4; this household is in desil 8."
@@ -252,7 +261,10 @@ fn permakanan_is_refused_to_a_younger_applicant_who_gets_pkh_instead() {
 
     let need = only(&decision);
     assert_eq!(granted(need), Some("PKH"));
-    assert_eq!(rules(need), ["PERMAKANAN.desil", "PERMAKANAN.age", "PKH.desil"]);
+    assert_eq!(
+        rules(need),
+        ["PERMAKANAN.desil", "PERMAKANAN.age", "PKH.desil", "PKH.component"]
+    );
 }
 
 #[test]
@@ -375,6 +387,7 @@ fn a_pkh_and_bpnt_household_asking_for_cash_is_told_why_each_programme_is_refuse
         rules(need),
         [
             "PKH.desil",
+            "PKH.component",
             "PKH.already_enrolled",
             "BLT-DD.desil",
             "overlap.BLT-DD.PKH",
@@ -386,7 +399,7 @@ fn a_pkh_and_bpnt_household_asking_for_cash_is_told_why_each_programme_is_refuse
         ]
     );
     assert_eq!(
-        need.reasons[1].message,
+        need.reasons[2].message,
         "The household (H-000001) is already enrolled in PKH."
     );
 }
@@ -423,6 +436,7 @@ fn a_second_need_cannot_be_met_by_a_programme_excluded_by_the_first() {
             "overlap.PERMAKANAN.PKH",
             "overlap.PERMAKANAN.BPNT",
             "PKH.desil",
+            "PKH.component",
             "PKH.already_granted",
         ]
     );
@@ -817,4 +831,111 @@ fn an_applicant_outside_the_registry_is_recorded_with_no_registry_facts() {
     assert_eq!(decision.inputs.age, None);
     assert_eq!(decision.inputs.household_members, 0);
     assert_eq!(decision.inputs.catalogue_version, "2026.1");
+}
+
+// --- PKH by household composition ---------------------------------------------------------
+
+/// A poor household (desil 2) of a 40-year-old applicant and the given other members.
+fn poor_household_with(others: &[(&str, &str, bool)]) -> (Applicant, Household) {
+    let applicant = Applicant::InRegistry(person(2, "1985-06-01"));
+    let mut members = vec![member("P-TEST", "1985-06-01", false)];
+    members.extend(others.iter().map(|(id, born, deceased)| member(id, born, *deceased)));
+    (
+        applicant,
+        Household {
+            members,
+            others_enrolments: vec![],
+        },
+    )
+}
+
+fn decide_cash(applicant: &Applicant, household: &Household) -> CaseDecision {
+    decide_case_in_household(
+        &shipped_catalogue(),
+        applicant,
+        household,
+        &needs(&[CashAssistance]),
+        &LedgerView::empty(),
+        today(),
+    )
+}
+
+#[test]
+fn pkh_pays_the_component_of_a_school_child_in_the_household_not_of_the_applicants_age() {
+    // A 40-year-old head with a 14-year-old child: the SMP component, not child_0_6.
+    let (applicant, household) = poor_household_with(&[("P-CHILD", "2011-09-01", false)]);
+
+    let decision = decide_cash(&applicant, &household);
+
+    let need = only(&decision);
+    let grant = the_grant(need);
+    assert_eq!(grant.programme.as_str(), "PKH");
+    assert_eq!(grant.benefit.component(), Some("smp"));
+    assert_eq!(grant.benefit.amount_per_period_idr(), 375_000);
+    let component = need
+        .reasons
+        .iter()
+        .find(|r| r.rule == "PKH.component")
+        .expect("the component rule");
+    assert_eq!(
+        component.message,
+        "PKH pays the smp component: household member P-CHILD, aged 14, is the youngest member in one of PKH's \
+         age bands."
+    );
+}
+
+#[test]
+fn pkh_picks_the_youngest_eligible_living_member() {
+    let (applicant, household) = poor_household_with(&[
+        ("P-GRAN", "1950-01-01", false),  // 76: elderly_70
+        ("P-PUPIL", "2017-01-01", false), // 9: sd
+        ("P-BABY", "2025-01-01", true),   // died: not counted
+        ("P-ADULT", "2005-01-01", false), // 21: no band
+    ]);
+
+    let decision = decide_cash(&applicant, &household);
+
+    assert_eq!(the_grant(only(&decision)).benefit.component(), Some("sd"));
+}
+
+#[test]
+fn pkh_is_refused_to_a_household_with_no_member_in_a_component_and_blt_dd_meets_the_need() {
+    let (applicant, household) =
+        poor_household_with(&[("P-SPOUSE", "1987-01-01", false), ("P-SON", "2005-02-02", false)]);
+
+    let decision = decide_cash(&applicant, &household);
+
+    let need = only(&decision);
+    assert_eq!(granted(need), Some("BLT-DD"));
+    let refusal = need
+        .reasons
+        .iter()
+        .find(|r| r.rule == "PKH.component")
+        .expect("the component rule");
+    assert_eq!(
+        refusal.message,
+        "No member of the household is in a PKH component: PKH pays for members in its age bands, child_0_6 \
+         (aged 0 to 6), sd (aged 7 to 12), smp (aged 13 to 15), sma (aged 16 to 18), elderly_70 (aged 70 and \
+         over). The registry records nothing that would place a member in the other components (pregnancy, \
+         severe_disability), so those components cannot be chosen here."
+    );
+}
+
+#[test]
+fn the_component_rule_is_data_a_programme_without_age_bands_is_not_targeted_by_members() {
+    // BPNT and BLT-DD pay one amount: no component rule fires for them.
+    let (applicant, household) = poor_household_with(&[]);
+
+    let decision = decide_case_in_household(
+        &shipped_catalogue(),
+        &applicant,
+        &household,
+        &needs(&[FoodAssistance]),
+        &LedgerView::empty(),
+        today(),
+    );
+
+    let need = only(&decision);
+    assert_eq!(granted(need), Some("BPNT"));
+    assert_eq!(rules(need), ["BPNT.desil"]);
 }
