@@ -102,6 +102,10 @@ bench-payments: infra-up ## one period for BENCH_PAYMENTS_ARGS (default --benefi
 	$(TARGET_DIR)/release/slrt-payments-bench --bank-simulator $(TARGET_DIR)/release/slrt-bank-simulator \
 		--out $(BENCH_DIR)/payments.json $(BENCH_PAYMENTS_ARGS)
 
+.PHONY: fuzz
+fuzz: infra-up ## schemathesis against intake's OpenAPI document on the running stack; reports in .state/fuzz/
+	@$(ROOT)/deploy/fuzz/run.sh
+
 logs: ## follow the services' logs
 	tail -n 20 -F $(foreach s,$(SERVICE_NAMES),$(ROOT)/.state/logs/$(s).log)
 

@@ -133,40 +133,7 @@ fn secure(document: &mut serde_json::Value) {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
         })
     };
-    let audit_paths = serde_json::json!({
-        "/v1/audit": {"get": {
-            "tags": ["audit"], "operationId": "audit_log",
-            "summary": "The audit log, filtered (actor, action, resource, outcome, from, to) and paged (after, limit up to 500). Auditors only.",
-            "responses": {"200": {"description": "A page of entries; next_after for the next"}}
-        }},
-        "/v1/audit/verify": {"get": {
-            "tags": ["audit"], "operationId": "audit_verify",
-            "summary": "Checks the hash chain of the audit log end to end. Auditors only.",
-            "responses": {"200": {"description": "Entries checked, the head hash, the first broken entry if any"}}
-        }},
-        "/v1/audit/access-report": {"post": {
-            "tags": ["audit"], "operationId": "audit_access_report",
-            "summary": "Who read or changed a person's data, when and why (UU 27/2022); the NIK in the body. Auditors only.",
-            "responses": {"200": {"description": "The person's access report, the NIK masked"}}
-        }},
-        "/v1/access-grants": {
-            "post": {
-                "tags": ["audit"], "operationId": "grant_access",
-                "summary": "A coordinator or supervisor lets one person act in part of their area until valid_until (at most 72 hours), for a reason.",
-                "responses": {"201": {"description": "The grant"}}
-            },
-            "get": {
-                "tags": ["audit"], "operationId": "list_grants",
-                "summary": "Grants of the caller's area (coordinators, supervisors), every grant (auditors), or the caller's own.",
-                "responses": {"200": {"description": "The grants, newest first"}}
-            }
-        },
-        "/v1/access-grants/{id}/revoke": {"post": {
-            "tags": ["audit"], "operationId": "revoke_grant",
-            "summary": "Ends a grant early, with a reason.",
-            "responses": {"200": {"description": "The revoked grant"}}
-        }}
-    });
+    let audit_paths = slrt_audit::openapi::paths();
     if let (Some(paths), Some(extra)) = (document["paths"].as_object_mut(), audit_paths.as_object()) {
         for (path, item) in extra {
             paths.entry(path.clone()).or_insert_with(|| item.clone());
@@ -186,6 +153,13 @@ fn secure(document: &mut serde_json::Value) {
                     continue;
                 };
                 operation.insert("security".to_string(), serde_json::json!([{"bearer": []}]));
+                // Anything a caller sends (a path, a query, a body) may be refused, naming
+                // the field and the reason.
+                let takes_input = operation.contains_key("requestBody")
+                    || operation
+                        .get("parameters")
+                        .and_then(|parameters| parameters.as_array())
+                        .is_some_and(|parameters| !parameters.is_empty());
                 let responses = operation.entry("responses").or_insert_with(|| serde_json::json!({}));
                 if let Some(responses) = responses.as_object_mut() {
                     responses
@@ -194,6 +168,11 @@ fn secure(document: &mut serde_json::Value) {
                     responses.entry("403").or_insert_with(|| {
                         error("The caller's roles do not allow this (the message names those that do)")
                     });
+                    if takes_input {
+                        responses
+                            .entry("400")
+                            .or_insert_with(|| error("Malformed input; the message names the field and the reason"));
+                    }
                     if names_a_record {
                         responses
                             .entry("404")

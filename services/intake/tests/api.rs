@@ -141,6 +141,49 @@ fn chrono_year() -> String {
     chrono::Utc::now().format("%Y").to_string()
 }
 
+/// The NIK encodes a birth date and a sex; when the declared ones disagree, the case opens all
+/// the same (the KTP may be wrong, or the form), with a warning for each disagreement that the
+/// desk sees at once and the supervisor sees on the case.
+#[tokio::test]
+async fn a_nik_disagreeing_with_the_declared_birth_date_and_sex_opens_the_case_with_a_warning_for_each() {
+    let app = spawn_app().await;
+    let mut body = application();
+    // 3375014506850003 is a woman born on 5 June 1985.
+    body["applicant"]["birth_date"] = json!("1985-06-15");
+    body["applicant"]["sex"] = json!("M");
+    let response = app.post_case(&body, None).await;
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    let warnings: Vec<&str> = created["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("warnings in the answer: {created}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("05-06-85") && w.contains("15-06-1985")),
+        "{warnings:?}"
+    );
+    assert!(warnings.iter().any(|w| w.contains("woman")), "{warnings:?}");
+
+    let case: Value = app
+        .get_case(created["case_id"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(case["warnings"], created["warnings"], "{case}");
+
+    // A NIK that agrees gives none.
+    let mut agreeing = application();
+    agreeing["applicant"]["nik"] = json!("3375014506850011");
+    let created: Value = app.post_case(&agreeing, None).await.json().await.unwrap();
+    assert_eq!(created["warnings"], json!([]), "{created}");
+}
+
 #[tokio::test]
 async fn a_valid_application_opens_a_case_that_reads_back_with_its_timeline() {
     let app = spawn_app().await;
@@ -516,6 +559,19 @@ async fn operational_endpoints_answer() {
                 assert_eq!(operation["security"], json!([{"bearer": []}]), "{method} {path}");
                 for status in ["401", "403"] {
                     assert!(operation["responses"][status].is_object(), "{method} {path} {status}");
+                }
+                // Whatever takes input may refuse it with a 400 naming the field.
+                let takes_input = operation.get("requestBody").is_some()
+                    || operation["parameters"].as_array().is_some_and(|list| !list.is_empty());
+                if takes_input {
+                    assert!(operation["responses"]["400"].is_object(), "{method} {path} 400");
+                }
+                // Every parameter a path names is declared.
+                for name in path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
+                    let declared = operation["parameters"]
+                        .as_array()
+                        .is_some_and(|list| list.iter().any(|p| p["in"] == "path" && p["name"] == name));
+                    assert!(declared, "{method} {path} declares {name}");
                 }
             } else {
                 assert!(operation.get("security").is_none(), "{method} {path}");

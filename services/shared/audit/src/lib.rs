@@ -15,6 +15,7 @@
 pub mod access;
 pub mod grants;
 pub mod http;
+pub mod openapi;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
