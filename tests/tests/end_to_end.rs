@@ -329,6 +329,57 @@ async fn a_dead_applicant_is_refused_and_the_case_is_resolved_without_a_referral
     );
 }
 
+/// "I am eligible and receive nothing": an exclusion-error grievance that asks for a need is
+/// assessed like an application. Eligibility decides the need, the referral service routes
+/// it, and the complaint moves on instead of waiting for ever with an undecided need.
+#[tokio::test]
+async fn an_exclusion_error_grievance_with_a_need_is_decided_and_referred() {
+    let stack = Stack::start().await;
+    let http = staff_client();
+    let intake = stack.service("intake").http();
+    let body = json!({
+        "kind": "complaint",
+        "applicant": {
+            "nik": "3375024407850003", "full_name": "Sumini", "birth_date": "1985-07-04", "sex": "F",
+            "region_code": "33.75.02.1004", "kk_number": "3375020409120027"
+        },
+        "needs": [{"category": "civil_documents", "description": "her KK was never updated, so she is left out"}],
+        "complaint": {
+            "complaint_type": "grievance",
+            "grievance_type": "exclusion_error",
+            "statement": "Saya berhak tetapi tidak pernah menerima apa pun."
+        },
+        "desk_region_code": "33.75.02.1004"
+    });
+    let response = http
+        .post(format!("{intake}/v1/cases"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    let case_id = created["case_id"].as_str().unwrap().to_string();
+
+    let case = slrt_testkit::eventually(
+        Duration::from_secs(60),
+        "the grievance's need decided and referred",
+        || {
+            let (http, intake, case_id) = (http.clone(), intake.clone(), case_id.clone());
+            async move {
+                let case = case_timeline(&http, &intake, &case_id).await;
+                let types = event_types(&case);
+                (types.iter().any(|t| t == "slrt.eligibility.v1.CaseDecided")
+                    && types.iter().any(|t| t == "slrt.referral.v1.ReferralRequested"))
+                .then_some(case)
+            }
+        },
+    )
+    .await;
+    assert_eq!(case["kind"], "complaint", "{case:#}");
+    assert_ne!(case["needs"][0]["status"], "open", "the need moved on: {case:#}");
+}
+
 /// A neighbour reports at the desk that Slamet (on PKH and BPNT in the registry seed) owns a
 /// car: the complaint reaches eligibility, which opens a verification task without stopping
 /// anything; the task shows in the complaint's timeline; the officer finds the report wrong,

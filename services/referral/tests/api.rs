@@ -1641,25 +1641,15 @@ async fn every_endpoint_family_refuses_a_missing_or_bad_token_and_a_role_it_does
         "/v1/performance".to_string(),
         "/v1/unrouted".to_string(),
     ];
-    let now = chrono::Utc::now().timestamp();
-    let expired = slrt_testkit::identity().mint(&serde_json::json!({
-        "iss": slrt_testkit::identity::TEST_ISSUER, "aud": slrt_testkit::identity::TEST_AUDIENCE,
-        "sub": "supervisor-33", "roles": ["supervisor"], "region": "33", "iat": now - 7200, "nbf": now - 7200,
-        "exp": now - 3600
-    }));
-    let unsigned = format!(
-        "{}.{}.",
-        "eyJhbGciOiJub25lIn0", "eyJzdWIiOiJ4Iiwicm9sZXMiOlsic3VwZXJ2aXNvciJdLCJyZWdpb24iOiIzMyJ9"
-    );
+    let bad_tokens = slrt_testkit::identity().bad_tokens(&["supervisor"], Some("33"), None);
+    assert!(bad_tokens.len() >= 10, "every failure the test identity knows");
     for path in &reads {
-        for (header, why) in [
-            (String::new(), "bearer token is required"),
-            (format!("Bearer {expired}"), "expired"),
-            (format!("Bearer {unsigned}"), "unsigned"),
-        ] {
-            let (status, body) = app.get_as(path, &header).await;
-            assert_eq!(status, 401, "{path} {why}: {body}");
-            assert!(body.to_string().contains(why), "{path}: {body}");
+        for bad in &bad_tokens {
+            let (status, body) = app.get_as(path, &bad.header).await;
+            assert_eq!(status, 401, "{path} with {}: {body}", bad.case);
+            assert_eq!(body["error"]["code"], "unauthenticated", "{body}");
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(bad.refusal), "{path} with {}: {message}", bad.case);
         }
         for (roles, region, opd) in [
             (&["desk_operator"][..], Some("33"), None),
@@ -1700,6 +1690,116 @@ async fn every_endpoint_family_refuses_a_missing_or_bad_token_and_a_role_it_does
         .get_as("/v1/test-clock", &bearer("ops", &["administrator"], None, None))
         .await;
     assert_eq!(status, 200);
+}
+
+/// `message` with `header` as its `authorization` metadata; none when empty.
+fn with_header<T>(header: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if !header.is_empty() {
+        request
+            .metadata_mut()
+            .insert("authorization", header.parse().expect("an ASCII header"));
+    }
+    request
+}
+
+/// The agency interface over gRPC: every token failure is UNAUTHENTICATED naming why, on
+/// every method, before anything is read or changed; staff roles and feeds are
+/// PERMISSION_DENIED.
+#[tokio::test]
+async fn every_grpc_method_refuses_a_bad_token_and_a_role_it_does_not_serve() {
+    let app = spawn_app().await;
+    let id = app.referral_for("DINSOS", "cash_assistance", "PKH").await;
+    let calls = |header: String| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let mut client = app.client().await;
+            vec![
+                (
+                    "ListOpenReferrals",
+                    client
+                        .list_open_referrals(with_header(&header, referral::ListOpenReferralsRequest::default()))
+                        .await
+                        .map(|_| ()),
+                ),
+                (
+                    "WatchReferrals",
+                    client
+                        .watch_referrals(with_header(&header, referral::WatchReferralsRequest::default()))
+                        .await
+                        .map(|_| ()),
+                ),
+                (
+                    "Acknowledge",
+                    client
+                        .acknowledge(with_header(
+                            &header,
+                            referral::AcknowledgeRequest {
+                                referral_id: id.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await
+                        .map(|_| ()),
+                ),
+                (
+                    "Reject",
+                    client
+                        .reject(with_header(
+                            &header,
+                            referral::RejectRequest {
+                                referral_id: id.clone(),
+                                reason: "not ours".into(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await
+                        .map(|_| ()),
+                ),
+            ]
+        }
+    };
+
+    let bad_tokens = slrt_testkit::identity().bad_tokens(&["opd_officer"], None, Some("DINSOS"));
+    assert!(bad_tokens.len() >= 10, "every failure the test identity knows");
+    for bad in &bad_tokens {
+        for (method, answer) in calls(bad.header.clone()).await {
+            let status = answer.expect_err(&format!("{method} with {}", bad.case));
+            assert_eq!(
+                status.code(),
+                tonic::Code::Unauthenticated,
+                "{method} with {}: {status:?}",
+                bad.case
+            );
+            assert!(
+                status.message().contains(bad.refusal),
+                "{method} with {}: {}",
+                bad.case,
+                status.message()
+            );
+        }
+    }
+    for (roles, region, opd) in [
+        (&["desk_operator"][..], Some("33"), None),
+        (&["supervisor"][..], Some("33"), None),
+        (&["auditor"][..], None, None),
+        (&["data_feed"][..], None, Some("DUKCAPIL")),
+    ] {
+        for (method, answer) in calls(bearer("someone", roles, region, opd)).await {
+            let status = answer.expect_err(&format!("{method} as {roles:?}"));
+            assert_eq!(
+                status.code(),
+                tonic::Code::PermissionDenied,
+                "{method} as {roles:?}: {status:?}"
+            );
+        }
+    }
+
+    // Nothing moved: the referral is still waiting for DINSOS, unacknowledged.
+    let open = app.open_referrals("DINSOS", 1).await;
+    let state = open.iter().find(|r| details(r).referral_id == id).expect("still open");
+    assert_eq!(state.status, "requested", "{state:?}");
 }
 
 #[tokio::test]

@@ -19,10 +19,11 @@ use uuid::Uuid;
 
 use super::Disbursement;
 use super::batches::batch_stream;
+use super::entitlements::OpenEntitlementError;
 use super::scope::{Concerned, Scope};
 use super::sender::{BankOutcome, record_bank_outcome};
-use crate::domain::BatchId;
 use crate::domain::reconciliation::{BankItem, OurPayment, reconcile};
+use crate::domain::{BatchId, ReleaseCheck};
 
 /// The statement file's columns, as the bank writes them (see `slrt.bank.v1.ExportStatement`).
 const FILE_COLUMNS: [&str; 8] = [
@@ -359,7 +360,7 @@ impl Disbursement {
         let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
         let row: Option<FollowedUp> = sqlx::query_as(
             "SELECT p.bank_status, p.bank_attempt, p.entitlement_id, p.case_id, p.beneficiary_id,
-                    e.region_code, e.opd_code, e.nik_token
+                    p.programme_code, e.region_code, e.opd_code, e.nik_token, e.hold_reason
              FROM payment_instructions p JOIN entitlements e ON e.entitlement_id = p.entitlement_id
              WHERE p.payment_key = $1 FOR UPDATE OF p",
         )
@@ -393,6 +394,34 @@ impl Disbursement {
                 "payment {payment_key} is {}; only a failed or reversed payment is followed up",
                 status.as_deref().unwrap_or("not sent")
             )));
+        }
+        // A follow-up pays again, so it is checked as a release is: what disbursement itself
+        // knows (a hold on the entitlement), then eligibility (alive, enrolled, not held). A
+        // death confirmed after the failed attempt must not be paid by its follow-up. The row
+        // stays locked for the one call, bounded by the client's deadline, so that the sender
+        // and a second follow-up wait rather than act on a payment being decided.
+        if let Some(hold) = payment.hold_reason.as_deref() {
+            return Err(ApiError::rejected(format!(
+                "payment {payment_key} is not followed up: its entitlement is held ({hold})"
+            )));
+        }
+        match self
+            .release_check(&payment.programme_code, &payment.beneficiary_id)
+            .await
+        {
+            Ok(ReleaseCheck::Payable) => {}
+            Ok(ReleaseCheck::Held { reasons }) => {
+                return Err(ApiError::rejected(format!(
+                    "payment {payment_key} is not followed up: eligibility holds the beneficiary ({})",
+                    reasons.join("; ")
+                )));
+            }
+            Err(OpenEntitlementError::ReleaseCheckRefused { message, .. }) => {
+                return Err(ApiError::rejected(format!(
+                    "payment {payment_key} is not followed up: eligibility refused the check ({message})"
+                )));
+            }
+            Err(error) => return Err(ApiError::unavailable(error)),
         }
         let next = attempt + 1;
         let event = NewEvent::new(&proto::PaymentFollowUpOrdered {
@@ -454,9 +483,11 @@ struct FollowedUp {
     entitlement_id: Uuid,
     case_id: Uuid,
     beneficiary_id: String,
+    programme_code: String,
     region_code: Option<String>,
     opd_code: Option<String>,
     nik_token: Option<String>,
+    hold_reason: Option<String>,
 }
 
 /// The bank's statement file, for one batch; a malformed file is refused naming its line.

@@ -1904,6 +1904,50 @@ async fn a_failed_payment_is_followed_up_under_its_original_key_and_never_paid_t
     assert_eq!(report["ours"]["settled"]["count"], 1);
 }
 
+/// A follow-up pays again, so it is checked as a release is: a beneficiary who died after the
+/// failed attempt is not paid by the follow-up, the refusal says why, and nothing moves.
+#[tokio::test]
+async fn a_follow_up_of_a_beneficiary_no_longer_payable_is_refused_with_the_reason_and_nothing_moves() {
+    let bank = Bank::start().await;
+    bank.fail_next("account closed").await;
+    let (app, eligibility) = app_with_bank(&bank).await;
+    let keys = app.released_batch(&["hh-3375-0911"]).await;
+    let key = &keys[0];
+    app.settled(key, "failed").await;
+    eligibility.not_payable("hh-3375-0911", &["death certificate recorded on 2026-10-20"]);
+
+    let (status, refused) = app
+        .post(
+            "/v1/payments/follow-up",
+            serde_json::json!({"payment_key": key, "reason": "account corrected"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("death certificate recorded on 2026-10-20"),
+        "{message}"
+    );
+    assert_eq!(
+        app.bank_status(key).await.as_deref(),
+        Some("failed"),
+        "still failed, not back on the sender's list"
+    );
+    let ordered: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM es_events WHERE event_type = 'slrt.disbursement.v1.PaymentFollowUpOrdered'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(ordered, 0, "no follow-up recorded");
+    let transfers = bank.transfers_under(key).await;
+    assert_eq!(
+        transfers.len(),
+        1,
+        "the bank saw the failed attempt only: {transfers:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_banks_statement_file_reconciles_like_its_answer_and_a_bad_file_changes_nothing() {
     let bank = Bank::start().await;
