@@ -104,19 +104,51 @@ impl ServiceProcess {
         self.wait_ready().await;
     }
 
-    async fn wait_ready(&self) {
+    async fn wait_ready(&mut self) {
+        if let Err(failure) = self.ready().await {
+            panic!("{}", failure.message);
+        }
+    }
+
+    /// Waits until the service answers ready; a process that exits meanwhile is reported at
+    /// once, with its log, instead of after the whole wait.
+    async fn ready(&mut self) -> Result<(), StartFailure> {
         let url = format!("{}/readyz", self.http());
         let client = slrt_testkit::http_client();
         for _ in 0..600 {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                let log = self.log_text();
+                return Err(StartFailure {
+                    port_taken: log.contains("Address already in use"),
+                    message: format!(
+                        "{} exited before it was ready ({status}):\n{}",
+                        self.name,
+                        self.log_tail()
+                    ),
+                });
+            }
             if let Ok(response) = client.get(&url).send().await
                 && response.status() == 200
             {
-                return;
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{} did not become ready:\n{}", self.name, self.log_tail());
+        Err(StartFailure {
+            port_taken: false,
+            message: format!("{} did not become ready:\n{}", self.name, self.log_tail()),
+        })
     }
+}
+
+/// Why a service of a stack did not come up.
+struct StartFailure {
+    /// Another process bound one of its ports between the pick and the bind.
+    port_taken: bool,
+    message: String,
 }
 
 impl Drop for ServiceProcess {
@@ -134,8 +166,27 @@ pub struct Stack {
 
 impl Stack {
     /// Starts the four services, each with a fresh database, and waits until all are ready.
+    /// A port picked free can still be taken before a service binds it; the stack then starts
+    /// again on other ports, at most three times.
     pub async fn start() -> Stack {
         slrt_testkit::init_telemetry();
+        let mut attempt = 1;
+        loop {
+            match Self::start_once().await {
+                Ok(stack) => return stack,
+                Err(failure) if failure.port_taken && attempt < 3 => {
+                    println!(
+                        "a port was taken before its service bound it; starting again: {}",
+                        failure.message
+                    );
+                    attempt += 1;
+                }
+                Err(failure) => panic!("{}", failure.message),
+            }
+        }
+    }
+
+    async fn start_once() -> Result<Stack, StartFailure> {
         let prefix = slrt_testkit::unique_prefix();
         let logs = std::env::temp_dir().join(format!("slrt-stack-{}", prefix.trim_end_matches('.')));
         std::fs::create_dir_all(&logs).expect("log folder");
@@ -184,10 +235,11 @@ impl Stack {
             process.start();
             services.insert(name, process);
         }
+        // A failed start drops `services`, which stops the ones that did come up.
         for name in SERVICES {
-            services[name].wait_ready().await;
+            services.get_mut(name).expect("started").ready().await?;
         }
-        Stack { prefix, services, logs }
+        Ok(Stack { prefix, services, logs })
     }
 
     pub fn service(&self, name: &str) -> &ServiceProcess {

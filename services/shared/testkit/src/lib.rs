@@ -102,12 +102,22 @@ pub fn unique_prefix() -> String {
 }
 
 /// A port nobody listens on right now.
+///
+/// The port is taken from below Linux's ephemeral range (32768 and up): a port the kernel
+/// handed out for `:0` goes back to that pool once released, and any outgoing connection
+/// (to PostgreSQL, to the broker) may take it before the service it was meant for binds it.
+/// Below the range only another test's pick can collide, and the random start makes that
+/// rare; a caller that starts processes still checks that they bound.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind an ephemeral port")
-        .local_addr()
-        .expect("local addr")
-        .port()
+    const LOW: u16 = 20_000;
+    const HIGH: u16 = 32_000;
+    let span = u32::from(HIGH - LOW);
+    // The low bits of a v7 id are random.
+    let start = uuid::Uuid::now_v7().as_u128() as u32 % span;
+    (0..span)
+        .map(|offset| LOW + ((start + offset) % span) as u16)
+        .find(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port between 20000 and 32000")
 }
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
