@@ -791,26 +791,7 @@ fn envelope(answer: &Answer) -> Result<Option<String>, String> {
     }
 }
 
-fn message_of(answer: &Answer) -> String {
-    serde_json::from_str::<Value>(&answer.text)
-        .ok()
-        .and_then(|body| {
-            body.pointer("/error/message")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_default()
-}
-
-/// serde_json reports a wrong type or value by line and column only, so the shared JSON
-/// extractor cannot name the field (it names fields serde names: missing and unknown ones).
-fn unnamed_by_serde(message: &str) -> bool {
-    ["invalid type", "invalid value", "invalid length"]
-        .iter()
-        .any(|start| message.starts_with(start))
-}
-
-fn names_field(answer: &Answer, field: Option<&str>, mutation: &Mutation) -> Result<(), String> {
+fn names_field(field: Option<&str>, mutation: &Mutation) -> Result<(), String> {
     let path = mutation.field();
     let full = render(&path);
     let leaf = match path.last() {
@@ -819,11 +800,6 @@ fn names_field(answer: &Answer, field: Option<&str>, mutation: &Mutation) -> Res
     };
     match field {
         Some(named) if named == full || named == leaf => Ok(()),
-        None if matches!(mutation, Mutation::WrongType(..) | Mutation::Extreme(..))
-            && unnamed_by_serde(&message_of(answer)) =>
-        {
-            Ok(())
-        }
         other => Err(format!(
             "400 for the spoiled field {full}, but the error names {other:?}"
         )),
@@ -978,7 +954,7 @@ impl<'a> Probe<'a> {
             if status == 400
                 && let Some(mutation) = mutation
             {
-                names_field(&answer, field.as_deref(), mutation).map_err(fail)?;
+                names_field(field.as_deref(), mutation).map_err(fail)?;
             }
         }
         Ok(status)

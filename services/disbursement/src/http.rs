@@ -229,7 +229,7 @@ pub struct FollowUpOrdered {
 async fn order_follow_up(
     access: Access,
     disbursement: web::Data<Disbursement>,
-    body: web::Json<FollowUpBody>,
+    body: slrt_errors::Json<FollowUpBody>,
 ) -> Result<HttpResponse, ApiError> {
     access.require(FOLLOW_UPS, "ordering a follow-up payment")?;
     let body = body.into_inner();
@@ -317,7 +317,7 @@ async fn prepare_batch(
     access: Access,
     disbursement: web::Data<Disbursement>,
     params: web::Query<BatchPageParams>,
-    body: web::Json<PrepareBatchBody>,
+    body: slrt_errors::Json<PrepareBatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     access.require(MAKERS, "preparing a payment batch")?;
     require_regency_wide(&access, "preparing a payment batch")?;

@@ -355,7 +355,7 @@ async fn open_case(
     access: Access,
     intake: web::Data<Intake>,
     request: HttpRequest,
-    body: web::Json<OpenCaseRequest>,
+    body: slrt_errors::Json<OpenCaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(&access, DESK, "registering a case", "case.open", "cases")
@@ -760,7 +760,7 @@ async fn withdraw_case(
     intake: web::Data<Intake>,
     request: HttpRequest,
     case_ref: web::Path<String>,
-    body: web::Json<WithdrawRequest>,
+    body: slrt_errors::Json<WithdrawRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(
@@ -811,7 +811,7 @@ async fn close_case(
     intake: web::Data<Intake>,
     request: HttpRequest,
     case_ref: web::Path<String>,
-    body: web::Json<CloseRequest>,
+    body: slrt_errors::Json<CloseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(
@@ -867,7 +867,7 @@ async fn answer_complaint(
     intake: web::Data<Intake>,
     request: HttpRequest,
     case_ref: web::Path<String>,
-    body: web::Json<AnswerRequest>,
+    body: slrt_errors::Json<AnswerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(

@@ -267,7 +267,7 @@ async fn malformed_input_is_refused_naming_the_field_and_records_nothing() {
     let response = app.post_case(&missing, None).await;
     assert_eq!(response.status(), 400);
     let error: Value = response.json().await.unwrap();
-    assert_eq!(error["error"]["field"], "nik");
+    assert_eq!(error["error"]["field"], "applicant.nik", "named by its whole path");
 
     let not_json = app
         .http

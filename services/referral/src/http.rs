@@ -547,7 +547,7 @@ async fn revoke_referral(
     caller: Caller,
     referrals: web::Data<Referrals>,
     referral_id: web::Path<String>,
-    body: web::Json<RevokeBody>,
+    body: slrt_errors::Json<RevokeBody>,
 ) -> Result<HttpResponse, ApiError> {
     require(&caller.principal, AREA_DECIDERS, "revoking a referral")?;
     let referral_id = parse_referral_id(&referral_id.into_inner())?;
@@ -613,7 +613,7 @@ async fn place_need(
     caller: Caller,
     referrals: web::Data<Referrals>,
     path: web::Path<(String, String)>,
-    body: web::Json<PlacementBody>,
+    body: slrt_errors::Json<PlacementBody>,
 ) -> Result<HttpResponse, ApiError> {
     require(&caller.principal, AREA_DECIDERS, "placing a need")?;
     let (case_id, need_id) = path.into_inner();
@@ -952,7 +952,7 @@ async fn get_test_clock(caller: Caller, referrals: web::Data<Referrals>) -> Resu
 async fn set_test_clock(
     caller: Caller,
     referrals: web::Data<Referrals>,
-    body: web::Json<ClockBody>,
+    body: slrt_errors::Json<ClockBody>,
 ) -> Result<HttpResponse, ApiError> {
     require(&caller.principal, OPERATORS, "moving the service clock")?;
     if !referrals.clock.is_adjustable() {

@@ -364,7 +364,7 @@ async fn resolve_task(
     access: Access,
     eligibility: web::Data<Eligibility>,
     task_id: web::Path<String>,
-    body: web::Json<ResolveTask>,
+    body: slrt_errors::Json<ResolveTask>,
 ) -> Result<HttpResponse, ApiError> {
     let pool = &eligibility.pool;
     let asked = resource("verification_task", &task_id);
@@ -413,7 +413,7 @@ async fn reinstate(
     access: Access,
     eligibility: web::Data<Eligibility>,
     enrolment_id: web::Path<String>,
-    body: web::Json<Reinstate>,
+    body: slrt_errors::Json<Reinstate>,
 ) -> Result<HttpResponse, ApiError> {
     let pool = &eligibility.pool;
     let asked = resource("enrolment", &enrolment_id);

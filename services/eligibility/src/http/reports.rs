@@ -210,7 +210,7 @@ async fn graduate(
     access: Access,
     eligibility: web::Data<Eligibility>,
     household_id: web::Path<String>,
-    body: web::Json<GraduateRequest>,
+    body: slrt_errors::Json<GraduateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let pool = &eligibility.pool;
     let asked = resource("household", &household_id);

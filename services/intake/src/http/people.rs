@@ -186,7 +186,7 @@ pub struct CheckRequest {
 async fn check_person(
     access: Access,
     intake: web::Data<Intake>,
-    body: web::Json<CheckRequest>,
+    body: slrt_errors::Json<CheckRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let action = "person.check";
     intake
@@ -304,7 +304,7 @@ async fn change_kk(
     access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
-    body: web::Json<KkChangeRequest>,
+    body: slrt_errors::Json<KkChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(
@@ -380,7 +380,7 @@ async fn change_head(
     access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
-    body: web::Json<HeadChangeRequest>,
+    body: slrt_errors::Json<HeadChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(
@@ -436,7 +436,7 @@ async fn add_member(
     access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
-    body: web::Json<AddMemberRequest>,
+    body: slrt_errors::Json<AddMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(
@@ -485,7 +485,7 @@ async fn remove_member(
     access: Access,
     intake: web::Data<Intake>,
     path: web::Path<(String, String)>,
-    body: web::Json<RemoveMemberRequest>,
+    body: slrt_errors::Json<RemoveMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (household, person) = path.into_inner();
     intake
@@ -697,7 +697,7 @@ async fn decide_duplicate(
     access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
-    body: web::Json<DecisionRequest>,
+    body: slrt_errors::Json<DecisionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(
@@ -750,7 +750,7 @@ async fn confirm_merge(
     access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
-    body: web::Json<ConfirmationRequest>,
+    body: slrt_errors::Json<ConfirmationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(
@@ -802,7 +802,7 @@ async fn reject_merge(
     access: Access,
     intake: web::Data<Intake>,
     path: web::Path<String>,
-    body: web::Json<RejectionRequest>,
+    body: slrt_errors::Json<RejectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     intake
         .permit(

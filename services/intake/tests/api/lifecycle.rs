@@ -210,7 +210,15 @@ async fn a_bad_complaint_field_is_refused_naming_it_and_records_nothing() {
             "complaint.reported.ground",
         ),
         (|b| b["needs"] = json!([{"category": "cash_assistance"}]), "needs"),
-        (|b| b["complaint"]["mood"] = json!("angry"), "mood"),
+        (|b| b["complaint"]["mood"] = json!("angry"), "complaint.mood"),
+        // A value of the wrong type is named by its path like any other bad value.
+        (|b| b["complaint"]["statement"] = json!(42), "complaint.statement"),
+        (
+            |b| b["complaint"]["reported"]["nik"] = json!(3375021501780001_u64),
+            "complaint.reported.nik",
+        ),
+        (|b| b["needs"] = json!("cash_assistance"), "needs"),
+        (|b| b["complaint"]["reported"] = json!(["a", "list"]), "complaint.reported"),
     ];
     for (spoil, field) in spoilers {
         let mut body = inclusion_report();

@@ -81,7 +81,7 @@ fn reason(value: Option<String>) -> Result<String, ApiError> {
 async fn create(
     access: Access,
     log: web::Data<AuditLog>,
-    body: web::Json<GrantBody>,
+    body: slrt_errors::Json<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
     access.require(GRANTORS, "giving temporary access")?;
     let body = body.into_inner();
@@ -240,7 +240,7 @@ async fn revoke(
     access: Access,
     log: web::Data<AuditLog>,
     path: web::Path<String>,
-    body: web::Json<RevokeBody>,
+    body: slrt_errors::Json<RevokeBody>,
 ) -> Result<HttpResponse, ApiError> {
     access.require(GRANTORS, "revoking temporary access")?;
     let id = Uuid::parse_str(path.trim())

@@ -189,7 +189,7 @@ struct AccessReport {
 async fn access_report(
     principal: Principal,
     log: web::Data<AuditLog>,
-    body: web::Json<AccessReportBody>,
+    body: slrt_errors::Json<AccessReportBody>,
 ) -> Result<HttpResponse, ApiError> {
     require_auditor(&principal)?;
     let nik = body.nik.trim();

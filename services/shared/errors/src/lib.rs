@@ -12,6 +12,9 @@
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
 
+pub mod body;
+pub use body::Json;
+
 /// What went wrong, in terms a client can act on. Each code has exactly one HTTP status and
 /// one gRPC code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -225,33 +228,6 @@ impl From<ApiError> for tonic::Status {
     }
 }
 
-/// Actix's own extractor failures (bad JSON, wrong content type, bad path segment) answered in
-/// the same envelope, naming the field where serde says which one.
-pub fn json_error_handler(
-    error: actix_web::error::JsonPayloadError,
-    _request: &actix_web::HttpRequest,
-) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError;
-    let api = match &error {
-        JsonPayloadError::Deserialize(serde_error) => {
-            let message = serde_error.to_string();
-            match field_from_serde_message(&message) {
-                Some(field) => ApiError::invalid(field, message),
-                None => ApiError::new(ErrorCode::InvalidInput, message),
-            }
-        }
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::new(ErrorCode::PayloadTooLarge, error.to_string())
-        }
-        JsonPayloadError::ContentType => ApiError::new(
-            ErrorCode::InvalidInput,
-            "the request body must be JSON (Content-Type: application/json)",
-        ),
-        _ => ApiError::new(ErrorCode::InvalidInput, error.to_string()),
-    };
-    actix_web::error::InternalError::from_response(error, api.error_response()).into()
-}
-
 /// Path extractor failures in the same envelope.
 pub fn path_error_handler(error: actix_web::error::PathError, _request: &actix_web::HttpRequest) -> actix_web::Error {
     let api = ApiError::new(ErrorCode::InvalidInput, format!("bad path parameter: {error}"));
@@ -265,15 +241,6 @@ pub fn query_error_handler(
 ) -> actix_web::Error {
     let api = ApiError::new(ErrorCode::InvalidInput, format!("bad query parameter: {error}"));
     actix_web::error::InternalError::from_response(error, api.error_response()).into()
-}
-
-// serde_json names missing fields ("missing field `nik`") and unknown variants, but not the
-// path; the name alone still tells the desk which field to fix.
-fn field_from_serde_message(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let end = start + message[start..].find('`')?;
-    let name = &message[start..end];
-    (message.starts_with("missing field") || message.starts_with("unknown field")).then(|| name.to_string())
 }
 
 #[cfg(test)]
@@ -306,14 +273,5 @@ mod tests {
         let body = serde_json::to_string(&error.body()).unwrap_or_default();
         assert!(!body.contains("hunter2"), "{body}");
         assert!(body.contains("\"code\":\"internal\""), "{body}");
-    }
-
-    #[test]
-    fn missing_field_is_named_from_the_serde_message() {
-        assert_eq!(
-            field_from_serde_message("missing field `nik` at line 1 column 2").as_deref(),
-            Some("nik")
-        );
-        assert_eq!(field_from_serde_message("invalid type: string"), None);
     }
 }

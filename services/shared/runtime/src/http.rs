@@ -18,17 +18,13 @@ use tokio_stream::StreamExt;
 use tracing::Instrument;
 
 /// Largest JSON body accepted; a desk form is a few kilobytes.
-pub const JSON_LIMIT_BYTES: usize = 256 * 1024;
+pub const JSON_LIMIT_BYTES: usize = slrt_errors::body::JSON_LIMIT_BYTES;
 
-/// JSON, path and query extractors that reject bad input with a 400 in the error envelope.
+/// Path and query extractors that reject bad input with a 400 in the error envelope. JSON
+/// bodies are read by [`slrt_errors::Json`], which does the same and names the field.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(JSON_LIMIT_BYTES)
-            .error_handler(slrt_errors::json_error_handler),
-    )
-    .app_data(web::PathConfig::default().error_handler(slrt_errors::path_error_handler))
-    .app_data(web::QueryConfig::default().error_handler(slrt_errors::query_error_handler));
+    cfg.app_data(web::PathConfig::default().error_handler(slrt_errors::path_error_handler))
+        .app_data(web::QueryConfig::default().error_handler(slrt_errors::query_error_handler));
 }
 
 static REQUEST_DURATION: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
