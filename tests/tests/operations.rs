@@ -56,6 +56,10 @@ async fn every_service_answers_its_operators_over_http_and_grpc() {
             200,
             "{name} serves its docs page"
         );
+        let nowhere = get("/v1/no-such-endpoint").await.unwrap();
+        assert_eq!(nowhere.status(), 404, "{name}");
+        let nowhere: Value = nowhere.json().await.expect("the error envelope, not an empty 404");
+        assert_eq!(nowhere["error"]["code"], "not_found", "{name}: {nowhere}");
 
         let channel = tonic::transport::Channel::from_shared(service.grpc())
             .unwrap()

@@ -27,6 +27,16 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
         .app_data(web::QueryConfig::default().error_handler(slrt_errors::query_error_handler));
 }
 
+/// What a request for no route gets: the error envelope naming what was asked for, where
+/// actix would answer an empty 404 that a client cannot tell from a missing record.
+pub async fn no_such_route(request: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let path: String = request.path().chars().take(200).collect();
+    Err(ApiError::not_found(format!(
+        "no endpoint {} {path}; every endpoint is listed in /openapi.json",
+        request.method()
+    )))
+}
+
 static REQUEST_DURATION: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
     let histogram = HistogramVec::new(
         HistogramOpts::new(

@@ -184,6 +184,7 @@ impl Platform {
                 .configure(ops::configure(readiness.clone()))
                 .service(ops::docs((*openapi).clone()))
                 .configure(routes.clone())
+                .default_service(web::to(http::no_such_route))
         })
         .listen(http_listener)?
         .disable_signals()
