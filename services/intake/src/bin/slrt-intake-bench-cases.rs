@@ -329,7 +329,7 @@ async fn load(pool: &PgPool, cases: i64) -> anyhow::Result<()> {
                      || '7' || substr(md5(i::text), 1, 3) || '8' || substr(md5(i::text), 4, 15))::uuid AS case_id,
                     opened_at,
                     r.code || '.' || lpad((1 + d % 20)::text, 2, '0') || '.' || (CASE WHEN d % 3 = 0 THEN '1' ELSE '2' END)
-                        || lpad((1 + (d / 7) % 15)::text, 3, '0') AS region
+                        || lpad((1 + (d / 60) % 15)::text, 3, '0') AS region
              FROM (
                  SELECT i, abs(hashint8(i)) AS h, abs(hashint8(i + 7919)) AS d,
                         now() - (abs(hashint8(i * 31)) % (730 * 86400)) * interval '1 second' AS opened_at

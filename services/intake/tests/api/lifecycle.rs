@@ -73,10 +73,6 @@ impl TestApp {
     async fn case(&self, case_id: Uuid) -> Value {
         self.get_case(&case_id.to_string()).await.json().await.unwrap()
     }
-
-    async fn counts(&self, query: &str) -> Value {
-        self.get_query("/v1/cases/counts", query).await.json().await.unwrap()
-    }
 }
 
 #[tokio::test]
@@ -218,7 +214,10 @@ async fn a_bad_complaint_field_is_refused_naming_it_and_records_nothing() {
             "complaint.reported.nik",
         ),
         (|b| b["needs"] = json!("cash_assistance"), "needs"),
-        (|b| b["complaint"]["reported"] = json!(["a", "list"]), "complaint.reported"),
+        (
+            |b| b["complaint"]["reported"] = json!(["a", "list"]),
+            "complaint.reported",
+        ),
     ];
     for (spoil, field) in spoilers {
         let mut body = inclusion_report();
