@@ -723,6 +723,12 @@ async fn desk_step(
     case_reference(case_ref)?;
     let idempotency = idempotency::from_header(request.headers().get("Idempotency-Key"), body)?;
     let done = intake.record_desk_action(access, case_ref, action, idempotency).await?;
+    answer(done)
+}
+
+/// The stored answer of a request that may be a replay of an earlier one with the same
+/// Idempotency-Key.
+fn answer(done: crate::app::Created) -> Result<HttpResponse, ApiError> {
     let status = actix_web::http::StatusCode::from_u16(done.status).map_err(ApiError::internal)?;
     Ok(HttpResponse::build(status).json(done.body))
 }

@@ -129,6 +129,19 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    async fn post_keyed(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     async fn household(&self, id: &str) -> Value {
         let (status, household) = self.get(&format!("/v1/households/{id}")).await;
         assert_eq!(status, 200, "{household}");
@@ -409,6 +422,69 @@ async fn members_leave_and_join_one_household_at_a_time() {
         assert_eq!(error["error"]["field"], field, "{path}: {error}");
     }
     assert_eq!(members(&app.household(&darto_family).await).len(), 2);
+}
+
+#[tokio::test]
+async fn a_retried_household_change_with_its_idempotency_key_answers_as_the_first_and_changes_nothing_more() {
+    let app = spawn_app().await;
+    let (slamet_id, family) = ids(&app.open(&slamet()).await);
+    let (rina_id, _) = ids(&app.open(&rina()).await);
+    let (_, darto_family) = ids(&app.open(&darto()).await);
+
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let recorded = || {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM es_events WHERE stream_id IN ($1, $2)")
+            .bind(format!("household-{family}"))
+            .bind(format!("household-{darto_family}"))
+            .fetch_one(&pool)
+    };
+    let before = recorded().await.unwrap();
+
+    // The back office's connection drops after Rina's removal was recorded; the client sends
+    // it again with the same key and gets the first answer, not "not a member".
+    let removal = format!("/v1/households/{family}/members/{rina_id}/removal");
+    let body = json!({"reason": "married Darto"});
+    let (status, first) = app.post_keyed(&removal, "removal-rina-1", &body).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, again) = app.post_keyed(&removal, "removal-rina-1", &body).await;
+    assert_eq!((status, &again), (200, &first), "the replay is the first answer");
+    let (status, error) = app
+        .post_keyed(&removal, "removal-rina-1", &json!({"reason": "another reason"}))
+        .await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["error"]["code"], "idempotency_key_reused", "{error}");
+
+    let join = format!("/v1/households/{darto_family}/members");
+    let body = json!({"person_id": rina_id, "relationship": "spouse"});
+    let (status, first) = app.post_keyed(&join, "join-rina-1", &body).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, again) = app.post_keyed(&join, "join-rina-1", &body).await;
+    assert_eq!((status, &again), (200, &first));
+    assert_eq!(members(&app.household(&darto_family).await).len(), 2, "she joined once");
+
+    let kk = format!("/v1/households/{family}/kk");
+    let body = json!({"kk_number": "3375020409240011", "reason": "split", "effective_on": "2024-09-04"});
+    let (status, first) = app.post_keyed(&kk, "kk-1", &body).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, again) = app.post_keyed(&kk, "kk-1", &body).await;
+    assert_eq!((status, &again), (200, &first), "not refused as the same number");
+    assert_eq!(app.household(&family).await["kk_history"].as_array().unwrap().len(), 2);
+
+    // A key is the caller's own per operation and target: the same key on another household
+    // is another request.
+    let head = format!("/v1/households/{family}/head");
+    let (status, answer) = app
+        .post_keyed(
+            &head,
+            "kk-1",
+            &json!({"person_id": slamet_id, "reason": "already the head"}),
+        )
+        .await;
+    assert_eq!(status, 422, "a fresh request, refused on its merits: {answer}");
+    assert_eq!(answer["error"]["code"], "rejected", "{answer}");
+
+    // Only the changes themselves were recorded, each once.
+    assert_eq!(recorded().await.unwrap() - before, 3, "a removal, a join and a new KK");
 }
 
 #[tokio::test]

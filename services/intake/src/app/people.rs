@@ -18,8 +18,9 @@ use slrt_proto::intake::v1 as proto;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use super::Intake;
 use super::duplicates;
+use super::idempotency::{self, IdempotencyKey, Pending};
+use super::{Created, Intake};
 use crate::access;
 use crate::domain::Applicant;
 use crate::domain::household::{Household, HouseholdError, HouseholdEvent, KkChangeReason, Relationship};
@@ -944,26 +945,32 @@ impl Intake {
         access: &Access,
         household_id: Uuid,
         command: ChangeKk,
-    ) -> Result<HouseholdView, ApiError> {
-        let action = "household.change_kk";
-        let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
-        self.household_in_area(access, &mut tx, household_id, action).await?;
-        lock_identity(&mut tx, Some(command.kk.as_str()), None).await?;
-        let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
-        if let Some(holder) = household_of_kk(&mut tx, command.kk.as_str()).await?
-            && holder != household_id
-        {
-            return Err(
-                ApiError::conflict(format!("this KK number is held by household {holder}")).with_field("kk_number"),
-            );
-        }
-        let today = slrt_identity::today_in_indonesia();
-        change.then(|household| household.change_kk(&command.kk, command.reason, command.effective_on, today))?;
-        let detail = serde_json::json!({ "reason": command.reason.code(), "effective_on": command.effective_on });
-        self.finish_household_change(access, tx, change, action, None, detail)
-            .await?;
-        tracing::info!(household.id = %household_id, reason = command.reason.code(), "household KK changed");
-        self.household_view(household_id).await
+        idempotency: Option<(IdempotencyKey, String)>,
+    ) -> Result<Created, ApiError> {
+        let scope = household_scope(access, household_id, "kk");
+        idempotency::once(&self.pool, &scope, idempotency, |pending| async move {
+            let action = "household.change_kk";
+            let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+            self.household_in_area(access, &mut tx, household_id, action).await?;
+            lock_identity(&mut tx, Some(command.kk.as_str()), None).await?;
+            let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
+            if let Some(holder) = household_of_kk(&mut tx, command.kk.as_str()).await?
+                && holder != household_id
+            {
+                return Err(
+                    ApiError::conflict(format!("this KK number is held by household {holder}")).with_field("kk_number"),
+                );
+            }
+            let today = slrt_identity::today_in_indonesia();
+            change.then(|household| household.change_kk(&command.kk, command.reason, command.effective_on, today))?;
+            let detail = serde_json::json!({ "reason": command.reason.code(), "effective_on": command.effective_on });
+            let done = self
+                .finish_household_change(access, tx, change, action, None, detail, pending.as_ref())
+                .await?;
+            tracing::info!(household.id = %household_id, reason = command.reason.code(), "household KK changed");
+            Ok(done)
+        })
+        .await
     }
 
     pub async fn change_household_head(
@@ -971,24 +978,32 @@ impl Intake {
         access: &Access,
         household_id: Uuid,
         command: ChangeHead,
-    ) -> Result<HouseholdView, ApiError> {
-        let action = "household.change_head";
-        let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
-        self.household_in_area(access, &mut tx, household_id, action).await?;
-        let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
-        live_person(&mut tx, command.person_id).await?;
-        change.then(|household| {
-            household.change_head(command.person_id, &command.reason, command.previous_head_relationship)
-        })?;
-        let detail = serde_json::json!({ "new_head_person_id": command.person_id });
-        self.finish_household_change(access, tx, change, action, None, detail)
-            .await?;
-        tracing::info!(household.id = %household_id, person.id = %command.person_id, "household head changed");
-        self.household_view(household_id).await
+        idempotency: Option<(IdempotencyKey, String)>,
+    ) -> Result<Created, ApiError> {
+        let scope = household_scope(access, household_id, "head");
+        idempotency::once(&self.pool, &scope, idempotency, |pending| async move {
+            let action = "household.change_head";
+            let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+            self.household_in_area(access, &mut tx, household_id, action).await?;
+            let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
+            live_person(&mut tx, command.person_id).await?;
+            change.then(|household| {
+                household.change_head(command.person_id, &command.reason, command.previous_head_relationship)
+            })?;
+            let detail = serde_json::json!({ "new_head_person_id": command.person_id });
+            let done = self
+                .finish_household_change(access, tx, change, action, None, detail, pending.as_ref())
+                .await?;
+            tracing::info!(household.id = %household_id, person.id = %command.person_id, "household head changed");
+            Ok(done)
+        })
+        .await
     }
 
     /// Records a back-office change to a household (the caller stamped as its actor, no
-    /// case) with its audit record, and commits. `left` is a member who left with it.
+    /// case) with its audit record, stores the answer (the household after the change) with
+    /// the idempotency key if one was sent, and commits. `left` is a member who left with it.
+    #[allow(clippy::too_many_arguments)]
     async fn finish_household_change(
         &self,
         access: &Access,
@@ -997,7 +1012,8 @@ impl Intake {
         action: &str,
         left: Option<Uuid>,
         detail: serde_json::Value,
-    ) -> Result<(), ApiError> {
+        pending: Option<&Pending>,
+    ) -> Result<Created, ApiError> {
         let household_id = change.household_id;
         let stamp = Stamp {
             actor: access.subject(),
@@ -1018,7 +1034,18 @@ impl Intake {
         slrt_audit::record(&mut tx, &audit)
             .await
             .map_err(ApiError::unavailable)?;
-        tx.commit().await.map_err(ApiError::unavailable)
+        let view = find_household(&mut tx, household_id)
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("household {household_id} vanished inside its own change")))?;
+        let done = Created {
+            status: 200,
+            body: serde_json::to_value(&view).map_err(ApiError::internal)?,
+        };
+        if let Some(pending) = pending {
+            pending.complete(&mut tx, &done).await?;
+        }
+        tx.commit().await.map_err(ApiError::unavailable)?;
+        Ok(done)
     }
 
     pub async fn add_household_member(
@@ -1026,49 +1053,55 @@ impl Intake {
         access: &Access,
         household_id: Uuid,
         command: AddMember,
-    ) -> Result<HouseholdView, ApiError> {
-        let action = "household.add_member";
-        let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
-        self.household_in_area(access, &mut tx, household_id, action).await?;
-        // The person comes into the household from wherever they are known: a record of
-        // another area is "no person", as a missing one.
-        let region: Option<String> = sqlx::query_scalar("SELECT region_code FROM people WHERE person_id = $1")
-            .bind(command.person_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(ApiError::unavailable)?;
-        if !region.is_some_and(|region| access.covers(&region)) {
-            drop(tx);
-            self.audit(
-                access,
-                action,
-                format!("person/{}", command.person_id),
-                &[],
-                Outcome::NotFound,
-                serde_json::json!({ "household_id": household_id }),
-            )
-            .await?;
-            return Err(no_person(command.person_id));
-        }
-        let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
-        if let Some(other) = live_person(&mut tx, command.person_id).await?
-            && other != household_id
-        {
-            return Err(ApiError::rejected(format!(
-                "person {} is a member of household {other}; remove them there first",
-                command.person_id
-            ))
-            .with_field("person_id"));
-        }
-        change.then(|household| household.add_member(command.person_id, command.relationship))?;
-        let detail = serde_json::json!({
-            "person_id": command.person_id,
-            "relationship": command.relationship.code(),
-        });
-        self.finish_household_change(access, tx, change, action, None, detail)
-            .await?;
-        tracing::info!(household.id = %household_id, person.id = %command.person_id, "household member added");
-        self.household_view(household_id).await
+        idempotency: Option<(IdempotencyKey, String)>,
+    ) -> Result<Created, ApiError> {
+        let scope = household_scope(access, household_id, "members");
+        idempotency::once(&self.pool, &scope, idempotency, |pending| async move {
+            let action = "household.add_member";
+            let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+            self.household_in_area(access, &mut tx, household_id, action).await?;
+            // The person comes into the household from wherever they are known: a record of
+            // another area is "no person", as a missing one.
+            let region: Option<String> = sqlx::query_scalar("SELECT region_code FROM people WHERE person_id = $1")
+                .bind(command.person_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(ApiError::unavailable)?;
+            if !region.is_some_and(|region| access.covers(&region)) {
+                drop(tx);
+                self.audit(
+                    access,
+                    action,
+                    format!("person/{}", command.person_id),
+                    &[],
+                    Outcome::NotFound,
+                    serde_json::json!({ "household_id": household_id }),
+                )
+                .await?;
+                return Err(no_person(command.person_id));
+            }
+            let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
+            if let Some(other) = live_person(&mut tx, command.person_id).await?
+                && other != household_id
+            {
+                return Err(ApiError::rejected(format!(
+                    "person {} is a member of household {other}; remove them there first",
+                    command.person_id
+                ))
+                .with_field("person_id"));
+            }
+            change.then(|household| household.add_member(command.person_id, command.relationship))?;
+            let detail = serde_json::json!({
+                "person_id": command.person_id,
+                "relationship": command.relationship.code(),
+            });
+            let done = self
+                .finish_household_change(access, tx, change, action, None, detail, pending.as_ref())
+                .await?;
+            tracing::info!(household.id = %household_id, person.id = %command.person_id, "household member added");
+            Ok(done)
+        })
+        .await
     }
 
     pub async fn remove_household_member(
@@ -1076,27 +1109,31 @@ impl Intake {
         access: &Access,
         household_id: Uuid,
         command: RemoveMember,
-    ) -> Result<HouseholdView, ApiError> {
-        let action = "household.remove_member";
-        let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
-        self.household_in_area(access, &mut tx, household_id, action).await?;
-        let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
-        change.then(|household| household.remove_member(command.person_id, &command.reason))?;
-        let detail = serde_json::json!({ "person_id": command.person_id });
-        self.finish_household_change(access, tx, change, action, Some(command.person_id), detail)
-            .await?;
-        tracing::info!(household.id = %household_id, person.id = %command.person_id, "household member removed");
-        self.household_view(household_id).await
-    }
-
-    /// A household with its members, head and KK history.
-    async fn household_view(&self, household_id: Uuid) -> Result<HouseholdView, ApiError> {
-        find_household(
-            &mut *self.pool.acquire().await.map_err(ApiError::unavailable)?,
-            household_id,
-        )
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no household {household_id}")))
+        idempotency: Option<(IdempotencyKey, String)>,
+    ) -> Result<Created, ApiError> {
+        let scope = household_scope(access, household_id, &format!("members/{}/removal", command.person_id));
+        idempotency::once(&self.pool, &scope, idempotency, |pending| async move {
+            let action = "household.remove_member";
+            let mut tx = self.pool.begin().await.map_err(ApiError::unavailable)?;
+            self.household_in_area(access, &mut tx, household_id, action).await?;
+            let mut change = HouseholdChange::load(&self.store, &mut tx, household_id).await?;
+            change.then(|household| household.remove_member(command.person_id, &command.reason))?;
+            let detail = serde_json::json!({ "person_id": command.person_id });
+            let done = self
+                .finish_household_change(
+                    access,
+                    tx,
+                    change,
+                    action,
+                    Some(command.person_id),
+                    detail,
+                    pending.as_ref(),
+                )
+                .await?;
+            tracing::info!(household.id = %household_id, person.id = %command.person_id, "household member removed");
+            Ok(done)
+        })
+        .await
     }
 
     /// A household with its members, head and KK history, and its members' NIKs (for the
@@ -1175,6 +1212,12 @@ pub struct KkHistoryEntry {
     pub effective_on: Option<NaiveDate>,
     pub actor: String,
     pub recorded_at: DateTime<Utc>,
+}
+
+/// The idempotency scope of a back-office household change: the operation, its target and
+/// the caller (keys are the caller's own).
+fn household_scope(access: &Access, household_id: Uuid, operation: &str) -> String {
+    format!("POST /v1/households/{household_id}/{operation} by {}", access.subject())
 }
 
 async fn find_household(conn: &mut PgConnection, household_id: Uuid) -> Result<Option<HouseholdView>, ApiError> {

@@ -2,7 +2,7 @@
 //! (`access`), parse, call the use case, audit the read, answer. NIKs and KK numbers go out
 //! masked. The actor of every change is the caller the token names.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use slrt_audit::Outcome;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::access::{AREA_READERS, BACK_OFFICE, CHECKERS, PRE_SCREENERS};
 use crate::app::Intake;
 use crate::app::duplicates::{self, DuplicateSummary, DuplicateView, PersonCheck, QueueFilter, SideView};
+use crate::app::idempotency;
 use crate::app::people::{
     AddMember, ChangeHead, ChangeKk, HouseholdView, KkHistoryEntry, MemberView, PersonCase, PersonHistoryEntry,
     PersonHousehold, PersonView, RemoveMember,
@@ -271,7 +272,7 @@ async fn get_household(
     Ok(HttpResponse::Ok().json(household))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "kk_number": "3375020409240011", "reason": "move", "effective_on": "2026-09-04"
@@ -291,7 +292,10 @@ pub struct KkChangeRequest {
     post,
     path = "/v1/households/{household_id}/kk",
     request_body = KkChangeRequest,
-    params(("household_id" = String, Path, description = "Household id (UUID)")),
+    params(
+        ("household_id" = String, Path, description = "Household id (UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry: the same key and body return the first answer, another body is 422, a retry in flight 409")
+    ),
     responses(
         (status = 200, description = "The household after the change", body = HouseholdView),
         (status = 400, description = "Malformed input; the error names the field", body = ErrorBody),
@@ -303,6 +307,7 @@ pub struct KkChangeRequest {
 async fn change_kk(
     access: Access,
     intake: web::Data<Intake>,
+    request: HttpRequest,
     path: web::Path<String>,
     body: slrt_errors::Json<KkChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -332,14 +337,19 @@ async fn change_kk(
         reason,
         effective_on,
     };
-    Ok(HttpResponse::Ok().json(intake.change_household_kk(&access, household_id, command).await?))
+    let idempotency = idempotency::from_header(request.headers().get("Idempotency-Key"), &*body)?;
+    super::answer(
+        intake
+            .change_household_kk(&access, household_id, command, idempotency)
+            .await?,
+    )
 }
 
 fn household_resource(path: &str) -> String {
     format!("household/{path}")
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "person_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "reason": "the head died on 2026-08-30"
@@ -368,7 +378,10 @@ fn relationship(field: &str, text: &str) -> Result<Relationship, ApiError> {
     post,
     path = "/v1/households/{household_id}/head",
     request_body = HeadChangeRequest,
-    params(("household_id" = String, Path, description = "Household id (UUID)")),
+    params(
+        ("household_id" = String, Path, description = "Household id (UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry: the same key and body return the first answer, another body is 422, a retry in flight 409")
+    ),
     responses(
         (status = 200, description = "The household after the change", body = HouseholdView),
         (status = 400, description = "Malformed input; the error names the field", body = ErrorBody),
@@ -379,6 +392,7 @@ fn relationship(field: &str, text: &str) -> Result<Relationship, ApiError> {
 async fn change_head(
     access: Access,
     intake: web::Data<Intake>,
+    request: HttpRequest,
     path: web::Path<String>,
     body: slrt_errors::Json<HeadChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -403,10 +417,15 @@ async fn change_head(
         reason,
         previous_head_relationship,
     };
-    Ok(HttpResponse::Ok().json(intake.change_household_head(&access, household_id, command).await?))
+    let idempotency = idempotency::from_header(request.headers().get("Idempotency-Key"), &*body)?;
+    super::answer(
+        intake
+            .change_household_head(&access, household_id, command, idempotency)
+            .await?,
+    )
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "person_id": "01936f1e-7c1a-7b3e-9d5a-3f2b8c4d5e6f", "relationship": "child"
@@ -424,7 +443,10 @@ pub struct AddMemberRequest {
     post,
     path = "/v1/households/{household_id}/members",
     request_body = AddMemberRequest,
-    params(("household_id" = String, Path, description = "Household id (UUID)")),
+    params(
+        ("household_id" = String, Path, description = "Household id (UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry: the same key and body return the first answer, another body is 422, a retry in flight 409")
+    ),
     responses(
         (status = 200, description = "The household after the change", body = HouseholdView),
         (status = 400, description = "Malformed input or no such person; the error names the field", body = ErrorBody),
@@ -435,6 +457,7 @@ pub struct AddMemberRequest {
 async fn add_member(
     access: Access,
     intake: web::Data<Intake>,
+    request: HttpRequest,
     path: web::Path<String>,
     body: slrt_errors::Json<AddMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -454,10 +477,15 @@ async fn add_member(
         person_id,
         relationship,
     };
-    Ok(HttpResponse::Ok().json(intake.add_household_member(&access, household_id, command).await?))
+    let idempotency = idempotency::from_header(request.headers().get("Idempotency-Key"), &*body)?;
+    super::answer(
+        intake
+            .add_household_member(&access, household_id, command, idempotency)
+            .await?,
+    )
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "married and moved to her husband's family"}))]
 pub struct RemoveMemberRequest {
@@ -473,6 +501,7 @@ pub struct RemoveMemberRequest {
     params(
         ("household_id" = String, Path, description = "Household id (UUID)"),
         ("person_id" = String, Path, description = "The member's person id (UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry: the same key and body return the first answer, another body is 422, a retry in flight 409")
     ),
     responses(
         (status = 200, description = "The household after the change", body = HouseholdView),
@@ -484,6 +513,7 @@ pub struct RemoveMemberRequest {
 async fn remove_member(
     access: Access,
     intake: web::Data<Intake>,
+    request: HttpRequest,
     path: web::Path<(String, String)>,
     body: slrt_errors::Json<RemoveMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -501,7 +531,12 @@ async fn remove_member(
     let person_id = path_id("person_id", &person)?;
     let reason = person::required_text("reason", &body.reason, MAX_REASON_CHARS).map_err(refused)?;
     let command = RemoveMember { person_id, reason };
-    Ok(HttpResponse::Ok().json(intake.remove_household_member(&access, household_id, command).await?))
+    let idempotency = idempotency::from_header(request.headers().get("Idempotency-Key"), &*body)?;
+    super::answer(
+        intake
+            .remove_household_member(&access, household_id, command, idempotency)
+            .await?,
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
