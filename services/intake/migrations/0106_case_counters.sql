@@ -1,8 +1,9 @@
 -- The supervisors' dashboard counts, kept as running totals beside the tracker's tables.
 --
 -- A count over the regency read every case and every need (8.9 s at p95 over a million
--- cases, 12 s per agency); with these tables it sums a few hundred rows per region asked
--- for. The totals are kept by triggers rather than by the projector's code so that every
+-- cases, 12 s per agency); with these tables it sums a few rows per district asked for.
+-- They are kept per district, the finest level the dashboard shows: a count of one village
+-- is read from its cases, which an index finds directly. The totals are kept by triggers rather than by the projector's code so that every
 -- writer of the tracker's tables (the projector, the desk's own steps, the rebuild, a
 -- repair by hand) keeps them right by construction, in the writer's own transaction.
 --
@@ -10,12 +11,12 @@
 -- dates) are still computed from the tracker's tables; the answers are the same either way,
 -- and a test compares them.
 
--- Cases per status and address (a village code).
+-- Cases per status and district of the applicant's address (`33.75.04`).
 CREATE TABLE case_count_cells (
-    status      TEXT   NOT NULL,
-    region_code TEXT   NOT NULL,
-    cases       BIGINT NOT NULL,
-    PRIMARY KEY (status, region_code)
+    status        TEXT   NOT NULL,
+    district_code TEXT   NOT NULL,
+    cases         BIGINT NOT NULL,
+    PRIMARY KEY (status, district_code)
 );
 
 -- How many needs of each case carry a counted mark: the agency a need is referred to
@@ -29,29 +30,30 @@ CREATE TABLE case_marks (
     PRIMARY KEY (case_id, kind, code)
 );
 
--- Cases per mark, status and address.
+-- Cases per mark, status and district.
 CREATE TABLE case_mark_cells (
-    kind        TEXT   NOT NULL,
-    code        TEXT   NOT NULL,
-    status      TEXT   NOT NULL,
-    region_code TEXT   NOT NULL,
-    cases       BIGINT NOT NULL,
-    PRIMARY KEY (kind, code, status, region_code)
+    kind          TEXT   NOT NULL,
+    code          TEXT   NOT NULL,
+    status        TEXT   NOT NULL,
+    district_code TEXT   NOT NULL,
+    cases         BIGINT NOT NULL,
+    PRIMARY KEY (kind, code, status, district_code)
 );
 
+-- `p_region` is the applicant's address (a village code); the cell is its district.
 CREATE FUNCTION bump_case_cell(p_status TEXT, p_region TEXT, p_delta BIGINT) RETURNS void
 LANGUAGE sql AS $$
-    INSERT INTO case_count_cells AS cell (status, region_code, cases)
-    VALUES (p_status, p_region, p_delta)
-    ON CONFLICT (status, region_code) DO UPDATE SET cases = cell.cases + EXCLUDED.cases;
+    INSERT INTO case_count_cells AS cell (status, district_code, cases)
+    VALUES (p_status, substr(p_region, 1, 8), p_delta)
+    ON CONFLICT (status, district_code) DO UPDATE SET cases = cell.cases + EXCLUDED.cases;
 $$;
 
 CREATE FUNCTION bump_mark_cell(p_kind TEXT, p_code TEXT, p_status TEXT, p_region TEXT, p_delta BIGINT)
 RETURNS void
 LANGUAGE sql AS $$
-    INSERT INTO case_mark_cells AS cell (kind, code, status, region_code, cases)
-    VALUES (p_kind, p_code, p_status, p_region, p_delta)
-    ON CONFLICT (kind, code, status, region_code) DO UPDATE SET cases = cell.cases + EXCLUDED.cases;
+    INSERT INTO case_mark_cells AS cell (kind, code, status, district_code, cases)
+    VALUES (p_kind, p_code, p_status, substr(p_region, 1, 8), p_delta)
+    ON CONFLICT (kind, code, status, district_code) DO UPDATE SET cases = cell.cases + EXCLUDED.cases;
 $$;
 
 -- One need of a case gains (+1) or loses (-1) a mark; the case enters or leaves the mark's
@@ -167,8 +169,8 @@ AFTER INSERT OR DELETE OR UPDATE OF case_id, status, region_code
 ON tracked_cases FOR EACH ROW EXECUTE FUNCTION tracked_cases_count();
 
 -- What the tracker already holds.
-INSERT INTO case_count_cells (status, region_code, cases)
-SELECT status, region_code, count(*) FROM tracked_cases GROUP BY 1, 2;
+INSERT INTO case_count_cells (status, district_code, cases)
+SELECT status, substr(region_code, 1, 8), count(*) FROM tracked_cases GROUP BY 1, 2;
 
 INSERT INTO case_marks (case_id, kind, code, needs)
 SELECT case_id, 'opd', opd_code, count(*) FROM tracked_needs WHERE opd_code IS NOT NULL GROUP BY 1, 3
@@ -179,7 +181,7 @@ UNION ALL
 SELECT case_id, 'overdue', '', count(*) FROM tracked_needs
 WHERE overdue_clock IS NOT NULL OR escalation_level > 0 GROUP BY 1;
 
-INSERT INTO case_mark_cells (kind, code, status, region_code, cases)
-SELECT m.kind, m.code, c.status, c.region_code, count(*)
+INSERT INTO case_mark_cells (kind, code, status, district_code, cases)
+SELECT m.kind, m.code, c.status, substr(c.region_code, 1, 8), count(*)
 FROM case_marks m JOIN tracked_cases c USING (case_id)
 GROUP BY 1, 2, 3, 4;

@@ -308,10 +308,7 @@ fn push_filter(query: &mut QueryBuilder<Postgres>, filter: &CaseFilter) {
     // region, filtered exactly as a region asked for, so the same indexes serve it. A
     // `region_code LIKE ANY($1)` over the areas' patterns would select the same cases,
     // but an array of bound patterns is served by no index.
-    let regions = match &filter.areas {
-        Some(areas) => crate::access::effective_regions(areas, filter.region.as_deref()),
-        None => filter.region.iter().cloned().collect(),
-    };
+    let regions = filter.regions();
     match regions.as_slice() {
         [] if filter.areas.is_some() => {
             query.push(" AND FALSE");
@@ -461,7 +458,7 @@ pub async fn counts(pool: &PgPool, filter: &CaseFilter) -> Result<CaseCounts, sq
         ..CaseCounts::default()
     };
     if filter.answered_by_running_totals() {
-        running_totals(&mut tx, filter, &mut counts).await?;
+        running_totals(&mut tx, filter.status, &filter.regions(), &mut counts).await?;
     } else {
         counted_from_cases(&mut tx, filter, &mut counts).await?;
     }
@@ -470,35 +467,66 @@ pub async fn counts(pool: &PgPool, filter: &CaseFilter) -> Result<CaseCounts, sq
 }
 
 impl CaseFilter {
-    /// The dashboard's usual questions (a status, an area, the caller's areas) are answered
-    /// from the running totals of migration 0106; an agency, a programme, overdue or dates
-    /// need the cases themselves.
+    /// The regions selected: the region asked for within the caller's areas (the fewest
+    /// regions covering both), or the region alone for the service's own tools. Empty with
+    /// areas means nothing is selected; empty without means everything is.
+    fn regions(&self) -> Vec<String> {
+        match &self.areas {
+            Some(areas) => crate::access::effective_regions(areas, self.region.as_deref()),
+            None => self.region.iter().cloned().collect(),
+        }
+    }
+
+    /// The dashboard's usual questions (a status, a district or wider area, the caller's
+    /// areas) are answered from the running totals of migration 0106, which are kept per
+    /// district; a village, an agency, a programme, overdue or dates need the cases.
     fn answered_by_running_totals(&self) -> bool {
+        let regions = self.regions();
+        // A caller whose areas meet nothing asked for is answered by the cases' query,
+        // which selects nothing.
+        let selects_nothing = self.areas.is_some() && regions.is_empty();
         self.opd_code.is_none()
             && self.programme_code.is_none()
             && self.overdue.is_none()
             && self.opened_from.is_none()
             && self.opened_to.is_none()
+            && !selects_nothing
+            && regions.iter().all(|region| region.matches('.').count() <= 2)
     }
 }
 
-/// Sums the running totals of the selected statuses and areas: a row per status and
+/// Sums the running totals of the selected status and districts: a row per status and
 /// district, and one per mark (agency, programme, overdue).
 async fn running_totals(
     tx: &mut sqlx::PgConnection,
-    filter: &CaseFilter,
+    status: Option<CaseStatus>,
+    regions: &[String],
     counts: &mut CaseCounts,
 ) -> Result<(), sqlx::Error> {
+    // Every region here is a district or wider, so a district lies in it when its code
+    // starts with the region's whole segments.
+    let filter = |query: &mut QueryBuilder<Postgres>| {
+        query.push(" WHERE TRUE");
+        if let Some(status) = status {
+            query.push(" AND c.status = ").push_bind(status.code());
+        }
+        if !regions.is_empty() {
+            let prefixes: Vec<String> = regions.iter().map(|region| format!("{region}.")).collect();
+            query
+                .push(" AND EXISTS (SELECT 1 FROM unnest(")
+                .push_bind(prefixes)
+                .push("::text[]) AS region(prefix) WHERE starts_with(c.district_code || '.', region.prefix))");
+        }
+    };
     let mut query = QueryBuilder::<Postgres>::new(
-        "SELECT c.status, substr(c.region_code, 1, 8) AS district, sum(c.cases)::bigint AS cases
-         FROM case_count_cells c",
+        "SELECT c.status, c.district_code, sum(c.cases)::bigint AS cases FROM case_count_cells c",
     );
-    push_filter(&mut query, filter);
+    filter(&mut query);
     query.push(" GROUP BY 1, 2 HAVING sum(c.cases) <> 0");
     for row in query.build().fetch_all(&mut *tx).await? {
         let cases: i64 = row.try_get("cases")?;
         let status: String = row.try_get("status")?;
-        let district: String = row.try_get("district")?;
+        let district: String = row.try_get("district_code")?;
         counts.total += cases;
         *counts.by_status.entry(status).or_default() += cases;
         let regency: String = district.chars().take(5).collect();
@@ -507,7 +535,7 @@ async fn running_totals(
     }
     let mut query =
         QueryBuilder::<Postgres>::new("SELECT c.kind, c.code, sum(c.cases)::bigint AS cases FROM case_mark_cells c");
-    push_filter(&mut query, filter);
+    filter(&mut query);
     query.push(" GROUP BY 1, 2 HAVING sum(c.cases) <> 0");
     for row in query.build().fetch_all(&mut *tx).await? {
         let cases: i64 = row.try_get("cases")?;
