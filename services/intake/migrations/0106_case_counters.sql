@@ -7,9 +7,9 @@
 -- writer of the tracker's tables (the projector, the desk's own steps, the rebuild, a
 -- repair by hand) keeps them right by construction, in the writer's own transaction.
 --
--- Counts with a filter these totals cannot answer (an agency, a programme, overdue, opening
--- dates) are still computed from the tracker's tables; the answers are the same either way,
--- and a test compares them.
+-- Counts with a filter these totals cannot answer (two marks at once, "not overdue", opening
+-- dates, a village) are still computed from the tracker's tables; the answers are the same
+-- either way, and a test compares them.
 
 -- Cases per status and district of the applicant's address (`33.75.04`).
 CREATE TABLE case_count_cells (
@@ -30,14 +30,19 @@ CREATE TABLE case_marks (
     PRIMARY KEY (case_id, kind, code)
 );
 
--- Cases per mark, status and district.
+-- Cases per pair of marks, status and district: the cases that carry both `kind`/`code`
+-- and `with_kind`/`with_code`. A mark paired with itself counts the cases that carry it
+-- (the dashboard's "per agency"); paired with another, it answers the same dashboard for
+-- one agency, programme or the overdue cases ("of DINSOS's cases, how many are PKH").
 CREATE TABLE case_mark_cells (
     kind          TEXT   NOT NULL,
     code          TEXT   NOT NULL,
+    with_kind     TEXT   NOT NULL,
+    with_code     TEXT   NOT NULL,
     status        TEXT   NOT NULL,
     district_code TEXT   NOT NULL,
     cases         BIGINT NOT NULL,
-    PRIMARY KEY (kind, code, status, district_code)
+    PRIMARY KEY (with_kind, with_code, kind, code, status, district_code)
 );
 
 -- `p_region` is the applicant's address (a village code); the cell is its district.
@@ -48,20 +53,24 @@ LANGUAGE sql AS $$
     ON CONFLICT (status, district_code) DO UPDATE SET cases = cell.cases + EXCLUDED.cases;
 $$;
 
-CREATE FUNCTION bump_mark_cell(p_kind TEXT, p_code TEXT, p_status TEXT, p_region TEXT, p_delta BIGINT)
-RETURNS void
+CREATE FUNCTION bump_mark_cell(
+    p_kind TEXT, p_code TEXT, p_with_kind TEXT, p_with_code TEXT, p_status TEXT, p_region TEXT, p_delta BIGINT
+) RETURNS void
 LANGUAGE sql AS $$
-    INSERT INTO case_mark_cells AS cell (kind, code, status, district_code, cases)
-    VALUES (p_kind, p_code, p_status, substr(p_region, 1, 8), p_delta)
-    ON CONFLICT (kind, code, status, district_code) DO UPDATE SET cases = cell.cases + EXCLUDED.cases;
+    INSERT INTO case_mark_cells AS cell (kind, code, with_kind, with_code, status, district_code, cases)
+    VALUES (p_kind, p_code, p_with_kind, p_with_code, p_status, substr(p_region, 1, 8), p_delta)
+    ON CONFLICT (with_kind, with_code, kind, code, status, district_code)
+    DO UPDATE SET cases = cell.cases + EXCLUDED.cases;
 $$;
 
 -- One need of a case gains (+1) or loses (-1) a mark; the case enters or leaves the mark's
--- cell when its first need gains it or its last need loses it.
+-- cells (with itself and with each other mark the case carries) when its first need gains
+-- it or its last need loses it.
 CREATE FUNCTION mark_need(p_case UUID, p_kind TEXT, p_code TEXT, p_delta INT) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_after  INT;
+    v_sign   INT;
     v_status TEXT;
     v_region TEXT;
 BEGIN
@@ -83,9 +92,17 @@ BEGIN
         RETURN;
     END IF;
     SELECT status, region_code INTO v_status, v_region FROM tracked_cases WHERE case_id = p_case;
-    IF FOUND THEN
-        PERFORM bump_mark_cell(p_kind, p_code, v_status, v_region, CASE WHEN v_after > 0 THEN 1 ELSE -1 END);
+    IF NOT FOUND THEN
+        RETURN;
     END IF;
+    v_sign := CASE WHEN v_after > 0 THEN 1 ELSE -1 END;
+    PERFORM bump_mark_cell(p_kind, p_code, p_kind, p_code, v_status, v_region, v_sign);
+    -- The mark's own row is in case_marks when it was gained and gone when it was lost, so
+    -- `others` are the case's other marks either way.
+    PERFORM bump_mark_cell(p_kind, p_code, other.kind, other.code, v_status, v_region, v_sign),
+            bump_mark_cell(other.kind, other.code, p_kind, p_code, v_status, v_region, v_sign)
+    FROM case_marks other
+    WHERE other.case_id = p_case AND (other.kind, other.code) <> (p_kind, p_code);
 END;
 $$;
 
@@ -152,13 +169,15 @@ BEGIN
     END IF;
     IF TG_OP <> 'INSERT' THEN
         PERFORM bump_case_cell(OLD.status, OLD.region_code, -1);
-        PERFORM bump_mark_cell(m.kind, m.code, OLD.status, OLD.region_code, -1)
-        FROM case_marks m WHERE m.case_id = OLD.case_id;
+        PERFORM bump_mark_cell(a.kind, a.code, b.kind, b.code, OLD.status, OLD.region_code, -1)
+        FROM case_marks a JOIN case_marks b ON b.case_id = a.case_id
+        WHERE a.case_id = OLD.case_id;
     END IF;
     IF TG_OP <> 'DELETE' THEN
         PERFORM bump_case_cell(NEW.status, NEW.region_code, 1);
-        PERFORM bump_mark_cell(m.kind, m.code, NEW.status, NEW.region_code, 1)
-        FROM case_marks m WHERE m.case_id = NEW.case_id;
+        PERFORM bump_mark_cell(a.kind, a.code, b.kind, b.code, NEW.status, NEW.region_code, 1)
+        FROM case_marks a JOIN case_marks b ON b.case_id = a.case_id
+        WHERE a.case_id = NEW.case_id;
     END IF;
     RETURN NULL;
 END;
@@ -181,7 +200,7 @@ UNION ALL
 SELECT case_id, 'overdue', '', count(*) FROM tracked_needs
 WHERE overdue_clock IS NOT NULL OR escalation_level > 0 GROUP BY 1;
 
-INSERT INTO case_mark_cells (kind, code, status, district_code, cases)
-SELECT m.kind, m.code, c.status, substr(c.region_code, 1, 8), count(*)
-FROM case_marks m JOIN tracked_cases c USING (case_id)
-GROUP BY 1, 2, 3, 4;
+INSERT INTO case_mark_cells (kind, code, with_kind, with_code, status, district_code, cases)
+SELECT a.kind, a.code, b.kind, b.code, c.status, substr(c.region_code, 1, 8), count(*)
+FROM case_marks a JOIN case_marks b USING (case_id) JOIN tracked_cases c USING (case_id)
+GROUP BY 1, 2, 3, 4, 5, 6;

@@ -457,8 +457,8 @@ pub async fn counts(pool: &PgPool, filter: &CaseFilter) -> Result<CaseCounts, sq
             .collect(),
         ..CaseCounts::default()
     };
-    if filter.answered_by_running_totals() {
-        running_totals(&mut tx, filter.status, &filter.regions(), &mut counts).await?;
+    if let Some(mark) = filter.running_totals_mark() {
+        running_totals(&mut tx, filter.status, &filter.regions(), mark, &mut counts).await?;
     } else {
         counted_from_cases(&mut tx, filter, &mut counts).await?;
     }
@@ -477,30 +477,63 @@ impl CaseFilter {
         }
     }
 
-    /// The dashboard's usual questions (a status, a district or wider area, the caller's
-    /// areas) are answered from the running totals of migration 0106, which are kept per
-    /// district; a village, an agency, a programme, overdue or dates need the cases.
-    fn answered_by_running_totals(&self) -> bool {
+    /// Whether the running totals of migration 0106 answer these counts, and for which
+    /// mark: `Some(None)` for the dashboard's usual questions (a status, a district or wider
+    /// area, the caller's areas), `Some(Some(mark))` for the same about one agency,
+    /// programme or the overdue cases. Two marks at once, "not overdue", dates or a village
+    /// (the totals are kept per district) need the cases: `None`.
+    fn running_totals_mark(&self) -> Option<Option<Mark>> {
         let regions = self.regions();
         // A caller whose areas meet nothing asked for is answered by the cases' query,
         // which selects nothing.
         let selects_nothing = self.areas.is_some() && regions.is_empty();
-        self.opd_code.is_none()
-            && self.programme_code.is_none()
-            && self.overdue.is_none()
-            && self.opened_from.is_none()
-            && self.opened_to.is_none()
-            && !selects_nothing
-            && regions.iter().all(|region| region.matches('.').count() <= 2)
+        if selects_nothing
+            || self.opened_from.is_some()
+            || self.opened_to.is_some()
+            || self.overdue == Some(false)
+            || regions.iter().any(|region| region.matches('.').count() > 2)
+        {
+            return None;
+        }
+        let mut marks = self
+            .opd_code
+            .iter()
+            .map(|code| Mark {
+                kind: "opd",
+                code: code.clone(),
+            })
+            .chain(self.programme_code.iter().map(|code| Mark {
+                kind: "programme",
+                code: code.clone(),
+            }))
+            .chain((self.overdue == Some(true)).then(|| Mark {
+                kind: "overdue",
+                code: String::new(),
+            }));
+        match (marks.next(), marks.next()) {
+            (None, _) => Some(None),
+            (Some(mark), None) => Some(Some(mark)),
+            (Some(_), Some(_)) => None,
+        }
     }
 }
 
-/// Sums the running totals of the selected status and districts: a row per status and
-/// district, and one per mark (agency, programme, overdue).
+/// A mark a need gives its case in the running totals: the agency it is referred to, the
+/// programme it was granted under, or being overdue (code "").
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Mark {
+    kind: &'static str,
+    code: String,
+}
+
+/// Sums the running totals of the selected status and districts, of every case or of the
+/// cases carrying `mark`: a row per status and district, and one per mark (agency,
+/// programme, overdue) paired with `mark` (or with itself).
 async fn running_totals(
     tx: &mut sqlx::PgConnection,
     status: Option<CaseStatus>,
     regions: &[String],
+    mark: Option<Mark>,
     counts: &mut CaseCounts,
 ) -> Result<(), sqlx::Error> {
     // Every region here is a district or wider, so a district lies in it when its code
@@ -518,10 +551,22 @@ async fn running_totals(
                 .push("::text[]) AS region(prefix) WHERE starts_with(c.district_code || '.', region.prefix))");
         }
     };
-    let mut query = QueryBuilder::<Postgres>::new(
-        "SELECT c.status, c.district_code, sum(c.cases)::bigint AS cases FROM case_count_cells c",
-    );
+    let mut query = match &mark {
+        None => QueryBuilder::<Postgres>::new(
+            "SELECT c.status, c.district_code, sum(c.cases)::bigint AS cases FROM case_count_cells c",
+        ),
+        Some(_) => QueryBuilder::<Postgres>::new(
+            "SELECT c.status, c.district_code, sum(c.cases)::bigint AS cases FROM case_mark_cells c",
+        ),
+    };
     filter(&mut query);
+    if let Some(mark) = &mark {
+        query
+            .push(" AND c.kind = c.with_kind AND c.code = c.with_code AND c.with_kind = ")
+            .push_bind(mark.kind)
+            .push(" AND c.with_code = ")
+            .push_bind(mark.code.clone());
+    }
     query.push(" GROUP BY 1, 2 HAVING sum(c.cases) <> 0");
     for row in query.build().fetch_all(&mut *tx).await? {
         let cases: i64 = row.try_get("cases")?;
@@ -536,6 +581,18 @@ async fn running_totals(
     let mut query =
         QueryBuilder::<Postgres>::new("SELECT c.kind, c.code, sum(c.cases)::bigint AS cases FROM case_mark_cells c");
     filter(&mut query);
+    match &mark {
+        None => {
+            query.push(" AND c.with_kind = c.kind AND c.with_code = c.code");
+        }
+        Some(mark) => {
+            query
+                .push(" AND c.with_kind = ")
+                .push_bind(mark.kind)
+                .push(" AND c.with_code = ")
+                .push_bind(mark.code.clone());
+        }
+    }
     query.push(" GROUP BY 1, 2 HAVING sum(c.cases) <> 0");
     for row in query.build().fetch_all(&mut *tx).await? {
         let cases: i64 = row.try_get("cases")?;
