@@ -45,6 +45,15 @@ CREATE TABLE case_mark_cells (
     PRIMARY KEY (with_kind, with_code, kind, code, status, district_code)
 );
 
+-- A count reads the cells of some districts (a region is a prefix of whole segments, read
+-- as a range) of every mark with itself, or of every mark with one mark: each read is one
+-- index's range, answered from the index alone.
+CREATE INDEX case_count_cells_district ON case_count_cells (district_code text_pattern_ops) INCLUDE (status, cases);
+CREATE INDEX case_mark_cells_own ON case_mark_cells (district_code text_pattern_ops, kind, code, status)
+    INCLUDE (cases) WHERE kind = with_kind AND code = with_code;
+CREATE INDEX case_mark_cells_with ON case_mark_cells (with_kind, with_code, district_code text_pattern_ops)
+    INCLUDE (kind, code, status, cases);
+
 -- `p_region` is the applicant's address (a village code); the cell is its district.
 CREATE FUNCTION bump_case_cell(p_status TEXT, p_region TEXT, p_delta BIGINT) RETURNS void
 LANGUAGE sql AS $$

@@ -536,19 +536,30 @@ async fn running_totals(
     mark: Option<Mark>,
     counts: &mut CaseCounts,
 ) -> Result<(), sqlx::Error> {
-    // Every region here is a district or wider, so a district lies in it when its code
-    // starts with the region's whole segments.
+    // Every region here is a district or wider: a district lies in it when it is the region
+    // or its code lies in ['<region>.', '<region>/'), the range the indexes of migration 0106
+    // (text_pattern_ops, byte order) serve; '/' is the byte after '.'.
     let filter = |query: &mut QueryBuilder<Postgres>| {
         query.push(" WHERE TRUE");
         if let Some(status) = status {
             query.push(" AND c.status = ").push_bind(status.code());
         }
         if !regions.is_empty() {
-            let prefixes: Vec<String> = regions.iter().map(|region| format!("{region}.")).collect();
-            query
-                .push(" AND EXISTS (SELECT 1 FROM unnest(")
-                .push_bind(prefixes)
-                .push("::text[]) AS region(prefix) WHERE starts_with(c.district_code || '.', region.prefix))");
+            query.push(" AND (");
+            for (index, region) in regions.iter().enumerate() {
+                if index > 0 {
+                    query.push(" OR ");
+                }
+                query
+                    .push("c.district_code = ")
+                    .push_bind(region.clone())
+                    .push(" OR (c.district_code ~>=~ ")
+                    .push_bind(format!("{region}."))
+                    .push(" AND c.district_code ~<~ ")
+                    .push_bind(format!("{region}/"))
+                    .push(")");
+            }
+            query.push(")");
         }
     };
     let mut query = match &mark {
@@ -583,7 +594,8 @@ async fn running_totals(
     filter(&mut query);
     match &mark {
         None => {
-            query.push(" AND c.with_kind = c.kind AND c.with_code = c.code");
+            // As the partial index case_mark_cells_own states it, for the planner to use it.
+            query.push(" AND c.kind = c.with_kind AND c.code = c.with_code");
         }
         Some(mark) => {
             query
