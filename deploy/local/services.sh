@@ -44,6 +44,27 @@ dev_identity() {
     # The services' own token for calls to each other (client credentials in a deployment).
     mint service --subject service:slrt-local --role service
     info "development tokens in $AUTH/tokens (valid 7 days; renewed by every 'up')"
+    # A development certificate authority with a certificate for each service and for the
+    # walk-through's agency system and feed (kept across runs), for MTLS=1.
+    "$token" certs --dir "$TLS" --name intake --name eligibility --name referral \
+        --name disbursement --name dinsos-system --name civil-registry-feed >/dev/null
+}
+
+# With MTLS=1 every gRPC port speaks TLS only and admits only clients with a certificate of
+# the development authority in $TLS; the services call eligibility over https. The paying
+# bank's simulator stays in plain text, as an outside system of its own.
+TLS="$STATE/tls"
+MTLS="${MTLS:-0}"
+
+# tls_env NAME: the settings of service NAME (intake, ...) for MTLS=1, one per line.
+tls_env() {
+    [[ "$MTLS" == 1 ]] || return 0
+    printf '%s\n' \
+        "SLRT_GRPC_TLS_CERT_FILE=$TLS/$1.pem" \
+        "SLRT_GRPC_TLS_KEY_FILE=$TLS/$1-key.pem" \
+        "SLRT_GRPC_TLS_CLIENT_CA_FILE=$TLS/ca.pem" \
+        "SLRT_GRPC_TLS_CA_FILE=$TLS/ca.pem" \
+        "SLRT_ELIGIBILITY_GRPC_URL=https://127.0.0.1:50052"
 }
 
 # slrt-intake -> SLRT_INTAKE_DATABASE_URL
@@ -104,8 +125,11 @@ up() {
             "$(date -u +%FT%TZ)" "$profile" >>"$log"
         # The child records its own pid before exec so the file names the service itself,
         # whatever setsid does. setsid keeps a later Ctrl-C in this terminal away from it.
+        local tls=()
+        mapfile -t tls < <(tls_env "${name#slrt-}")
         # shellcheck disable=SC2016  # expanded by the child shell
         env \
+            "${tls[@]}" \
             SLRT_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
             "$(database_url_var "$name")=postgres://$PG_SUPERUSER@127.0.0.1:$PG_PORT/${name//-/_}" \
             SLRT_LOG_FORMAT=json \

@@ -31,6 +31,8 @@ pub struct ServiceProcess {
     pub name: &'static str,
     pub http_port: u16,
     pub grpc_port: u16,
+    /// Whether the gRPC port speaks TLS.
+    grpc_tls: bool,
     child: Option<Child>,
     log: PathBuf,
     env: Vec<(String, String)>,
@@ -41,8 +43,10 @@ impl ServiceProcess {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 
+    /// The gRPC URL: `https://` when the stack requires mutual TLS.
     pub fn grpc(&self) -> String {
-        format!("http://127.0.0.1:{}", self.grpc_port)
+        let scheme = if self.grpc_tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.grpc_port)
     }
 
     /// The URL of the service's own database.
@@ -169,10 +173,20 @@ impl Stack {
     /// A port picked free can still be taken before a service binds it; the stack then starts
     /// again on other ports, at most three times.
     pub async fn start() -> Stack {
+        Self::start_with(None).await
+    }
+
+    /// Starts the four services with their gRPC ports requiring client certificates of
+    /// `certificates`' authority, and calling each other over mutual TLS.
+    pub async fn start_with_mutual_tls(certificates: &StackCertificates) -> Stack {
+        Self::start_with(Some(certificates)).await
+    }
+
+    async fn start_with(certificates: Option<&StackCertificates>) -> Stack {
         slrt_testkit::init_telemetry();
         let mut attempt = 1;
         loop {
-            match Self::start_once().await {
+            match Self::start_once(certificates).await {
                 Ok(stack) => return stack,
                 Err(failure) if failure.port_taken && attempt < 3 => {
                     println!(
@@ -186,7 +200,7 @@ impl Stack {
         }
     }
 
-    async fn start_once() -> Result<Stack, StartFailure> {
+    async fn start_once(certificates: Option<&StackCertificates>) -> Result<Stack, StartFailure> {
         let prefix = slrt_testkit::unique_prefix();
         let logs = std::env::temp_dir().join(format!("slrt-stack-{}", prefix.trim_end_matches('.')));
         std::fs::create_dir_all(&logs).expect("log folder");
@@ -195,6 +209,7 @@ impl Stack {
             ports.insert(name, (slrt_testkit::free_port(), slrt_testkit::free_port()));
         }
         let mut services = HashMap::new();
+        let eligibility_scheme = if certificates.is_some() { "https" } else { "http" };
         for name in SERVICES {
             let upper = name.to_ascii_uppercase();
             let (http_port, grpc_port) = ports[name];
@@ -207,7 +222,7 @@ impl Stack {
                 ),
                 (
                     "SLRT_ELIGIBILITY_GRPC_URL".to_string(),
-                    format!("http://127.0.0.1:{}", ports["eligibility"].1),
+                    format!("{eligibility_scheme}://127.0.0.1:{}", ports["eligibility"].1),
                 ),
                 ("SLRT_KAFKA_BROKERS".to_string(), slrt_testkit::brokers()),
                 ("SLRT_TOPIC_PREFIX".to_string(), prefix.clone()),
@@ -224,10 +239,14 @@ impl Stack {
                     .into_iter()
                     .map(|(name, value)| (name.to_string(), value)),
             );
+            if let Some(certificates) = certificates {
+                env.extend(certificates.service_env(name));
+            }
             let mut process = ServiceProcess {
                 name,
                 http_port,
                 grpc_port,
+                grpc_tls: certificates.is_some(),
                 child: None,
                 log: logs.join(format!("{name}.log")),
                 env,
@@ -257,5 +276,58 @@ impl Stack {
             .map(|name| format!("--- {name} ---\n{}", self.services[name].log_tail()))
             .collect::<Vec<_>>()
             .join("\n")
+    }
+}
+
+/// A certificate authority of the tests' own, with a certificate for each service and for
+/// the systems the tests play, written to a folder of their own.
+pub struct StackCertificates {
+    pub dir: PathBuf,
+}
+
+impl StackCertificates {
+    /// A new authority, issuing certificates to the four services and to `systems`.
+    pub fn generate(systems: &[&str]) -> StackCertificates {
+        let dir = std::env::temp_dir().join(format!(
+            "slrt-certs-{}",
+            slrt_testkit::unique_prefix().trim_end_matches('.')
+        ));
+        std::fs::create_dir_all(&dir).expect("certificate folder");
+        let authority = slrt_auth::dev::DevAuthority::generate("SLRT test CA").expect("authority");
+        std::fs::write(dir.join("ca.pem"), authority.certificate_pem()).expect("authority file");
+        for name in SERVICES.iter().chain(systems) {
+            let issued = authority.issue(name).expect("certificate");
+            std::fs::write(dir.join(format!("{name}.pem")), issued.certificate_pem).expect("certificate file");
+            std::fs::write(dir.join(format!("{name}-key.pem")), issued.key_pem).expect("key file");
+        }
+        StackCertificates { dir }
+    }
+
+    pub fn authority_pem(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ca.pem")).expect("authority file")
+    }
+
+    /// The certificate and key of `name`, PEM.
+    pub fn identity_pem(&self, name: &str) -> (String, String) {
+        (
+            std::fs::read_to_string(self.dir.join(format!("{name}.pem"))).expect("certificate file"),
+            std::fs::read_to_string(self.dir.join(format!("{name}-key.pem"))).expect("key file"),
+        )
+    }
+
+    fn service_env(&self, name: &str) -> Vec<(String, String)> {
+        let path = |file: String| self.dir.join(file).display().to_string();
+        vec![
+            ("SLRT_GRPC_TLS_CERT_FILE".to_string(), path(format!("{name}.pem"))),
+            ("SLRT_GRPC_TLS_KEY_FILE".to_string(), path(format!("{name}-key.pem"))),
+            ("SLRT_GRPC_TLS_CLIENT_CA_FILE".to_string(), path("ca.pem".to_string())),
+            ("SLRT_GRPC_TLS_CA_FILE".to_string(), path("ca.pem".to_string())),
+        ]
+    }
+}
+
+impl Drop for StackCertificates {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -25,10 +25,11 @@ pub type EligibilityClient = EligibilityServiceClient<InterceptedService<PeerCha
 /// reads) while eligibility is down; payments wait for it.
 pub fn eligibility_client(
     url: &str,
+    tls: &slrt_settings::GrpcTls,
     token: TokenSource,
-) -> Result<EligibilityClient, tonic::codegen::http::uri::InvalidUri> {
+) -> anyhow::Result<EligibilityClient> {
     Ok(EligibilityServiceClient::new(InterceptedService::new(
-        slrt_runtime::grpc::peer_channel(url)?,
+        slrt_runtime::grpc::peer_channel(url, tls)?,
         AttachToken::new(token),
     )))
 }

@@ -15,6 +15,7 @@ use crate::{grpc, http, kafka};
 
 /// Builds and starts disbursement; the returned service runs until stopped.
 pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
+    let grpc_tls = settings.common.grpc_tls.clone();
     let mut platform = Platform::connect(
         settings.common,
         sqlx::migrate!("./migrations"),
@@ -25,8 +26,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
     let disbursement = Disbursement {
         pool: platform.pool.clone(),
         store: platform.store.clone(),
-        eligibility: eligibility_client(&settings.eligibility_url, settings.service_token)?,
-        bank: bank_client(&settings.bank_url)?,
+        eligibility: eligibility_client(&settings.eligibility_url, &grpc_tls, settings.service_token)?,
+        bank: bank_client(&settings.bank_url, &grpc_tls)?,
         bank_timeout: settings.bank_timeout,
         component_caps: std::sync::Arc::new(settings.component_caps),
         nik_tokens: settings.nik_tokens.clone(),

@@ -53,9 +53,10 @@ impl Interceptor for PeerCall {
 /// answer means.
 pub fn eligibility_client(
     url: &str,
+    tls: &slrt_settings::GrpcTls,
     token: TokenSource,
-) -> Result<EligibilityClient, tonic::codegen::http::uri::InvalidUri> {
-    let channel = tonic::transport::Channel::from_shared(url.to_string())?
+) -> anyhow::Result<EligibilityClient> {
+    let channel = slrt_runtime::grpc::endpoint(url, tls)?
         .connect_timeout(std::time::Duration::from_secs(2))
         .timeout(std::time::Duration::from_secs(3))
         .connect_lazy();

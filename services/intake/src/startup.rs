@@ -14,13 +14,14 @@ use crate::{grpc, http, kafka};
 
 /// Builds and starts intake; the returned service runs until stopped.
 pub async fn build(settings: Settings) -> anyhow::Result<RunningService> {
+    let grpc_tls = settings.common.grpc_tls.clone();
     let mut platform = Platform::connect(settings.common, sqlx::migrate!("./migrations"), &Service::ALL).await?;
     // The audit log and the temporary access grants.
     slrt_audit::migrate(&platform.pool).await?;
     let intake = Intake {
         pool: platform.pool.clone(),
         store: platform.store.clone(),
-        eligibility: eligibility_client(&settings.eligibility_url, settings.service_token)?,
+        eligibility: eligibility_client(&settings.eligibility_url, &grpc_tls, settings.service_token)?,
         nik_tokens: settings.nik_tokens,
     };
     platform.spawn_relay()?;

@@ -40,11 +40,11 @@ const STATEMENT_LIMIT: usize = 512 * 1024 * 1024;
 pub(crate) const STATEMENT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(900);
 
 /// A client for the paying bank's gRPC API; it connects on first use.
-pub fn bank_client(url: &str) -> Result<BankClient, tonic::codegen::http::uri::InvalidUri> {
+pub fn bank_client(url: &str, tls: &slrt_settings::GrpcTls) -> anyhow::Result<BankClient> {
     // A statement of a large batch (a million transfers is ~100 MB) is one answer, and takes
     // minutes: the channel allows it, and every call sets its own, shorter deadline (a
     // transfer's is `SLRT_BANK_TIMEOUT_MS`).
-    let channel = slrt_runtime::grpc::peer_channel_with_deadline(url, STATEMENT_DEADLINE)?;
+    let channel = slrt_runtime::grpc::peer_channel_with_deadline(url, tls, STATEMENT_DEADLINE)?;
     Ok(PayingBankClient::new(channel).max_decoding_message_size(STATEMENT_LIMIT))
 }
 

@@ -324,8 +324,12 @@ async fn measure(args: &Args, period: Period, run: &str, database_url: &str) -> 
     let disbursement = Disbursement {
         pool: pool.clone(),
         store: slrt_eventstore::EventStore::new("disbursement", settings.common.own_topic()),
-        eligibility: eligibility_client(&eligibility_url, settings.service_token.clone())?,
-        bank: bank_client(&bank_url)?,
+        eligibility: eligibility_client(
+            &eligibility_url,
+            &settings.common.grpc_tls,
+            settings.service_token.clone(),
+        )?,
+        bank: bank_client(&bank_url, &settings.common.grpc_tls)?,
         bank_timeout: Duration::from_secs(30),
         component_caps: std::sync::Arc::new(settings.component_caps.clone()),
         nik_tokens: settings.nik_tokens.clone(),

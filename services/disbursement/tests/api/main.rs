@@ -1602,8 +1602,9 @@ impl TestApp {
         Disbursement {
             pool: self.pool.clone(),
             store: EventStore::new("disbursement", format!("{}slrt.disbursement.events.v1", self.prefix)),
-            eligibility: eligibility_client(eligibility_url, settings.service_token).unwrap(),
-            bank: slrt_disbursement::app::sender::bank_client(bank_url).unwrap(),
+            eligibility: eligibility_client(eligibility_url, &settings.common.grpc_tls, settings.service_token)
+                .unwrap(),
+            bank: slrt_disbursement::app::sender::bank_client(bank_url, &settings.common.grpc_tls).unwrap(),
             bank_timeout,
             component_caps: std::sync::Arc::new(settings.component_caps),
             nik_tokens: settings.nik_tokens,

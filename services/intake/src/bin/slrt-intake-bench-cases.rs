@@ -143,7 +143,11 @@ async fn main() -> anyhow::Result<()> {
         pool: pool.clone(),
         store: EventStore::new("intake", "slrt.intake.events.v1"),
         // Never called by the lists; it connects on first use only.
-        eligibility: eligibility_client("http://127.0.0.1:9", TokenSource::Fixed(String::new()))?,
+        eligibility: eligibility_client(
+            "http://127.0.0.1:9",
+            &Default::default(),
+            TokenSource::Fixed(String::new()),
+        )?,
         nik_tokens: nik_tokens.clone(),
     };
     let app = test::init_service(

@@ -16,6 +16,7 @@ use slrt_proto::referral::v1::{
     RejectRequest, StartServiceRequest, TransferRequest, WatchReferralsRequest,
 };
 use slrt_referral::domain::Nik;
+use slrt_settings::GrpcTls;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -33,9 +34,20 @@ struct Cli {
     /// to other users of the machine).
     #[arg(long, env = "SLRT_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Address of the referral service's gRPC API.
+    /// Address of the referral service's gRPC API; `https://` for a regency that requires
+    /// TLS (then --ca-file, and --cert-file with --key-file where it requires client
+    /// certificates).
     #[arg(long, env = "SLRT_REFERRAL_GRPC_URL", default_value = "http://127.0.0.1:50053")]
     url: String,
+    /// The regency's certificate authorities (PEM), to check the service's certificate.
+    #[arg(long, env = "SLRT_GRPC_TLS_CA_FILE")]
+    ca_file: Option<std::path::PathBuf>,
+    /// Your agency's client certificate (PEM), as the regency issued it.
+    #[arg(long, env = "SLRT_GRPC_TLS_CERT_FILE", requires = "key_file")]
+    cert_file: Option<std::path::PathBuf>,
+    /// The private key of --cert-file (PEM).
+    #[arg(long, env = "SLRT_GRPC_TLS_KEY_FILE", requires = "cert_file")]
+    key_file: Option<std::path::PathBuf>,
     /// The officer acting, when an agency's system calls on an officer's behalf; an officer's
     /// own token records the officer it names, whatever this says [default: $USER].
     #[arg(long, env = "SLRT_OPD_ACTOR")]
@@ -161,7 +173,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         (None, Some(token)) => TokenSource::Fixed(token.trim().to_string()),
         (None, None) => anyhow::bail!("a bearer token is required: --token-file FILE, or SLRT_TOKEN"),
     };
-    let mut client = connect(&cli.url, source).await?;
+    let tls = client_tls(&cli)?;
+    let mut client = connect(&cli.url, &tls, source).await?;
     match cli.command {
         Command::List { limit, all } => {
             let mut page_token = String::new();
@@ -248,9 +261,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn connect(url: &str, token: TokenSource) -> anyhow::Result<Client> {
-    let channel = Channel::from_shared(url.to_string())
-        .with_context(|| format!("--url {url:?} is not a URL such as http://127.0.0.1:50053"))?
+/// The certificates given, read and checked as a service reads its own.
+fn client_tls(cli: &Cli) -> anyhow::Result<GrpcTls> {
+    use slrt_settings::grpc_tls::{CA_FILE, CERT_FILE, KEY_FILE};
+    let path = |file: &Option<std::path::PathBuf>| file.as_ref().map(|path| path.display().to_string());
+    GrpcTls::from_lookup(&|variable: &str| match variable {
+        CA_FILE => path(&cli.ca_file),
+        CERT_FILE => path(&cli.cert_file),
+        KEY_FILE => path(&cli.key_file),
+        _ => None,
+    })
+    .map_err(|error| {
+        let flag = match error.variable.as_str() {
+            CA_FILE => "--ca-file",
+            CERT_FILE => "--cert-file",
+            _ => "--key-file",
+        };
+        anyhow::anyhow!("{flag}: {}", error.reason)
+    })
+}
+
+async fn connect(url: &str, tls: &GrpcTls, token: TokenSource) -> anyhow::Result<Client> {
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        anyhow::bail!("--url {url:?} is not a URL such as http://127.0.0.1:50053");
+    }
+    let channel = slrt_runtime::grpc::endpoint(url, tls)
+        .map_err(|error| anyhow::anyhow!("--url {url}: {error:#}"))?
         .connect_timeout(Duration::from_secs(5))
         .connect()
         .await

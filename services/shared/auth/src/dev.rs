@@ -94,3 +94,83 @@ impl Minter {
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|error| format!("cannot sign the token: {error}"))
     }
 }
+
+/// A certificate with its private key, both PEM.
+#[derive(Clone)]
+pub struct DevCertificate {
+    pub certificate_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for DevCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevCertificate").finish_non_exhaustive()
+    }
+}
+
+/// The local stack's own certificate authority, for mutual TLS on the gRPC ports: it issues
+/// each service and each OPD system a certificate that serves both as a server's and as a
+/// client's. A deployment's certificates come from the regency's own authority instead.
+pub struct DevAuthority {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl std::fmt::Debug for DevAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevAuthority").finish_non_exhaustive()
+    }
+}
+
+impl DevAuthority {
+    /// A new authority named `name`, with a fresh key.
+    pub fn generate(name: &str) -> Result<Self, String> {
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "SLRT development");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().map_err(|error| format!("cannot make the authority's key: {error}"))?;
+        let issuer = rcgen::CertifiedIssuer::self_signed(params, key)
+            .map_err(|error| format!("cannot sign the authority's certificate: {error}"))?;
+        Ok(Self { issuer })
+    }
+
+    /// The authority's certificate, which servers and clients trust.
+    pub fn certificate_pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A certificate for `name` (a service or an agency's system) valid for the local host
+    /// names (`localhost`, `127.0.0.1`) and `name` itself, for serving and for calling.
+    pub fn issue(&self, name: &str) -> Result<DevCertificate, String> {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), name.to_string()])
+                .map_err(|error| format!("{name:?} cannot name a certificate: {error}"))?;
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "SLRT development");
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::DigitalSignature,
+            rcgen::KeyUsagePurpose::KeyEncipherment,
+        ];
+        params.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let key = rcgen::KeyPair::generate().map_err(|error| format!("cannot make a key for {name}: {error}"))?;
+        let certificate = params
+            .signed_by(&key, &*self.issuer)
+            .map_err(|error| format!("cannot sign the certificate of {name}: {error}"))?;
+        Ok(DevCertificate {
+            certificate_pem: certificate.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+}

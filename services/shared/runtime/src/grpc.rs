@@ -1,10 +1,12 @@
 //! gRPC plumbing shared by every service.
 
+use anyhow::Context as _;
 use opentelemetry::propagation::{Extractor, Injector};
+use slrt_settings::{GrpcTls, grpc_tls};
 use tonic::codegen::http;
 use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::service::Interceptor;
-use tonic::transport::Server;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig};
 
 struct HttpHeaders<'a>(&'a http::HeaderMap);
 
@@ -18,9 +20,26 @@ impl Extractor for HttpHeaders<'_> {
     }
 }
 
-/// A server builder whose request spans continue the caller's trace (`traceparent` metadata).
-pub fn server() -> Server {
-    Server::builder().trace_fn(|request: &http::Request<()>| {
+/// A server builder whose request spans continue the caller's trace (`traceparent` metadata),
+/// speaking TLS when the service has a certificate, and requiring a client certificate of
+/// the configured authorities when it has them (mutual TLS). A certificate or key rustls
+/// cannot use stops start-up naming its setting.
+pub fn server(tls: &GrpcTls) -> anyhow::Result<Server> {
+    let mut builder = Server::builder();
+    if let Some(identity) = &tls.identity {
+        let mut config = ServerTlsConfig::new().identity(Identity::from_pem(&identity.certificate, &identity.key));
+        if let Some(authorities) = &tls.client_ca {
+            config = config.client_ca_root(Certificate::from_pem(authorities));
+        }
+        builder = builder.tls_config(config).with_context(|| {
+            format!(
+                "setting {} / {} is invalid: the certificate and key cannot serve TLS",
+                grpc_tls::CERT_FILE,
+                grpc_tls::KEY_FILE
+            )
+        })?;
+    }
+    Ok(builder.trace_fn(|request: &http::Request<()>| {
         let span = tracing::info_span!(
             "grpc",
             otel.name = %request.uri().path(),
@@ -31,7 +50,30 @@ pub fn server() -> Server {
         slrt_telemetry::set_parent_from(&span, &HttpHeaders(request.headers()));
         slrt_telemetry::record_trace_id(&span);
         span
-    })
+    }))
+}
+
+/// An endpoint for `url`: over TLS for an `https://` URL, trusting the authorities of
+/// `SLRT_GRPC_TLS_CA_FILE` and presenting this service's certificate when it has one. An
+/// `https://` URL without authorities to trust is refused rather than trusted blindly.
+pub fn endpoint(url: &str, tls: &GrpcTls) -> anyhow::Result<Endpoint> {
+    let endpoint = Endpoint::from_shared(url.to_string()).with_context(|| format!("{url:?} is not a gRPC URL"))?;
+    if !url.starts_with("https://") {
+        return Ok(endpoint);
+    }
+    let authorities = tls.peer_ca.as_ref().with_context(|| {
+        format!(
+            "setting {} is required to call {url}: the authorities that sign its certificate",
+            grpc_tls::CA_FILE
+        )
+    })?;
+    let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(authorities));
+    if let Some(identity) = &tls.identity {
+        config = config.identity(Identity::from_pem(&identity.certificate, &identity.key));
+    }
+    endpoint
+        .tls_config(config)
+        .with_context(|| format!("TLS for {url} cannot be set up from {}", grpc_tls::CA_FILE))
 }
 
 /// The standard gRPC health service (reporting every service as serving while the process
@@ -88,8 +130,8 @@ pub type PeerChannel = tonic::service::interceptor::InterceptedService<tonic::tr
 /// A channel to a peer service's gRPC endpoint that connects on first use, so a service
 /// starts (and serves what does not need the peer) while the peer is down. Calls time out
 /// rather than hang: a caller decides what a missing answer means.
-pub fn peer_channel(url: &str) -> Result<PeerChannel, tonic::codegen::http::uri::InvalidUri> {
-    peer_channel_with_deadline(url, std::time::Duration::from_secs(3))
+pub fn peer_channel(url: &str, tls: &GrpcTls) -> anyhow::Result<PeerChannel> {
+    peer_channel_with_deadline(url, tls, std::time::Duration::from_secs(3))
 }
 
 /// [`peer_channel`] whose calls may last up to `deadline` (a call's own, shorter timeout
@@ -97,9 +139,10 @@ pub fn peer_channel(url: &str) -> Result<PeerChannel, tonic::codegen::http::uri:
 /// period.
 pub fn peer_channel_with_deadline(
     url: &str,
+    tls: &GrpcTls,
     deadline: std::time::Duration,
-) -> Result<PeerChannel, tonic::codegen::http::uri::InvalidUri> {
-    let channel = tonic::transport::Channel::from_shared(url.to_string())?
+) -> anyhow::Result<PeerChannel> {
+    let channel = endpoint(url, tls)?
         .connect_timeout(std::time::Duration::from_secs(2))
         .timeout(deadline)
         .connect_lazy();

@@ -194,7 +194,7 @@ impl Platform {
 
         let grpc_stop = self.stopped.clone();
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
-        let grpc_server = grpc::server()
+        let grpc_server = grpc::server(&self.settings.grpc_tls)?
             .add_routes(grpc_routes)
             .serve_with_incoming_shutdown(incoming, shutdown::stopped(grpc_stop));
 

@@ -7,6 +7,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub mod grpc_tls;
+
+pub use grpc_tls::GrpcTls;
+
 /// The four services, with their default ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -102,6 +106,8 @@ pub struct CommonSettings {
     pub rate_limit_per_minute: u32,
     /// Requests one caller may make at once above the sustained rate.
     pub rate_limit_burst: u32,
+    /// TLS of the gRPC server and of calls to `https://` peers (`SLRT_GRPC_TLS_*`).
+    pub grpc_tls: GrpcTls,
 }
 
 impl CommonSettings {
@@ -174,6 +180,8 @@ impl CommonSettings {
             }
         }
 
+        let grpc_tls = GrpcTls::from_lookup(&lookup)?;
+
         Ok(Self {
             service,
             http_addr,
@@ -189,6 +197,7 @@ impl CommonSettings {
             relay_poll_interval: Duration::from_millis(relay_poll_ms),
             rate_limit_per_minute,
             rate_limit_burst,
+            grpc_tls,
         })
     }
 

@@ -38,6 +38,19 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Writes a development certificate authority (ca.pem) and, signed by it, a certificate
+    /// and key (NAME.pem, NAME-key.pem, owner only) for each --name: the services and the
+    /// agencies' systems, for mutual TLS on the gRPC ports. The authority's own key is not
+    /// kept, so the set is made at once; an existing set is kept unless --force.
+    Certs {
+        #[arg(long)]
+        dir: PathBuf,
+        /// A service or system to issue a certificate for (repeat for each).
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
+        #[arg(long)]
+        force: bool,
+    },
     /// Prints a token signed with DIR/signing-key.pem.
     Mint {
         #[arg(long)]
@@ -96,6 +109,34 @@ fn run(cli: Cli) -> Result<(), String> {
                 key_path.display(),
                 jwks_path.display(),
                 pii_path.display()
+            );
+            Ok(())
+        }
+        Command::Certs { dir, names, force } => {
+            let authority_path = dir.join("ca.pem");
+            if authority_path.exists() && !force {
+                println!("kept the existing certificates in {}", dir.display());
+                return Ok(());
+            }
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let authority = slrt_auth::dev::DevAuthority::generate("SLRT development CA")?;
+            for name in &names {
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                    return Err(format!("--name {name:?}: letters, digits and '-' only"));
+                }
+                let issued = authority.issue(name)?;
+                let certificate_path = dir.join(format!("{name}.pem"));
+                std::fs::write(&certificate_path, &issued.certificate_pem)
+                    .map_err(|e| format!("{}: {e}", certificate_path.display()))?;
+                write_private(&dir.join(format!("{name}-key.pem")), &issued.key_pem)?;
+            }
+            // Last, so that a set cut short is made again on the next run.
+            std::fs::write(&authority_path, authority.certificate_pem())
+                .map_err(|e| format!("{}: {e}", authority_path.display()))?;
+            println!(
+                "wrote {} and certificates for {}",
+                authority_path.display(),
+                names.join(", ")
             );
             Ok(())
         }
