@@ -293,13 +293,10 @@ impl StackCertificates {
             slrt_testkit::unique_prefix().trim_end_matches('.')
         ));
         std::fs::create_dir_all(&dir).expect("certificate folder");
-        let authority = slrt_auth::dev::DevAuthority::generate("SLRT test CA").expect("authority");
-        std::fs::write(dir.join("ca.pem"), authority.certificate_pem()).expect("authority file");
-        for name in SERVICES.iter().chain(systems) {
-            let issued = authority.issue(name).expect("certificate");
-            std::fs::write(dir.join(format!("{name}.pem")), issued.certificate_pem).expect("certificate file");
-            std::fs::write(dir.join(format!("{name}-key.pem")), issued.key_pem).expect("key file");
-        }
+        let names: Vec<&str> = SERVICES.iter().chain(systems).copied().collect();
+        slrt_auth::dev::DevAuthority::generate("SLRT test CA")
+            .and_then(|authority| authority.write_set(&dir, &names))
+            .expect("the test authority's certificates");
         StackCertificates { dir }
     }
 

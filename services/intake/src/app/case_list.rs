@@ -562,6 +562,14 @@ async fn running_totals(
             query.push(")");
         }
     };
+    // The cells of pairs with `mark`.
+    let with_mark = |query: &mut QueryBuilder<Postgres>, mark: &Mark| {
+        query
+            .push(" AND c.with_kind = ")
+            .push_bind(mark.kind)
+            .push(" AND c.with_code = ")
+            .push_bind(mark.code.clone());
+    };
     let mut query = match &mark {
         None => QueryBuilder::<Postgres>::new(
             "SELECT c.status, c.district_code, sum(c.cases)::bigint AS cases FROM case_count_cells c",
@@ -572,11 +580,8 @@ async fn running_totals(
     };
     filter(&mut query);
     if let Some(mark) = &mark {
-        query
-            .push(" AND c.kind = c.with_kind AND c.code = c.with_code AND c.with_kind = ")
-            .push_bind(mark.kind)
-            .push(" AND c.with_code = ")
-            .push_bind(mark.code.clone());
+        query.push(" AND c.kind = c.with_kind AND c.code = c.with_code");
+        with_mark(&mut query, mark);
     }
     query.push(" GROUP BY 1, 2 HAVING sum(c.cases) <> 0");
     for row in query.build().fetch_all(&mut *tx).await? {
@@ -597,13 +602,7 @@ async fn running_totals(
             // As the partial index case_mark_cells_own states it, for the planner to use it.
             query.push(" AND c.kind = c.with_kind AND c.code = c.with_code");
         }
-        Some(mark) => {
-            query
-                .push(" AND c.with_kind = ")
-                .push_bind(mark.kind)
-                .push(" AND c.with_code = ")
-                .push_bind(mark.code.clone());
-        }
+        Some(mark) => with_mark(&mut query, mark),
     }
     query.push(" GROUP BY 1, 2 HAVING sum(c.cases) <> 0");
     for row in query.build().fetch_all(&mut *tx).await? {

@@ -141,6 +141,22 @@ impl DevAuthority {
         Ok(Self { issuer })
     }
 
+    /// Writes the authority's certificate (`ca.pem`) and, for each of `names`, a certificate
+    /// it issues (`NAME.pem`) with its key (`NAME-key.pem`, owner only) into `dir`. `ca.pem`
+    /// comes last, so that a set cut short is made again by whoever looks for it.
+    pub fn write_set(&self, dir: &std::path::Path, names: &[&str]) -> Result<(), String> {
+        for name in names {
+            let issued = self.issue(name)?;
+            let certificate_path = dir.join(format!("{name}.pem"));
+            std::fs::write(&certificate_path, &issued.certificate_pem)
+                .map_err(|e| format!("{}: {e}", certificate_path.display()))?;
+            write_private(&dir.join(format!("{name}-key.pem")), &issued.key_pem)?;
+        }
+        let authority_path = dir.join("ca.pem");
+        std::fs::write(&authority_path, self.certificate_pem())
+            .map_err(|e| format!("{}: {e}", authority_path.display()))
+    }
+
     /// The authority's certificate, which servers and clients trust.
     pub fn certificate_pem(&self) -> String {
         self.issuer.pem()
@@ -173,4 +189,20 @@ impl DevAuthority {
             key_pem: key.serialize_pem(),
         })
     }
+}
+
+/// Writes a secret file readable by its owner only.
+#[cfg(unix)]
+pub fn write_private(path: &std::path::Path, content: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(content.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
-use slrt_auth::dev::{DevKeys, Minter, TokenClaims};
+use slrt_auth::dev::{DevKeys, Minter, TokenClaims, write_private};
 
 #[derive(Parser)]
 #[command(
@@ -119,20 +119,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 return Ok(());
             }
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let authority = slrt_auth::dev::DevAuthority::generate("SLRT development CA")?;
             for name in &names {
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                     return Err(format!("--name {name:?}: letters, digits and '-' only"));
                 }
-                let issued = authority.issue(name)?;
-                let certificate_path = dir.join(format!("{name}.pem"));
-                std::fs::write(&certificate_path, &issued.certificate_pem)
-                    .map_err(|e| format!("{}: {e}", certificate_path.display()))?;
-                write_private(&dir.join(format!("{name}-key.pem")), &issued.key_pem)?;
             }
-            // Last, so that a set cut short is made again on the next run.
-            std::fs::write(&authority_path, authority.certificate_pem())
-                .map_err(|e| format!("{}: {e}", authority_path.display()))?;
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            slrt_auth::dev::DevAuthority::generate("SLRT development CA")?.write_set(&dir, &names)?;
             println!(
                 "wrote {} and certificates for {}",
                 authority_path.display(),
@@ -180,19 +173,4 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &std::path::Path, content: &str) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    file.write_all(content.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))
 }
